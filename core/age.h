@@ -15,7 +15,7 @@
 
 namespace ramsafe::age {
 
-constexpr size_t kChunkSize = 64 * 1024;
+constexpr size_t kChunkSize = size_t{64} * 1024;
 constexpr int kDefaultScryptLogN = 18;  // what the age CLI uses
 constexpr int kMaxScryptLogN = 22;      // refuse headers asking for more work on decrypt
 
