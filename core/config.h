@@ -23,14 +23,23 @@ struct RawSetting {
 
 struct ParsedConfig {
   std::map<std::string, RawSetting> settings;  // last assignment wins, like PostgreSQL
-  std::vector<std::string> files_read;         // absolute paths, in reading order
+  // Absolute paths of the files read, each once, in the order first read. parse_text's
+  // own text is not a file read, so only what it includes appears here.
+  std::vector<std::string> files_read;
 };
 
 // Parses a file and everything it includes. Relative include paths are relative to the
 // including file's directory. Throws Error(kConfig) naming file and line for a syntax
 // error, a missing include (include_if_exists excepted) or an include cycle.
 ParsedConfig parse_file(const std::string& path);
+// As parse_file for text not read from a file: source_name stands for the file in
+// messages and locations, and relative includes resolve against base_dir (the current
+// directory when empty).
 ParsedConfig parse_text(const std::string& text, const std::string& source_name,
                         const std::string& base_dir);
+
+// Puts text in double quotes for a message, escaping quotes, backslashes and control
+// characters so that a stray newline or escape sequence cannot garble the message.
+std::string quote_for_message(const std::string& text);
 
 }  // namespace ramsafe::config

@@ -6,22 +6,52 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/config.h"
 
 namespace ramsafe {
 
+// Typed, validated settings.
+struct Settings {
+  std::string cluster_name;         // ramsafe.cluster_name
+  std::string local_dir;            // ramsafe.local_dir
+  std::string recipients_file;      // ramsafe.recipients_file
+  std::string passphrase_file;      // ramsafe.passphrase_file
+  std::string identity_file;        // ramsafe.identity_file
+  int compression_level = 3;        // ramsafe.compression_level
+  std::string data_directory;       // ramsafe.data_directory, else data_directory
+  std::string host;                 // ramsafe.host, else first of unix_socket_directories
+  int port = 5432;                  // ramsafe.port, else port
+  std::string user;                 // ramsafe.user
+  std::string passfile;             // ramsafe.passfile
+  std::string bindir;               // ramsafe.bindir
+  int restore_jobs = 0;             // ramsafe.restore_jobs; 0 = number of CPUs
+  std::string on_missing = "fail";  // ramsafe.on_missing: fail | init
+
+  // Where each value came from ("file:line" or "default"), for messages.
+  std::map<std::string, std::string> origin;
+};
+
 enum class SettingType { kString, kPath, kInteger, kBoolean, kEnum };
 
 // When a changed value takes effect inside the server.
 enum class SettingContext { kPostmaster, kSighup };
 
+// The Settings member a definition fills in (kString, kPath and kEnum: string; kInteger:
+// int; kBoolean: bool).
+using SettingField = std::variant<std::string Settings::*, int Settings::*, bool Settings::*>;
+
+// A rule beyond the type's own (e.g. a name that becomes a directory name): true when the
+// value is acceptable.
+using SettingCheck = bool (*)(const std::string& value);
+
 struct SettingDef {
   std::string name;  // "ramsafe.compression_level"
   SettingType type;
   std::string default_value;  // textual, as it would appear in the file
-  long long min_value = 0;  // kInteger only
+  long long min_value = 0;    // kInteger only
   long long max_value = 0;
   std::vector<std::string> enum_values;  // kEnum only
   std::string description;
@@ -29,41 +59,32 @@ struct SettingDef {
   // Names a file holding a secret (or a passfile): visible to superusers only in
   // pg_settings. The value is a path, never the secret itself.
   bool superuser_only = false;
+  SettingField field;
+  SettingCheck check = nullptr;
+  std::string expected;  // what check wants, for messages ("expected ...")
 };
 
 const std::vector<SettingDef>& setting_defs();
+// Case-insensitive, like GUC names; nullptr for an unknown name.
 const SettingDef* find_setting(const std::string& name);
 
 // Validates a textual value against its definition. Returns an error message that
 // names the setting and the bad value and says what is expected, or nullopt if valid.
 std::optional<std::string> validate_setting(const SettingDef& def, const std::string& value);
 
-// Typed, validated settings.
-struct Settings {
-  std::string cluster_name;       // ramsafe.cluster_name
-  std::string local_dir;          // ramsafe.local_dir
-  std::string recipients_file;    // ramsafe.recipients_file
-  std::string passphrase_file;    // ramsafe.passphrase_file
-  std::string identity_file;      // ramsafe.identity_file
-  int compression_level = 3;      // ramsafe.compression_level
-  std::string data_directory;     // ramsafe.data_directory, else data_directory
-  std::string host;               // ramsafe.host, else first of unix_socket_directories
-  int port = 5432;                // ramsafe.port, else port
-  std::string user;               // ramsafe.user
-  std::string passfile;           // ramsafe.passfile
-  std::string bindir;             // ramsafe.bindir
-  int restore_jobs = 0;           // ramsafe.restore_jobs; 0 = number of CPUs
-  std::string on_missing = "fail";  // ramsafe.on_missing: fail | init
-
-  // Where each value came from ("file:line" or "default"), for messages.
-  std::map<std::string, std::string> origin;
-};
+// PostgreSQL's reading of integer and boolean values (guc.c parse_int, parse_bool):
+// integers in decimal, 0x hex or 0-prefixed octal, fractions rounded, surrounding
+// whitespace allowed, no units; booleans on/off/true/false/yes/no/1/0 and unique
+// prefixes, case-insensitive. nullopt when the text is not one.
+std::optional<int> parse_pg_int(const std::string& value);
+std::optional<bool> parse_pg_bool(const std::string& value);
 
 // Builds Settings from a parsed file: every ramsafe.* name must be known (a misspelt
 // setting is an error, as PostgreSQL's reserved prefix makes it), every value valid.
 // Also picks up the server's own data_directory, port and unix_socket_directories when
 // the file (or what it includes) sets them and the ramsafe.* equivalents are unset.
-// Throws Error(kConfig) whose message names the setting, the value and file:line.
+// Throws Error(kConfig) whose message names the setting, the value and file:line; with
+// several problems, one line each.
 Settings load_settings(const config::ParsedConfig& parsed);
 Settings load_settings_file(const std::string& path);
 
