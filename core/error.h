@@ -20,6 +20,7 @@ enum class Errc {
   kChildFailed,      // pg_dump, pg_restore, initdb, ... exited badly
   kServer,           // the PostgreSQL server refused or failed a query
   kCancelled,        // the caller asked to stop
+  kBusy,             // another backup or restore holds the lock
   kInternal,         // a bug
 };
 

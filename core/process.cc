@@ -58,7 +58,8 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 }  // namespace
 
 std::string ExitStatus::describe() const {
-  if (signal != 0) return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  if (signal != 0)
+    return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
   return "exited with code " + std::to_string(code);
 }
 
@@ -179,6 +180,10 @@ std::optional<ExitStatus> ChildProcess::poll() {
   if (WIFSIGNALED(raw)) status.signal = WTERMSIG(raw);
   status_ = status;
   return status_;
+}
+
+void ChildProcess::signal(int sig) {
+  if (pid_ > 0 && !status_) ::kill(pid_, sig);
 }
 
 void ChildProcess::kill_and_reap(int grace_ms) {

@@ -55,6 +55,9 @@ class ChildProcess {
   ExitStatus wait();
   // Non-blocking: the exit status if the child has exited.
   std::optional<ExitStatus> poll();
+  // Sends sig to the child only (not its group), e.g. SIGINT for a postmaster's fast
+  // shutdown. No effect once the child has been reaped.
+  void signal(int sig);
   // SIGTERM to the child's process group, then SIGKILL after grace_ms, then reap.
   void kill_and_reap(int grace_ms = 2000);
   // The last max_bytes of what the child wrote to stderr, trimmed.

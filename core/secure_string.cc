@@ -20,7 +20,8 @@ SecureString read_secret_file(const std::string& path) {
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     throw Error(Errc::kPermission, "secret file " + path + " has mode " + mode +
                                        "; it must not be accessible by group or others "
-                                       "(chmod 600 " + path + ")");
+                                       "(chmod 600 " +
+                                       path + ")");
   }
   if (st.st_size > (1 << 20)) throw Error(Errc::kConfig, "secret file " + path + " is over 1 MiB");
   SecureString out;

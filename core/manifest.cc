@@ -1,0 +1,271 @@
+#include "core/manifest.h"
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/stages.h"
+
+namespace ramsafe {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kChecksumKey = "manifest_sha256";
+
+json file_to_json(const ManifestFile& f) {
+  json j = {{"path", f.path},
+            {"role", f.role},
+            {"plaintext_bytes", f.plaintext_bytes},
+            {"stored_bytes", f.stored_bytes},
+            {"sha256", f.sha256},
+            {"compression", f.compression},
+            {"compression_level", f.compression_level},
+            {"encryption", f.encryption},
+            {"recipients", f.recipients}};
+  if (!f.database.empty()) j["database"] = f.database;
+  return j;
+}
+
+template <typename T>
+T require(const json& j, const char* key, const std::string& source) {
+  auto it = j.find(key);
+  if (it == j.end()) throw Error(Errc::kCorrupt, source + ": manifest lacks \"" + key + "\"");
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    throw Error(Errc::kCorrupt, source + ": manifest field \"" + key + "\" has the wrong type");
+  }
+}
+
+bool is_hex_sha256(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!std::isxdigit(static_cast<unsigned char>(c)) ||
+        std::isupper(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
+bool is_safe_relative_path(const std::string& p) {
+  if (p.empty() || p[0] == '/' || p.find('\\') != std::string::npos) return false;
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find('/', start);
+    if (end == std::string::npos) end = p.size();
+    std::string part = p.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Manifest::to_json() const {
+  json files_json = json::array();
+  for (const auto& f : files) files_json.push_back(file_to_json(f));
+  json j = {{"format", "ramsafe-backup"},
+            {"format_version", format_version},
+            {"backup_id", backup_id},
+            {"kind", kind},
+            {"cluster", cluster},
+            {"started_at", started_at},
+            {"finished_at", finished_at},
+            {"server_version", server_version},
+            {"server_version_num", server_version_num},
+            {"pg_dump_version", pg_dump_version},
+            {"system_identifier", system_identifier},
+            {"ramsafe_version", ramsafe_version},
+            {"initdb",
+             {{"encoding", initdb.encoding},
+              {"lc_collate", initdb.lc_collate},
+              {"lc_ctype", initdb.lc_ctype},
+              {"locale_provider", initdb.locale_provider},
+              {"icu_locale", initdb.icu_locale},
+              {"data_checksums", initdb.data_checksums},
+              {"bootstrap_superuser", initdb.bootstrap_superuser}}},
+            {"files", files_json}};
+  // json objects keep keys sorted, so dump() is canonical for the checksum.
+  j[kChecksumKey] = sha256_hex(j.dump());
+  return j.dump(2) + "\n";
+}
+
+Manifest Manifest::parse(const std::string& text, const std::string& source) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(Errc::kCorrupt, source + ": manifest is not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object()) throw Error(Errc::kCorrupt, source + ": manifest is not a JSON object");
+  if (j.value("format", "") != "ramsafe-backup")
+    throw Error(Errc::kCorrupt, source + ": not a ramsafe manifest");
+  std::string stored_checksum = require<std::string>(j, kChecksumKey, source);
+  j.erase(kChecksumKey);
+  if (sha256_hex(j.dump()) != stored_checksum)
+    throw Error(Errc::kCorrupt, source + ": manifest checksum mismatch (the manifest is damaged)");
+
+  Manifest m;
+  m.format_version = require<int>(j, "format_version", source);
+  if (m.format_version > kManifestFormatVersion || m.format_version < 1)
+    throw Error(Errc::kCorrupt, source + ": manifest format version " +
+                                    std::to_string(m.format_version) +
+                                    " is not supported by this ramsafe (supports up to " +
+                                    std::to_string(kManifestFormatVersion) + ")");
+  m.backup_id = require<std::string>(j, "backup_id", source);
+  m.kind = require<std::string>(j, "kind", source);
+  m.cluster = require<std::string>(j, "cluster", source);
+  m.started_at = require<std::string>(j, "started_at", source);
+  m.finished_at = require<std::string>(j, "finished_at", source);
+  if (!parse_rfc3339_utc(m.finished_at))
+    throw Error(Errc::kCorrupt, source + ": manifest finished_at is not a timestamp");
+  m.server_version = require<std::string>(j, "server_version", source);
+  m.server_version_num = require<int>(j, "server_version_num", source);
+  m.pg_dump_version = require<std::string>(j, "pg_dump_version", source);
+  m.system_identifier = require<std::string>(j, "system_identifier", source);
+  m.ramsafe_version = require<std::string>(j, "ramsafe_version", source);
+  const json initdb = require<json>(j, "initdb", source);
+  m.initdb.encoding = require<std::string>(initdb, "encoding", source);
+  m.initdb.lc_collate = require<std::string>(initdb, "lc_collate", source);
+  m.initdb.lc_ctype = require<std::string>(initdb, "lc_ctype", source);
+  m.initdb.locale_provider = require<std::string>(initdb, "locale_provider", source);
+  m.initdb.icu_locale = require<std::string>(initdb, "icu_locale", source);
+  m.initdb.data_checksums = require<bool>(initdb, "data_checksums", source);
+  m.initdb.bootstrap_superuser = require<std::string>(initdb, "bootstrap_superuser", source);
+  for (const auto& fj : require<json>(j, "files", source)) {
+    ManifestFile f;
+    f.path = require<std::string>(fj, "path", source);
+    if (!is_safe_relative_path(f.path))
+      throw Error(Errc::kCorrupt, source + ": manifest names an unsafe path \"" + f.path + "\"");
+    f.role = require<std::string>(fj, "role", source);
+    f.database = fj.value("database", "");
+    f.plaintext_bytes = require<uint64_t>(fj, "plaintext_bytes", source);
+    f.stored_bytes = require<uint64_t>(fj, "stored_bytes", source);
+    f.sha256 = require<std::string>(fj, "sha256", source);
+    if (!is_hex_sha256(f.sha256))
+      throw Error(Errc::kCorrupt, source + ": manifest has a malformed sha256 for " + f.path);
+    f.compression = require<std::string>(fj, "compression", source);
+    f.compression_level = require<int>(fj, "compression_level", source);
+    f.encryption = require<std::string>(fj, "encryption", source);
+    f.recipients = require<std::vector<std::string>>(fj, "recipients", source);
+    if (f.role == "database" && f.database.empty())
+      throw Error(Errc::kCorrupt, source + ": database file " + f.path + " names no database");
+    m.files.push_back(std::move(f));
+  }
+  return m;
+}
+
+const ManifestFile* Manifest::find_file(const std::string& path) const {
+  for (const auto& f : files)
+    if (f.path == path) return &f;
+  return nullptr;
+}
+
+uint64_t Manifest::stored_bytes() const {
+  uint64_t total = 0;
+  for (const auto& f : files) total += f.stored_bytes;
+  return total;
+}
+
+uint64_t Manifest::plaintext_bytes() const {
+  uint64_t total = 0;
+  for (const auto& f : files) total += f.plaintext_bytes;
+  return total;
+}
+
+std::vector<std::string> Manifest::databases() const {
+  std::vector<std::string> out;
+  for (const auto& f : files)
+    if (f.role == "database") out.push_back(f.database);
+  return out;
+}
+
+std::string database_file_name(const std::string& database) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (size_t i = 0; i < database.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(database[i]);
+    bool safe = std::isalnum(c) || c == '_' || c == '-' || (c == '.' && i > 0);
+    if (safe && c < 128) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string backup_id_for(int64_t unix_seconds) {
+  time_t t = static_cast<time_t>(unix_seconds);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+bool is_valid_backup_id(const std::string& id) {
+  // 20261122T031500Z or 20261122T031500Z-<n>
+  if (id.size() < 16) return false;
+  for (size_t i = 0; i < 16; ++i) {
+    char c = id[i];
+    bool ok = (i == 8)    ? c == 'T'
+              : (i == 15) ? c == 'Z'
+                          : std::isdigit(static_cast<unsigned char>(c)) != 0;
+    if (!ok) return false;
+  }
+  if (id.size() == 16) return true;
+  if (id[16] != '-' || id.size() == 17 || id.size() > 22) return false;
+  for (size_t i = 17; i < id.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(id[i]))) return false;
+  return true;
+}
+
+std::string format_rfc3339_utc(int64_t unix_millis) {
+  time_t t = static_cast<time_t>(unix_millis / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(unix_millis % 1000));
+  return out;
+}
+
+std::optional<int64_t> parse_rfc3339_utc(const std::string& text) {
+  int y, mo, d, h, mi, s, ms = 0;
+  char z = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
+      6)
+    return std::nullopt;
+  std::string rest = text.substr(static_cast<size_t>(consumed));
+  if (rest.size() == 5 && rest[0] == '.') {
+    if (std::sscanf(rest.c_str(), ".%3d%c", &ms, &z) != 2 || z != 'Z') return std::nullopt;
+  } else if (rest != "Z") {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  struct tm tm {};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+int64_t now_unix_millis() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace ramsafe

@@ -1,0 +1,78 @@
+// manifest.json: what a backup set holds. Written last; its presence marks the set
+// complete. It carries a checksum of its own content, so a damaged manifest is detected
+// rather than trusted.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ramsafe {
+
+constexpr int kManifestFormatVersion = 1;
+
+struct ManifestFile {
+  std::string path;      // relative to the set: "db/app.dump.zst.age"
+  std::string role;      // "globals", "config", "database"
+  std::string database;  // for role "database"
+  uint64_t plaintext_bytes = 0;
+  uint64_t stored_bytes = 0;
+  std::string sha256;  // of the stored bytes, hex
+  std::string compression;  // "zstd"
+  int compression_level = 0;
+  std::string encryption;  // "age-v1"
+  std::vector<std::string> recipients;  // fingerprints, see age::fingerprint
+};
+
+struct InitdbSettings {
+  std::string encoding;     // template1's encoding, e.g. "UTF8"
+  std::string lc_collate;   // template1's
+  std::string lc_ctype;
+  std::string locale_provider = "libc";  // "libc" or "icu"
+  std::string icu_locale;               // when locale_provider is "icu"
+  bool data_checksums = false;
+  std::string bootstrap_superuser;  // the role with OID 10
+};
+
+struct Manifest {
+  int format_version = kManifestFormatVersion;
+  std::string backup_id;
+  std::string kind = "logical";
+  std::string cluster;
+  std::string started_at;   // RFC 3339 UTC with milliseconds
+  std::string finished_at;
+  std::string server_version;   // "15.18 (Debian 15.18-0+deb12u1)"
+  int server_version_num = 0;   // 150018
+  std::string pg_dump_version;  // "pg_dump (PostgreSQL) 15.18 (...)"
+  std::string system_identifier;
+  std::string ramsafe_version;
+  InitdbSettings initdb;
+  std::vector<ManifestFile> files;
+
+  std::string to_json() const;  // pretty, with its own checksum
+  // Throws Error(kCorrupt) naming source for bad JSON, a wrong checksum, missing fields
+  // or a format version newer than this program understands.
+  static Manifest parse(const std::string& json, const std::string& source);
+
+  const ManifestFile* find_file(const std::string& path) const;
+  uint64_t stored_bytes() const;
+  uint64_t plaintext_bytes() const;
+  std::vector<std::string> databases() const;
+};
+
+// A file name for a database's dump that is safe in any store: bytes outside
+// [A-Za-z0-9_-] and a leading '.' are percent-encoded. "my db" -> "my%20db".
+std::string database_file_name(const std::string& database);
+
+// Backup ids: "20261122T031500Z", plus "-2", "-3"... when needed to stay unique.
+std::string backup_id_for(int64_t unix_seconds);
+bool is_valid_backup_id(const std::string& id);
+
+// "2026-11-22T03:15:00.123Z"
+std::string format_rfc3339_utc(int64_t unix_millis);
+// Parses what format_rfc3339_utc writes (milliseconds optional); nullopt if malformed.
+std::optional<int64_t> parse_rfc3339_utc(const std::string& text);
+int64_t now_unix_millis();
+
+}  // namespace ramsafe
