@@ -1,0 +1,56 @@
+// A logical backup of a whole cluster into the local store:
+//   globals.sql.zst.age        pg_dumpall --globals-only (roles, memberships, tablespaces)
+//   config.tar.zst.age         the server's configuration files that live in its data directory
+//   db/<name>.dump.zst.age     pg_dump -Fc -Z0 of every connectable database
+//   manifest.json              written last; the set is published by an atomic rename
+// Each database is dumped from its own consistent snapshot.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/age.h"
+#include "core/manifest.h"
+#include "core/pg_connection.h"
+#include "core/settings.h"
+#include "core/sink.h"
+
+namespace ramsafe {
+
+struct BackupProgress {
+  std::string phase;  // "starting", "globals", "config", "database", "publishing", "done"
+  std::string database;
+  int database_index = 0;  // 1-based while dumping databases
+  int database_count = 0;
+  uint64_t bytes_read = 0;    // plaintext so far, whole backup
+  uint64_t bytes_stored = 0;  // encrypted bytes written so far, whole backup
+};
+
+struct BackupRequest {
+  Settings settings;
+  std::vector<age::Recipient> recipients;
+  CancelCheck cancel;
+  std::function<void(const BackupProgress&)> progress;
+  bool low_priority = false;  // nice 10 and idle I/O class for pg_dump and pg_dumpall
+  int zstd_workers = 1;       // 0: compress in the calling thread
+};
+
+struct BackupResult {
+  Manifest manifest;
+  std::string path;
+  double seconds = 0;
+  std::vector<std::string> vanished_databases;  // dropped while the backup ran
+};
+
+// Connection parameters for the server the settings describe.
+ConnectionParams connection_params(const Settings& settings, const std::string& dbname = "postgres");
+// ramsafe.cluster_name or "main".
+std::string cluster_name(const Settings& settings);
+// <local_dir>/<cluster>; throws Error(kConfig) if ramsafe.local_dir is not set.
+std::string local_store_root(const Settings& settings);
+
+// Runs a whole backup; throws Error on failure, leaving no complete-looking set.
+BackupResult run_backup(const BackupRequest& request);
+
+}  // namespace ramsafe

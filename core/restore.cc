@@ -1,0 +1,704 @@
+#include "core/restore.h"
+
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/paths.h"
+#include "core/pg_connection.h"
+#include "core/pg_tools.h"
+#include "core/pipeline.h"
+#include "core/tar.h"
+#include "core/verify.h"
+
+namespace ramsafe {
+namespace {
+
+constexpr const char* kStagingName = ".ramsafe-restore";
+constexpr const char* kDefaultReportName = "ramsafe_restore_report.json";
+constexpr size_t kMaxInMemoryPlaintext = 256u << 20;  // globals and config, not databases
+constexpr int kPostmasterStartSeconds = 120;
+constexpr int kPostmasterStopSeconds = 600;
+
+using Clock = std::chrono::steady_clock;
+
+// A private directory for the restore postmaster's socket and hba file, removed on exit.
+class TempDir {
+ public:
+  TempDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ramsafe-restore-XXXXXX";
+    if (pattern.size() > 80) pattern = "/tmp/ramsafe-restore-XXXXXX";  // socket paths are short
+    if (!::mkdtemp(pattern.data())) throw_errno("create a private directory " + pattern);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    try {
+      remove_tree(path_);
+    } catch (const Error&) {
+    }
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A postmaster that only this process can reach: unix socket in a private 0700 directory,
+// no TCP, trust for local connections through its own hba file, settings for bulk load.
+// Crash safety is not needed while restoring: a failed restore is thrown away.
+class PrivatePostmaster {
+ public:
+  PrivatePostmaster(const PgTools& tools, const std::string& datadir, const std::string& superuser,
+                    const CancelCheck& cancel)
+      : superuser_(superuser) {
+    write_file_atomic(join_path(dir_.path(), "pg_hba.conf"), "local all all trust\n");
+    ProcessOptions options;
+    options.argv = {tools.path("postgres"),
+                    "-D",
+                    datadir,
+                    "-k",
+                    dir_.path(),
+                    "-p",
+                    "5432",
+                    "-c",
+                    "listen_addresses=",
+                    "-c",
+                    "hba_file=" + join_path(dir_.path(), "pg_hba.conf"),
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "wal_level=minimal",
+                    "-c",
+                    "max_wal_senders=0",
+                    "-c",
+                    "archive_mode=off",
+                    "-c",
+                    "autovacuum=off",
+                    "-c",
+                    "shared_preload_libraries=",
+                    "-c",
+                    "max_wal_size=4GB",
+                    "-c",
+                    "checkpoint_timeout=1h",
+                    "-c",
+                    "maintenance_work_mem=256MB",
+                    "-c",
+                    "logging_collector=off",
+                    "-c",
+                    "log_min_messages=warning",
+                    "-c",
+                    "log_checkpoints=off",
+                    "-c",
+                    "log_connections=off",
+                    "-c",
+                    "log_disconnections=off",
+                    "-c",
+                    "log_statement=none",
+                    "-c",
+                    "log_min_error_statement=panic"};
+    child_ = std::make_unique<ChildProcess>(options);
+    std::string conninfo = "host=" + conninfo_quote(dir_.path()) +
+                           " port=5432 dbname=postgres user=" + conninfo_quote(superuser) +
+                           " connect_timeout=5";
+    auto deadline = Clock::now() + std::chrono::seconds(kPostmasterStartSeconds);
+    for (;;) {
+      if (PQping(conninfo.c_str()) == PQPING_OK) break;
+      if (auto status = child_->poll())
+        throw Error(Errc::kChildFailed,
+                    "the restore postmaster " + status->describe() + ": " + child_->stderr_tail());
+      if (cancel && cancel())
+        throw Error(Errc::kCancelled, "cancelled while starting the restore postmaster");
+      if (Clock::now() > deadline)
+        throw Error(Errc::kChildFailed,
+                    "the restore postmaster did not accept connections within " +
+                        std::to_string(kPostmasterStartSeconds) + " s: " + child_->stderr_tail());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  ~PrivatePostmaster() {
+    if (child_) child_->kill_and_reap(200);  // only on failure: the cluster is discarded
+  }
+  PrivatePostmaster(const PrivatePostmaster&) = delete;
+  PrivatePostmaster& operator=(const PrivatePostmaster&) = delete;
+
+  // Client environment for psql and pg_restore.
+  std::map<std::string, std::optional<std::string>> environment() const {
+    ConnectionParams params;
+    params.host = dir_.path();
+    params.port = 5432;
+    params.user = superuser_;
+    params.application_name = "ramsafe restore";
+    return params.environment();
+  }
+
+  // Fast shutdown (SIGINT): ends sessions, writes the shutdown checkpoint.
+  void stop() {
+    child_->signal(SIGINT);
+    auto deadline = Clock::now() + std::chrono::seconds(kPostmasterStopSeconds);
+    while (!child_->poll()) {
+      if (Clock::now() > deadline)
+        throw Error(Errc::kChildFailed, "the restore postmaster did not stop within " +
+                                            std::to_string(kPostmasterStopSeconds) + " s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ExitStatus status = child_->wait();
+    if (!status.success())
+      throw Error(Errc::kChildFailed, "the restore postmaster " + status.describe() +
+                                          " while stopping: " + child_->stderr_tail());
+    child_.reset();
+  }
+
+ private:
+  TempDir dir_;
+  std::string superuser_;
+  std::unique_ptr<ChildProcess> child_;
+};
+
+int cpu_count() {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+bool pid_alive(const std::string& pidfile) {
+  std::string text;
+  try {
+    text = read_file(pidfile, 4096);
+  } catch (const Error&) {
+    return false;
+  }
+  long pid = std::atol(text.c_str());
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+void empty_directory(const std::string& dir) {
+  for (const auto& name : list_dir(dir))
+    if (name != "lost+found") remove_tree(join_path(dir, name));
+}
+
+class Restorer {
+ public:
+  Restorer(const RestoreRequest& request, const std::vector<Store*>& stores)
+      : request_(request),
+        stores_(stores),
+        pgdata_(request.data_directory),
+        staging_(join_path(request.data_directory, kStagingName)) {}
+
+  RestoreReport run() {
+    auto started = Clock::now();
+    report_.started_at = format_rfc3339_utc(now_unix_millis());
+    report_.data_directory = pgdata_;
+    check_preconditions();
+    UniqueFd lock = lock_data_directory();
+    if (prepare_data_directory()) {
+      std::vector<SetEntry> candidates = collect_candidates();
+      if (candidates.empty()) {
+        handle_missing();
+      } else {
+        try_candidates(candidates);
+      }
+    }
+    report_.finished_at = format_rfc3339_utc(now_unix_millis());
+    report_.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    write_report();
+    return report_;
+  }
+
+ private:
+  void check_preconditions() {
+    if (::geteuid() == 0)
+      throw Error(Errc::kPermission,
+                  "ramsafe restore must not run as root: PostgreSQL refuses to; run it as the "
+                  "database's OS user (e.g. runuser -u postgres -- ramsafe restore ...)");
+    if (pgdata_.empty() || pgdata_[0] != '/')
+      throw Error(Errc::kConfig, "the data directory must be an absolute path (got \"" + pgdata_ +
+                                     "\"): set ramsafe.data_directory or pass --pgdata");
+  }
+
+  UniqueFd lock_data_directory() {
+    make_dirs(pgdata_, 0700);
+    UniqueFd fd = open_or_throw(pgdata_, O_RDONLY | O_DIRECTORY);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK)
+        throw Error(Errc::kBusy, "another ramsafe restore is working on " + pgdata_);
+      throw_errno("lock " + pgdata_);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + pgdata_);
+    if (st.st_uid != ::geteuid())
+      throw Error(Errc::kPermission, pgdata_ + " is owned by uid " + std::to_string(st.st_uid) +
+                                         ", not by the user running ramsafe restore (uid " +
+                                         std::to_string(::geteuid()) + ")");
+    if ((st.st_mode & 0777) != 0700 && (st.st_mode & 0777) != 0750 &&
+        ::chmod(pgdata_.c_str(), 0700) != 0)
+      throw_errno("chmod 0700 " + pgdata_);
+    return fd;
+  }
+
+  // Returns false when the restore must not go on (report_.outcome says why).
+  bool prepare_data_directory() {
+    if (is_directory(staging_)) {
+      // A previous restore stopped before finishing. PG_VERSION moves into place last and
+      // the staging directory is removed after it, so an empty staging directory beside
+      // PG_VERSION means that restore had finished.
+      if (list_dir(staging_).empty() && path_exists(join_path(pgdata_, "PG_VERSION"))) {
+        remove_tree(staging_);
+      } else {
+        warn("found an unfinished restore in " + pgdata_ + "; discarding it and starting again");
+        empty_directory(pgdata_);
+      }
+    }
+    if (data_directory_is_empty(pgdata_)) return true;
+    if (request_.if_empty) {
+      info(pgdata_ + " is not empty; leaving it alone (--if-empty)");
+      report_.outcome = "skipped";
+      return false;
+    }
+    if (!request_.force) {
+      report_.outcome = "not-empty";
+      report_.error =
+          pgdata_ + " is not empty; pass --if-empty to leave it alone or --force to replace it";
+      return false;
+    }
+    if (pid_alive(join_path(pgdata_, "postmaster.pid")))
+      throw Error(Errc::kBusy,
+                  "a server is running on " + pgdata_ + " (postmaster.pid); stop it first");
+    warn("--force: removing the contents of " + pgdata_);
+    empty_directory(pgdata_);
+    return true;
+  }
+
+  std::vector<SetEntry> collect_candidates() {
+    std::vector<SetEntry> all;
+    for (Store* store : stores_) {
+      auto sets = store->list_sets();
+      all.insert(all.end(), sets.begin(), sets.end());
+    }
+    sort_newest_first(all);
+    std::vector<SetEntry> usable;
+    std::string newest_usable_id;
+    for (auto& s : all)
+      if (s.usable() && s.id > newest_usable_id) newest_usable_id = s.id;
+    for (auto& s : all) {
+      if (!request_.backup_id.empty() && s.id != request_.backup_id) continue;
+      if (s.usable()) {
+        usable.push_back(s);
+      } else if (s.id > newest_usable_id || !request_.backup_id.empty()) {
+        // A newer set that cannot even be listed properly: say so, loudly.
+        warn("backup " + s.id + " in " + s.store + " is unusable: " + s.problem);
+        report_.attempts.push_back({s.id, s.store, false, "unusable: " + s.problem});
+      }
+    }
+    return usable;
+  }
+
+  void handle_missing() {
+    std::string where;
+    for (Store* store : stores_) where += (where.empty() ? "" : ", ") + store->describe();
+    std::string what =
+        request_.backup_id.empty() ? "no backup" : "no usable backup " + request_.backup_id;
+    if (request_.on_missing == OnMissing::kInit && request_.backup_id.empty() &&
+        report_.attempts.empty()) {
+      warn(what + " found in " + where + "; initializing an empty cluster (--on-missing=init)");
+      initialize_empty();
+      report_.outcome = "initialized";
+      return;
+    }
+    report_.outcome = "no-backup";
+    report_.error = what + " found in " + where;
+  }
+
+  void try_candidates(const std::vector<SetEntry>& candidates) {
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      const SetEntry& set = candidates[i];
+      Store* store = store_for(set);
+      try {
+        restore_set(*store, set);
+        report_.attempts.push_back({set.id, set.store, true, ""});
+        report_.outcome = "restored";
+        report_.backup_id = set.id;
+        report_.backup_finished_at = set.manifest->finished_at;
+        report_.store = set.store;
+        report_.databases = set.manifest->databases();
+        report_.stored_bytes = set.manifest->stored_bytes();
+        report_.plaintext_bytes = set.manifest->plaintext_bytes();
+        return;
+      } catch (const Error& e) {
+        discard_staging();
+        if (e.code() == Errc::kCancelled) throw;
+        report_.attempts.push_back({set.id, set.store, false, e.what()});
+        bool more = i + 1 < candidates.size() && request_.backup_id.empty();
+        warn("RESTORE OF BACKUP " + set.id + " FAILED: " + e.what() +
+             (more ? "; falling back to the next older backup " + candidates[i + 1].id : ""));
+      }
+    }
+    report_.outcome = "failed";
+    report_.error = "no backup could be restored (" + std::to_string(report_.attempts.size()) +
+                    " tried); the data directory is left empty";
+  }
+
+  Store* store_for(const SetEntry& set) {
+    for (Store* store : stores_)
+      if (store->describe() == set.store) return store;
+    throw Error(Errc::kInternal, "no store for " + set.store);
+  }
+
+  void discard_staging() {
+    try {
+      remove_tree(staging_);
+    } catch (const Error& e) {
+      warn("cannot remove " + staging_ + ": " + e.what());
+    }
+  }
+
+  void restore_set(Store& store, const SetEntry& set) {
+    const Manifest& m = *set.manifest;
+    progress_ = RestoreProgress{};
+    progress_.backup_id = set.id;
+    info("restoring backup " + set.id + " (finished " + m.finished_at + ", " +
+         std::to_string(m.databases().size()) + " databases) from " + set.store);
+    if (m.kind != "logical")
+      throw Error(Errc::kCorrupt,
+                  "backup kind \"" + m.kind + "\" cannot be restored by this ramsafe");
+    PgTools tools = find_pg_tools(request_.settings.bindir, m.server_version_num / 10000);
+
+    // 1. Every stored byte against the manifest, before touching the data directory.
+    progress_.phase = "verifying";
+    progress_.bytes_total = m.stored_bytes();
+    report_progress();
+    SetVerification check =
+        verify_set(store, set, false, {}, request_.cancel, [&](uint64_t done, uint64_t) {
+          progress_.bytes_done = done;
+          report_progress();
+        });
+    for (const auto& f : check.files)
+      if (!f.ok) throw Error(Errc::kCorrupt, f.problem);
+
+    // 2. Decrypt the small files now: a wrong key fails here, before initdb.
+    std::string globals = decrypt_to_memory(store, set, require_file(m, "globals"));
+    std::vector<TarEntry> config = read_tar(
+        decrypt_to_memory(store, set, require_file(m, "config")), set.id + "/config.tar.zst.age");
+
+    // 3. A new cluster with the recorded settings, in the staging directory.
+    progress_.phase = "initdb";
+    report_progress();
+    run_initdb(tools, m.initdb);
+
+    {
+      PrivatePostmaster postmaster(tools, staging_, m.initdb.bootstrap_superuser, request_.cancel);
+      progress_.phase = "globals";
+      report_progress();
+      restore_globals(tools, postmaster, globals, m.initdb.bootstrap_superuser);
+      restore_databases(tools, postmaster, store, set);
+      progress_.phase = "finishing";
+      report_progress();
+      postmaster.stop();
+    }
+
+    progress_.phase = "config";
+    report_progress();
+    for (const auto& entry : config) {
+      std::string path = join_path(staging_, entry.name);
+      make_dirs(parent_dir(path), 0700);
+      UniqueFd fd = open_or_throw(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      write_all(fd.get(), entry.content.data(), entry.content.size(), path);
+      fd.close_checked(path);
+    }
+    // The restore postmaster's command line is not the server's.
+    ::unlink(join_path(staging_, "postmaster.opts").c_str());
+    move_into_place();
+  }
+
+  static const ManifestFile& require_file(const Manifest& m, const std::string& role) {
+    for (const auto& f : m.files)
+      if (f.role == role) return f;
+    throw Error(Errc::kCorrupt, "backup " + m.backup_id + " has no " + role + " file");
+  }
+
+  std::string decrypt_to_memory(Store& store, const SetEntry& set, const ManifestFile& file) {
+    if (file.plaintext_bytes > kMaxInMemoryPlaintext)
+      throw Error(Errc::kCorrupt, set.id + "/" + file.path + " claims " +
+                                      std::to_string(file.plaintext_bytes) +
+                                      " bytes, more than a " + file.role + " file can hold");
+    StringSink out;
+    DecryptChain chain(file, set.id + "/" + file.path, request_.identities, out);
+    store.read_file(set.id, file.path, chain, request_.cancel);
+    chain.finish();
+    return out.data();
+  }
+
+  void run_initdb(const PgTools& tools, const InitdbSettings& s) {
+    ProcessOptions options;
+    options.argv = {tools.path("initdb"),
+                    "-D",
+                    staging_,
+                    "-U",
+                    s.bootstrap_superuser,
+                    "-E",
+                    s.encoding,
+                    "--lc-collate=" + s.lc_collate,
+                    "--lc-ctype=" + s.lc_ctype,
+                    "--auth-local=peer",
+                    "--auth-host=scram-sha-256",
+                    "--no-sync"};
+    if (s.locale_provider == "icu") {
+      options.argv.push_back("--locale-provider=icu");
+      options.argv.push_back("--icu-locale=" + s.icu_locale);
+    }
+    if (s.data_checksums) options.argv.push_back("--data-checksums");
+    options.env["LC_ALL"] = std::nullopt;  // the recorded locale, not this shell's
+    ChildProcess child(options);
+    child.wait_success();
+  }
+
+  void initialize_empty() {
+    PgTools tools = find_pg_tools(request_.settings.bindir, 0);
+    InitdbSettings s;
+    s.encoding = "UTF8";
+    s.lc_collate = "C.UTF-8";
+    s.lc_ctype = "C.UTF-8";
+    s.bootstrap_superuser = request_.settings.user.empty() ? "postgres" : request_.settings.user;
+    try {
+      run_initdb(tools, s);
+      move_into_place();
+    } catch (...) {
+      discard_staging();
+      throw;
+    }
+  }
+
+  void restore_globals(const PgTools& tools, PrivatePostmaster& postmaster,
+                       const std::string& globals, const std::string& superuser) {
+    ProcessOptions options;
+    options.argv = {tools.path("psql"), "-X", "-q", "-d", "postgres", "-v", "ON_ERROR_STOP=0"};
+    options.env = postmaster.environment();
+    options.pipe_stdin = true;
+    ChildProcess psql(options);
+    feed_child(psql, [&](Sink& sink) {
+      sink.write(reinterpret_cast<const uint8_t*>(globals.data()), globals.size());
+    });
+    // pg_dumpall always emits CREATE ROLE for the bootstrap superuser, which initdb
+    // already made; that error is expected. Any other error fails the restore.
+    std::string expected = "role \"" + superuser + "\" already exists";
+    std::istringstream lines(psql.stderr_tail(1 << 20));
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.find("ERROR:") != std::string::npos && line.find(expected) == std::string::npos)
+        throw Error(Errc::kChildFailed, "restoring roles and tablespaces failed: " + line);
+    }
+  }
+
+  void restore_databases(const PgTools& tools, PrivatePostmaster& postmaster, Store& store,
+                         const SetEntry& set) {
+    const Manifest& m = *set.manifest;
+    std::vector<const ManifestFile*> first, rest;
+    // postgres is dropped and recreated from template1, then template1 from postgres; the
+    // other databases are created from postgres, so those two go first, one at a time.
+    for (const char* name : {"postgres", "template1"})
+      for (const auto& f : m.files)
+        if (f.role == "database" && f.database == name) first.push_back(&f);
+    for (const auto& f : m.files)
+      if (f.role == "database" && f.database != "postgres" && f.database != "template1")
+        rest.push_back(&f);
+    progress_.database_count = static_cast<int>(first.size() + rest.size());
+    progress_.phase = "database";
+    progress_.bytes_done = 0;
+    progress_.bytes_total = 0;
+    for (const auto& f : m.files)
+      if (f.role == "database") progress_.bytes_total += f.stored_bytes;
+
+    for (const ManifestFile* f : first)
+      restore_database(tools, postmaster, store, set, *f, request_.cancel);
+
+    int jobs = request_.jobs > 0                    ? request_.jobs
+               : request_.settings.restore_jobs > 0 ? request_.settings.restore_jobs
+                                                    : cpu_count();
+    jobs = std::max(1, std::min<int>(jobs, static_cast<int>(rest.size())));
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex error_mutex;
+    std::optional<Error> first_error;
+    CancelCheck cancel = [&] { return failed.load() || (request_.cancel && request_.cancel()); };
+    auto worker = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < rest.size();) {
+        if (cancel()) return;
+        try {
+          restore_database(tools, postmaster, store, set, *rest[i], cancel);
+        } catch (const Error& e) {
+          std::lock_guard<std::mutex> guard(error_mutex);
+          // The first real error explains the others, which were cancelled because of it.
+          if (!first_error ||
+              (first_error->code() == Errc::kCancelled && e.code() != Errc::kCancelled))
+            first_error = e;
+          failed = true;
+          return;
+        } catch (const std::exception& e) {
+          std::lock_guard<std::mutex> guard(error_mutex);
+          if (!first_error) first_error = Error(Errc::kInternal, e.what());
+          failed = true;
+          return;
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int i = 1; i < jobs; ++i) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+    if (first_error) throw *first_error;
+  }
+
+  void restore_database(const PgTools& tools, PrivatePostmaster& postmaster, Store& store,
+                        const SetEntry& set, const ManifestFile& file, const CancelCheck& cancel) {
+    bool builtin = file.database == "postgres" || file.database == "template1";
+    {
+      std::lock_guard<std::mutex> guard(progress_mutex_);
+      progress_.database = file.database;
+      report_progress();
+    }
+    ProcessOptions options;
+    options.argv = {tools.path("pg_restore"), "--exit-on-error", "--no-password", "--create"};
+    if (builtin) {
+      options.argv.insert(options.argv.end(), {"--clean", "--if-exists"});
+      options.argv.push_back(file.database == "postgres" ? "--dbname=template1"
+                                                         : "--dbname=postgres");
+    } else {
+      options.argv.push_back("--dbname=postgres");
+    }
+    options.env = postmaster.environment();
+    options.pipe_stdin = true;
+    ChildProcess child(options);
+    std::string source = set.id + "/" + file.path;
+    try {
+      feed_child(child, [&](Sink& sink) {
+        DecryptChain chain(file, source, request_.identities, sink);
+        CallbackStage counted(chain, [&](size_t n) {
+          std::lock_guard<std::mutex> guard(progress_mutex_);
+          progress_.bytes_done += n;
+          report_progress();
+        });
+        store.read_file(set.id, file.path, counted, cancel);
+        counted.finish();
+      });
+    } catch (const Error& e) {
+      if (e.code() == Errc::kChildFailed)
+        throw Error(e.code(), "restoring database \"" + file.database + "\" failed: " + e.what());
+      throw;
+    }
+    std::lock_guard<std::mutex> guard(progress_mutex_);
+    progress_.databases_done++;
+    report_progress();
+  }
+
+  void move_into_place() {
+    {
+      UniqueFd fd = open_or_throw(staging_, O_RDONLY | O_DIRECTORY);
+      if (::syncfs(fd.get()) != 0) throw_errno("syncfs " + staging_);
+    }
+    // PG_VERSION last: until it is in place PostgreSQL will not start from pgdata.
+    for (const auto& name : list_dir(staging_)) {
+      if (name == "PG_VERSION") continue;
+      rename_or_throw(join_path(staging_, name), join_path(pgdata_, name));
+    }
+    fsync_path(pgdata_);
+    rename_or_throw(join_path(staging_, "PG_VERSION"), join_path(pgdata_, "PG_VERSION"));
+    fsync_path(pgdata_);
+    if (::rmdir(staging_.c_str()) != 0) throw_errno("remove " + staging_);
+    fsync_path(pgdata_);
+  }
+
+  static void rename_or_throw(const std::string& from, const std::string& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0) throw_errno("rename " + from + " to " + to);
+  }
+
+  void write_report() {
+    std::string path = request_.report_path;
+    bool wrote_cluster = report_.outcome == "restored" || report_.outcome == "initialized";
+    if (path.empty()) {
+      // Only beside a cluster we made: a report file would make an empty directory non-empty.
+      if (!wrote_cluster) return;
+      path = join_path(pgdata_, kDefaultReportName);
+    }
+    try {
+      write_file_atomic(path, report_.to_json(), 0600);
+    } catch (const Error& e) {
+      warn("cannot write the restore report " + path + ": " + e.what());
+    }
+  }
+
+  void report_progress() {
+    if (request_.progress) request_.progress(progress_);
+  }
+  void warn(const std::string& message) {
+    if (request_.warn) request_.warn(message);
+  }
+  void info(const std::string& message) {
+    if (request_.info) request_.info(message);
+  }
+
+  const RestoreRequest& request_;
+  const std::vector<Store*>& stores_;
+  std::string pgdata_;
+  std::string staging_;
+  RestoreReport report_;
+  RestoreProgress progress_;
+  std::mutex progress_mutex_;
+};
+
+}  // namespace
+
+bool data_directory_is_empty(const std::string& path) {
+  if (!is_directory(path)) return !path_exists(path);
+  for (const auto& name : list_dir(path))
+    if (name != "lost+found") return false;
+  return true;
+}
+
+std::string RestoreReport::to_json() const {
+  nlohmann::json attempts_json = nlohmann::json::array();
+  for (const auto& a : attempts)
+    attempts_json.push_back({{"backup_id", a.backup_id},
+                             {"store", a.store},
+                             {"succeeded", a.succeeded},
+                             {"reason", a.reason}});
+  nlohmann::json j = {{"outcome", outcome},
+                      {"error", error},
+                      {"data_directory", data_directory},
+                      {"backup_id", backup_id},
+                      {"backup_finished_at", backup_finished_at},
+                      {"store", store},
+                      {"databases", databases},
+                      {"attempts", attempts_json},
+                      {"started_at", started_at},
+                      {"finished_at", finished_at},
+                      {"seconds", seconds},
+                      {"stored_bytes", stored_bytes},
+                      {"plaintext_bytes", plaintext_bytes}};
+  return j.dump(2) + "\n";
+}
+
+RestoreReport run_restore(const RestoreRequest& request, const std::vector<Store*>& stores) {
+  return Restorer(request, stores).run();
+}
+
+}  // namespace ramsafe
