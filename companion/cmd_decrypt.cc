@@ -1,0 +1,78 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "companion/commands.h"
+#include "core/age.h"
+#include "core/error.h"
+#include "core/keys.h"
+#include "core/pipeline.h"
+#include "core/settings.h"
+
+namespace ramsafe::cli {
+
+CommandSpec decrypt_spec() {
+  return {"decrypt",
+          "decrypt [options] FILE",
+          "Decrypt one file of a backup set to stdout (or -o FILE). Files ending in .zst.age are\n"
+          "also decompressed, so a database file comes out as a pg_dump custom archive:\n"
+          "  ramsafe decrypt db/app.dump.zst.age | pg_restore -d app\n"
+          "The same works without ramsafe: age -d -i key.txt FILE | zstd -d | pg_restore -d app",
+          {config_option(),
+           {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
+           {"passphrase-file", 0, true, "FILE", "read a passphrase from FILE (mode 0600)"},
+           {"output", 'o', true, "FILE", "write here instead of stdout (created with mode 0600)"},
+           {"no-decompress", 0, false, "", "only decrypt, even for .zst.age files"}},
+          1,
+          "FILE   the encrypted file; - for stdin"};
+}
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+int run_decrypt(const ParsedArgs& args) {
+  if (args.positionals.empty()) throw UsageError("missing FILE to decrypt");
+  std::string input = args.positionals[0];
+  // An operator may have only the key: the config file is read when named, or when no
+  // key is given on the command line.
+  Settings settings;
+  if (args.has("config") || (!args.has("identity") && !args.has("passphrase-file")))
+    settings = load_config(args);
+  if (args.has("passphrase-file")) settings.passphrase_file = args.get("passphrase-file");
+  std::vector<age::Identity> identities = load_identities(settings, args.get("identity"));
+
+  UniqueFd in_owned;
+  int in_fd = STDIN_FILENO;
+  if (input != "-") {
+    in_owned = open_or_throw(input, O_RDONLY);
+    in_fd = in_owned.get();
+  }
+  UniqueFd out_owned;
+  int out_fd = STDOUT_FILENO;
+  if (args.has("output")) {
+    out_owned = open_or_throw(args.get("output"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    out_fd = out_owned.get();
+  } else if (::isatty(STDOUT_FILENO)) {
+    throw UsageError("refusing to write decrypted binary data to a terminal; redirect stdout or use -o FILE");
+  }
+  std::string out_name = args.has("output") ? args.get("output") : "stdout";
+  FdSink out(out_fd, out_name);
+  std::unique_ptr<Sink> decompress;
+  Sink* after_decrypt = &out;
+  if (ends_with(input, ".zst.age") && !args.has("no-decompress")) {
+    decompress = std::make_unique<ZstdDecompressor>(out);
+    after_decrypt = decompress.get();
+  }
+  age::Decryptor decrypt(identities, *after_decrypt);
+  pump_fd(in_fd, input, decrypt, cancel_check(), nullptr);
+  if (out_owned.valid()) out_owned.close_checked(out_name);
+  return kExitOk;
+}
+
+}  // namespace ramsafe::cli

@@ -1,0 +1,93 @@
+#include <iostream>
+
+#include "companion/commands.h"
+#include "core/backup.h"
+#include "core/error.h"
+#include "core/keys.h"
+#include "core/local_store.h"
+#include "core/restore.h"
+
+namespace ramsafe::cli {
+
+CommandSpec restore_spec() {
+  return {"restore",
+          "restore [options]",
+          "Restore the newest good backup into the (empty) data directory, before the server starts.\n"
+          "Sets are tried newest first; each is checked against its checksums and, on any failure,\n"
+          "the next older one is tried and the failure is reported loudly. Runs initdb with the\n"
+          "recorded encoding, locale and checksum settings, restores roles, every database and the\n"
+          "configuration files through a private postmaster (unix socket only, no TCP), and writes\n"
+          "a JSON report to <data directory>/ramsafe_restore_report.json.\n"
+          "Run it as the database's OS user, e.g. in systemd's ExecStartPre:\n"
+          "  ramsafe restore --if-empty",
+          {config_option(),
+           {"pgdata", 'D', true, "DIR", "data directory to restore into (default: ramsafe.data_directory)"},
+           {"backup-id", 0, true, "ID", "restore this set (no fallback to others)"},
+           {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
+           {"if-empty", 0, false, "", "leave a non-empty data directory alone and exit 0"},
+           {"force", 0, false, "", "empty a non-empty data directory first (the server must be stopped)"},
+           {"on-missing", 0, true, "init|fail",
+            "when no backup exists: initialize an empty cluster, or fail with exit code 3 "
+            "(default: ramsafe.on_missing, fail)"},
+           {"jobs", 'j', true, "N", "databases restored at once (default: ramsafe.restore_jobs, else CPUs)"},
+           {"report", 0, true, "FILE", "write the JSON report here instead"},
+           {"json", 0, false, "", "print the report as JSON on stdout"},
+           {"no-progress", 0, false, "", "no progress line even on a terminal"}}};
+}
+
+int run_restore(const ParsedArgs& args) {
+  RestoreRequest request;
+  request.settings = load_config(args);
+  request.data_directory = args.get("pgdata", request.settings.data_directory);
+  if (request.data_directory.empty())
+    throw UsageError("no data directory: pass --pgdata DIR or set ramsafe.data_directory");
+  std::string on_missing = args.get("on-missing", request.settings.on_missing);
+  if (on_missing != "init" && on_missing != "fail")
+    throw UsageError("invalid value for --on-missing: \"" + on_missing + "\" (expected init or fail)");
+  request.on_missing = on_missing == "init" ? OnMissing::kInit : OnMissing::kFail;
+  request.backup_id = args.get("backup-id");
+  if (!request.backup_id.empty() && !is_valid_backup_id(request.backup_id))
+    throw UsageError("invalid value for --backup-id: \"" + request.backup_id +
+                     "\" (expected an id such as 20261122T031500Z)");
+  request.if_empty = args.has("if-empty");
+  request.force = args.has("force");
+  if (request.if_empty && request.force) throw UsageError("--if-empty and --force contradict each other");
+  request.jobs = args.get_int("jobs", 0, 1, 64);
+  request.report_path = args.get("report");
+  request.identities = load_identities(request.settings, args.get("identity"));
+  request.cancel = cancel_check();
+  request.warn = warn;
+  request.info = info;
+  ProgressLine line(stdout_is_terminal() && !args.has("no-progress") && !args.has("json"));
+  request.progress = [&](const RestoreProgress& p) {
+    std::string text = "restore " + p.backup_id + ": " + p.phase;
+    if (p.phase == "database")
+      text += " " + std::to_string(p.databases_done) + "/" + std::to_string(p.database_count) + " " + p.database;
+    if (p.bytes_total > 0)
+      text += "  " + std::to_string(p.bytes_done * 100 / p.bytes_total) + "% of " + format_bytes(p.bytes_total);
+    line.update(text);
+  };
+
+  LocalStore local(local_store_root(request.settings));
+  RestoreReport report = run_restore(request, {&local});
+  line.clear();
+  if (args.has("json")) std::cout << report.to_json();
+
+  if (report.outcome == "restored") {
+    if (!args.has("json"))
+      std::cout << "restored backup " << report.backup_id << " (finished " << report.backup_finished_at << ", "
+                << report.databases.size() << " databases) into " << report.data_directory << " in "
+                << format_duration(report.seconds) << "\n";
+    if (report.attempts.size() > 1)
+      warn("the newest backup could not be used; restored the older " + report.backup_id +
+           " (see the report's attempts)");
+    return kExitOk;
+  }
+  if (report.outcome == "skipped" || report.outcome == "initialized") return kExitOk;
+  std::cerr << "ramsafe restore: " << report.error << "\n";
+  if (report.outcome == "no-backup") return kExitNoBackup;
+  if (report.outcome == "not-empty") return kExitNotEmpty;
+  return kExitFailed;
+}
+
+}  // namespace ramsafe::cli

@@ -1,0 +1,32 @@
+// The companion's subcommands, one file each.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "companion/cli.h"
+
+namespace ramsafe::cli {
+
+struct Command {
+  CommandSpec spec;
+  int (*run)(const ParsedArgs& args);
+};
+
+const std::vector<Command>& commands();
+
+int run_backup(const ParsedArgs& args);
+int run_restore(const ParsedArgs& args);
+int run_list(const ParsedArgs& args);
+int run_verify(const ParsedArgs& args);
+int run_keygen(const ParsedArgs& args);
+int run_decrypt(const ParsedArgs& args);
+
+CommandSpec backup_spec();
+CommandSpec restore_spec();
+CommandSpec list_spec();
+CommandSpec verify_spec();
+CommandSpec keygen_spec();
+CommandSpec decrypt_spec();
+
+}  // namespace ramsafe::cli
