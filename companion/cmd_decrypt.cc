@@ -15,8 +15,9 @@ namespace ramsafe::cli {
 CommandSpec decrypt_spec() {
   return {"decrypt",
           "decrypt [options] FILE",
-          "Decrypt one file of a backup set to stdout (or -o FILE). Files ending in .zst.age are\n"
-          "also decompressed, so a database file comes out as a pg_dump custom archive:\n"
+          "Decrypt one file of a backup set to stdout (or -o FILE).\n"
+          "Files ending in .zst.age are also decompressed, so a database file comes out as a\n"
+          "pg_dump custom archive:\n"
           "  ramsafe decrypt db/app.dump.zst.age | pg_restore -d app\n"
           "The same works without ramsafe: age -d -i key.txt FILE | zstd -d | pg_restore -d app",
           {config_option(),

@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Helpers for tests that drive the `ramsafe` companion against test clusters.
+# Source after common.sh. The binary is $RAMSAFE_BIN (default: build/ramsafe).
+#
+#   ramsafe_keys                 age identity + recipients in $WORK/keys (postgres, 0600)
+#   ramsafe_config NAME [LINE..] write $WORK/NAME.conf for cluster NAME: local store in
+#                                $WORK/store, the keys above, the cluster's socket and port,
+#                                plus extra lines; echoes the path
+#   rs CONF CMD ARGS...          run `ramsafe CMD --config CONF ARGS...` as postgres
+#   newest_set STORE_CLUSTER_DIR the newest published set's directory
+
+: "${RAMSAFE_BIN:=$RAMSAFE_REPO_DIR/build/ramsafe}"
+[[ -x "$RAMSAFE_BIN" ]] || fail "ramsafe binary not found at $RAMSAFE_BIN (build first, or set RAMSAFE_BIN)"
+# The postgres user must be able to run it: copy it where it can.
+RAMSAFE_TEST_BIN="$WORK/bin/ramsafe"
+mkdir -p "$WORK/bin"
+install -m 0755 "$RAMSAFE_BIN" "$RAMSAFE_TEST_BIN"
+chown -R postgres:postgres "$WORK/bin"
+
+ramsafe_keys() {
+  pg_mkdir "$WORK/keys"
+  runuser -u postgres -- "$RAMSAFE_TEST_BIN" keygen -o "$WORK/keys/identity.txt" >"$WORK/keys/recipients.txt"
+  chown postgres:postgres "$WORK/keys/recipients.txt"
+}
+
+ramsafe_config() {
+  local name="$1"
+  shift
+  local conf="$WORK/$name.conf"
+  cat >"$conf" <<EOF
+# test configuration for cluster $name
+ramsafe.local_dir = '$WORK/store'
+ramsafe.recipients_file = '$WORK/keys/recipients.txt'
+ramsafe.identity_file = '$WORK/keys/identity.txt'
+ramsafe.host = '$(pg_sockdir "$name")'
+ramsafe.port = $(pg_port "$name")
+ramsafe.user = 'postgres'
+ramsafe.data_directory = '$(pg_datadir "$name")'
+EOF
+  local line
+  for line in "$@"; do printf '%s\n' "$line" >>"$conf"; done
+  chown postgres:postgres "$conf"
+  [[ -d "$WORK/store" ]] || pg_mkdir "$WORK/store"
+  printf '%s\n' "$conf"
+}
+
+rs() {
+  local conf="$1"
+  shift
+  local cmd="$1"
+  shift
+  runuser -u postgres -- "$RAMSAFE_TEST_BIN" "$cmd" --config "$conf" "$@"
+}
+
+newest_set() {
+  find "$1" -mindepth 1 -maxdepth 1 -type d -name '2*' ! -name '*.partial' | sort | tail -n 1
+}
