@@ -17,18 +17,33 @@ SecureString passphrase_from_file(const std::string& path) {
   return text;
 }
 
+// A key file that cannot be read is a configuration problem: say which setting named it.
+template <typename Fn>
+auto with_setting_context(const std::string& setting, const std::string& path, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const Error& e) {
+    if (e.code() == Errc::kConfig) throw;
+    throw Error(Errc::kConfig, setting + " = '" + path + "': " + e.what());
+  }
+}
+
 }  // namespace
 
 std::vector<age::Recipient> load_recipients(const Settings& settings) {
   if (!settings.passphrase_file.empty()) {
-    return {age::ScryptRecipient{passphrase_from_file(settings.passphrase_file)}};
+    return {age::ScryptRecipient{with_setting_context(
+        "ramsafe.passphrase_file", settings.passphrase_file,
+        [&] { return passphrase_from_file(settings.passphrase_file); })}};
   }
   if (settings.recipients_file.empty())
     throw Error(Errc::kConfig,
                 "no encryption key configured: set ramsafe.recipients_file (age public keys, "
                 "see `ramsafe keygen`) or ramsafe.passphrase_file");
-  auto recipients =
-      age::parse_recipients(read_file(settings.recipients_file, 1 << 20), settings.recipients_file);
+  auto recipients = with_setting_context("ramsafe.recipients_file", settings.recipients_file, [&] {
+    return age::parse_recipients(read_file(settings.recipients_file, 1 << 20),
+                                 settings.recipients_file);
+  });
   if (recipients.empty())
     throw Error(Errc::kConfig,
                 "ramsafe.recipients_file " + settings.recipients_file + " holds no recipient");
@@ -40,12 +55,15 @@ std::vector<age::Identity> load_identities(const Settings& settings,
   std::vector<age::Identity> identities;
   std::string file = identity_file.empty() ? settings.identity_file : identity_file;
   if (!file.empty()) {
-    identities = age::parse_identities(read_secret_file(file), file);
+    identities = with_setting_context(identity_file.empty() ? "ramsafe.identity_file" : "--identity",
+                                      file, [&] { return age::parse_identities(read_secret_file(file), file); });
     if (identities.empty())
       throw Error(Errc::kConfig, "identity file " + file + " holds no identity");
   }
   if (!settings.passphrase_file.empty())
-    identities.push_back(age::ScryptIdentity{passphrase_from_file(settings.passphrase_file)});
+    identities.push_back(age::ScryptIdentity{with_setting_context(
+        "ramsafe.passphrase_file", settings.passphrase_file,
+        [&] { return passphrase_from_file(settings.passphrase_file); })});
   if (identities.empty())
     throw Error(Errc::kConfig,
                 "no decryption key configured: set ramsafe.identity_file (or pass --identity FILE) "

@@ -3,11 +3,12 @@
 # Source after common.sh. The binary is $RAMSAFE_BIN (default: build/ramsafe).
 #
 #   ramsafe_keys                 age identity + recipients in $WORK/keys (postgres, 0600)
-#   ramsafe_config NAME [LINE..] write $WORK/NAME.conf for cluster NAME: local store in
+#   ramsafe_config NAME [LINE..] write a new $WORK/NAME-*.conf for cluster NAME: local store in
 #                                $WORK/store, the keys above, the cluster's socket and port,
 #                                plus extra lines; echoes the path
 #   rs CONF CMD ARGS...          run `ramsafe CMD --config CONF ARGS...` as postgres
 #   newest_set STORE_CLUSTER_DIR the newest published set's directory
+#   rs_exec CONF CMD ARGS...     as rs, exec'd in place (use in a background subshell to signal it)
 
 : "${RAMSAFE_BIN:=$RAMSAFE_REPO_DIR/build/ramsafe}"
 [[ -x "$RAMSAFE_BIN" ]] || fail "ramsafe binary not found at $RAMSAFE_BIN (build first, or set RAMSAFE_BIN)"
@@ -19,14 +20,15 @@ chown -R postgres:postgres "$WORK/bin"
 
 ramsafe_keys() {
   pg_mkdir "$WORK/keys"
-  runuser -u postgres -- "$RAMSAFE_TEST_BIN" keygen -o "$WORK/keys/identity.txt" >"$WORK/keys/recipients.txt"
+  runuser -u postgres -- "$RAMSAFE_TEST_BIN" keygen -o "$WORK/keys/identity.txt" >"$WORK/keys/recipients.txt" 2>"$WORK/keys/keygen.log"
   chown postgres:postgres "$WORK/keys/recipients.txt"
 }
 
 ramsafe_config() {
   local name="$1"
   shift
-  local conf="$WORK/$name.conf"
+  local conf
+  conf="$(mktemp "$WORK/$name-XXXX.conf")"
   cat >"$conf" <<EOF
 # test configuration for cluster $name
 ramsafe.local_dir = '$WORK/store'
@@ -54,4 +56,13 @@ rs() {
 
 newest_set() {
   find "$1" -mindepth 1 -maxdepth 1 -type d -name '2*' ! -name '*.partial' | sort | tail -n 1
+}
+
+# rs_exec CONF CMD ARGS...: like rs, but the ramsafe process replaces this one (setpriv
+# execs instead of forking like runuser), so `rs_exec ... &` gives ramsafe's own pid in $!
+# for tests that signal it.
+rs_exec() {
+  local conf="$1" cmd="$2"
+  shift 2
+  exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$RAMSAFE_TEST_BIN" "$cmd" --config "$conf" "$@"
 }

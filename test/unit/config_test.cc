@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "test/unit/test_util.h"
 
 namespace ramsafe::config {
 namespace {
@@ -77,6 +78,8 @@ struct ValueCase {
   std::string line;
   std::string expected;
 };
+
+void PrintTo(const ValueCase& c, std::ostream* os) { *os << test::printable_param(c.line); }
 
 class ConfigValueTest : public testing::TestWithParam<ValueCase> {};
 

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/paths.h"
+#include "test/unit/test_util.h"
 
 namespace ramsafe {
 namespace {
@@ -156,6 +157,10 @@ struct ValidCase {
   std::string expected;  // the Settings field, as text
 };
 
+void PrintTo(const ValidCase& c, std::ostream* os) {
+  *os << c.name << " = " << test::printable_param(c.value);
+}
+
 class ValidSettingTest : public testing::TestWithParam<ValidCase> {};
 
 TEST_P(ValidSettingTest, IsAcceptedAndStored) {
@@ -212,6 +217,10 @@ struct InvalidCase {
   std::string value;  // as written in the file
   std::string message;
 };
+
+void PrintTo(const InvalidCase& c, std::ostream* os) {
+  *os << c.name << " = " << test::printable_param(c.value);
+}
 
 class InvalidSettingTest : public testing::TestWithParam<InvalidCase> {};
 

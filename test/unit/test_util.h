@@ -11,6 +11,23 @@
 
 namespace ramsafe::test {
 
+// Text for a test parameter's printed name: CTest test names come from it, so control
+// characters, ';' and backslashes are shown as \xNN.
+inline std::string printable_param(const std::string& text) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c >= 0x7f || c == ';' || c == '\\') {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 // A scratch directory under /dev/shm (tmpfs), removed with everything in it.
 class ScratchDir {
  public:
