@@ -92,7 +92,12 @@ ChildProcess::ChildProcess(const ProcessOptions& options) {
 
   Pipe in_pipe, out_pipe;
   if (options.pipe_stdin) in_pipe = make_pipe();
-  if (options.pipe_stdout) out_pipe = make_pipe();
+  if (options.pipe_stdout) {
+    out_pipe = make_pipe();
+    // A deeper pipe lets the producer (pg_dump) run ahead while we compress and encrypt,
+    // with fewer wake-ups. Best effort: the kernel caps it at fs.pipe-max-size.
+    (void)::fcntl(out_pipe.read_end.get(), F_SETPIPE_SZ, 1 << 20);
+  }
   if (options.capture_stderr) {
     int fd = static_cast<int>(::syscall(SYS_memfd_create, "ramsafe-child-stderr", MFD_CLOEXEC));
     if (fd < 0) throw_errno("memfd_create");

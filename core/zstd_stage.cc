@@ -23,6 +23,8 @@ void check_zstd(size_t result, const char* what, Errc code) {
 
 }  // namespace
 
+constexpr int kJobSize = 1 << 20;
+
 struct ZstdCompressor::State {
   std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx{ZSTD_createCCtx()};
   std::vector<uint8_t> out = std::vector<uint8_t>(ZSTD_CStreamOutSize());
@@ -41,7 +43,12 @@ ZstdCompressor::ZstdCompressor(Sink& next, int level, int workers)
              Errc::kInternal);
   if (workers > 0) {
     // Fails only if libzstd was built without threads; then compress in this thread.
-    (void)ZSTD_CCtx_setParameter(state_->ctx.get(), ZSTD_c_nbWorkers, workers);
+    if (!ZSTD_isError(ZSTD_CCtx_setParameter(state_->ctx.get(), ZSTD_c_nbWorkers, workers))) {
+      // Each job buffers its input; the default (4 windows, 8 MiB at level 3) costs more
+      // memory than the whole rest of the backup. Small jobs keep the process well under
+      // 32 MiB for about 1% more compressed bytes (test/bench/backup_bench.sh).
+      (void)ZSTD_CCtx_setParameter(state_->ctx.get(), ZSTD_c_jobSize, kJobSize);
+    }
   }
 }
 
