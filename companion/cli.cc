@@ -14,7 +14,9 @@ namespace {
 
 std::atomic<bool> g_cancel{false};
 
-void on_signal(int) { g_cancel = true; }
+void on_signal(int) {
+  g_cancel = true;
+}
 
 const OptionSpec* find_long(const CommandSpec& spec, const std::string& name) {
   for (const auto& o : spec.options)
@@ -42,8 +44,9 @@ int ParsedArgs::get_int(const std::string& name, int fallback, int min, int max)
   errno = 0;
   long v = std::strtol(it->second.c_str(), &end, 10);
   if (it->second.empty() || *end != '\0' || errno != 0 || v < min || v > max)
-    throw UsageError("invalid value for --" + name + ": \"" + it->second + "\" (expected an integer from " +
-                     std::to_string(min) + " to " + std::to_string(max) + ")");
+    throw UsageError("invalid value for --" + name + ": \"" + it->second +
+                     "\" (expected an integer from " + std::to_string(min) + " to " +
+                     std::to_string(max) + ")");
   return static_cast<int>(v);
 }
 
@@ -73,13 +76,15 @@ ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& a
       if (!opt) throw UsageError("unknown option --" + name + " for `ramsafe " + spec.name + "`");
     } else {
       opt = find_short(spec, a[1]);
-      if (!opt || a.size() > 2) throw UsageError("unknown option " + a + " for `ramsafe " + spec.name + "`");
+      if (!opt || a.size() > 2)
+        throw UsageError("unknown option " + a + " for `ramsafe " + spec.name + "`");
     }
     if (opt->takes_value) {
       if (inline_value) {
         parsed.values[opt->name] = *inline_value;
       } else {
-        if (i + 1 >= args.size()) throw UsageError("option --" + opt->name + " needs a value (" + opt->value_name + ")");
+        if (i + 1 >= args.size())
+          throw UsageError("option --" + opt->name + " needs a value (" + opt->value_name + ")");
         parsed.values[opt->name] = args[++i];
       }
     } else {
@@ -88,8 +93,8 @@ ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& a
     }
   }
   if (static_cast<int>(parsed.positionals.size()) > spec.max_positionals)
-    throw UsageError("too many arguments for `ramsafe " + spec.name + "`: " +
-                     parsed.positionals[static_cast<size_t>(spec.max_positionals)]);
+    throw UsageError("too many arguments for `ramsafe " + spec.name +
+                     "`: " + parsed.positionals[static_cast<size_t>(spec.max_positionals)]);
   return parsed;
 }
 
@@ -101,8 +106,10 @@ std::string command_help(const CommandSpec& spec) {
     std::string left = "  ";
     left += o.short_name ? std::string("-") + o.short_name + ", " : "    ";
     left += "--" + o.name + (o.takes_value ? " " + o.value_name : "");
-    if (left.size() < 30) left.resize(30, ' ');
-    else left += "\n" + std::string(30, ' ');
+    if (left.size() < 30)
+      left.resize(30, ' ');
+    else
+      left += "\n" + std::string(30, ' ');
     out += left + o.help + "\n";
   }
   out += "  -h, --help                  show this help\n";
@@ -122,7 +129,9 @@ std::string config_path(const ParsedArgs& args) {
   return "/etc/ramsafe/ramsafe.conf";
 }
 
-Settings load_config(const ParsedArgs& args) { return load_settings_file(config_path(args)); }
+Settings load_config(const ParsedArgs& args) {
+  return load_settings_file(config_path(args));
+}
 
 void install_signal_handlers() {
   struct sigaction sa {};
@@ -137,13 +146,21 @@ CancelCheck cancel_check() {
   return [] { return g_cancel.load(); };
 }
 
-void warn(const std::string& message) { std::cerr << "ramsafe: WARNING: " << message << std::endl; }
-void info(const std::string& message) { std::cerr << "ramsafe: " << message << std::endl; }
+void warn(const std::string& message) {
+  std::cerr << "ramsafe: WARNING: " << message << std::endl;
+}
+void info(const std::string& message) {
+  std::cerr << "ramsafe: " << message << std::endl;
+}
 
-bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stdout_is_terminal() {
+  return ::isatty(STDOUT_FILENO) == 1;
+}
 
 ProgressLine::ProgressLine(bool enabled) : enabled_(enabled) {}
-ProgressLine::~ProgressLine() { clear(); }
+ProgressLine::~ProgressLine() {
+  clear();
+}
 
 void ProgressLine::update(const std::string& text, bool force) {
   if (!enabled_) return;
@@ -175,16 +192,23 @@ std::string format_bytes(uint64_t bytes) {
     ++u;
   }
   char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
   return buf;
 }
 
 std::string format_duration(double seconds) {
   char buf[32];
-  if (seconds < 60) std::snprintf(buf, sizeof buf, "%.1f s", seconds);
-  else if (seconds < 3600) std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
-  else std::snprintf(buf, sizeof buf, "%d h %02d min", static_cast<int>(seconds) / 3600, static_cast<int>(seconds) % 3600 / 60);
+  if (seconds < 60)
+    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
+  else if (seconds < 3600)
+    std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(seconds) / 60,
+                  static_cast<int>(seconds) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%d h %02d min", static_cast<int>(seconds) / 3600,
+                  static_cast<int>(seconds) % 3600 / 60);
   return buf;
 }
 

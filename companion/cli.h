@@ -3,8 +3,8 @@
 #pragma once
 
 #include <map>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,17 +16,17 @@ namespace ramsafe::cli {
 // Documented in `ramsafe --help` and docs/companion.md; scripts depend on them.
 enum ExitCode {
   kExitOk = 0,
-  kExitFailed = 1,     // the operation failed (details on stderr)
-  kExitUsage = 2,      // bad arguments or configuration
-  kExitNoBackup = 3,   // restore: no backup found (--on-missing=fail)
-  kExitNotEmpty = 4,   // restore: data directory not empty (no --if-empty or --force)
-  kExitDamaged = 5,    // verify: damage found
+  kExitFailed = 1,    // the operation failed (details on stderr)
+  kExitUsage = 2,     // bad arguments or configuration
+  kExitNoBackup = 3,  // restore: no backup found (--on-missing=fail)
+  kExitNotEmpty = 4,  // restore: data directory not empty (no --if-empty or --force)
+  kExitDamaged = 5,   // verify: damage found
   kExitCancelled = 130,
 };
 
 struct OptionSpec {
-  std::string name;        // "config" for --config
-  char short_name = 0;     // 'c' for -c
+  std::string name;     // "config" for --config
+  char short_name = 0;  // 'c' for -c
   bool takes_value = false;
   std::string value_name;  // "FILE"
   std::string help;
@@ -90,7 +90,7 @@ class ProgressLine {
 };
 bool stdout_is_terminal();
 
-std::string format_bytes(uint64_t bytes);  // "12.3 MiB"
+std::string format_bytes(uint64_t bytes);     // "12.3 MiB"
 std::string format_duration(double seconds);  // "3.2 s", "4 min 05 s"
 
 }  // namespace ramsafe::cli

@@ -28,8 +28,10 @@ int run_backup(const ParsedArgs& args) {
   request.progress = [&](const BackupProgress& p) {
     std::string text = "backup: " + p.phase;
     if (p.phase == "database")
-      text += " " + std::to_string(p.database_index) + "/" + std::to_string(p.database_count) + " " + p.database;
-    text += "  " + format_bytes(p.bytes_read) + " read, " + format_bytes(p.bytes_stored) + " stored";
+      text += " " + std::to_string(p.database_index) + "/" + std::to_string(p.database_count) +
+              " " + p.database;
+    text +=
+        "  " + format_bytes(p.bytes_read) + " read, " + format_bytes(p.bytes_stored) + " stored";
     line.update(text, p.phase != "database");
   };
   BackupResult result = run_backup(request);
@@ -38,10 +40,11 @@ int run_backup(const ParsedArgs& args) {
     warn("database \"" + db + "\" was dropped while the backup ran; it is not in the backup");
   const Manifest& m = result.manifest;
   if (args.has("json")) {
-    nlohmann::json j = {{"backup_id", m.backup_id},        {"path", result.path},
-                        {"databases", m.databases()},      {"plaintext_bytes", m.plaintext_bytes()},
-                        {"stored_bytes", m.stored_bytes()}, {"seconds", result.seconds},
-                        {"finished_at", m.finished_at}};
+    nlohmann::json j = {
+        {"backup_id", m.backup_id},         {"path", result.path},
+        {"databases", m.databases()},       {"plaintext_bytes", m.plaintext_bytes()},
+        {"stored_bytes", m.stored_bytes()}, {"seconds", result.seconds},
+        {"finished_at", m.finished_at}};
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "backup " << m.backup_id << " complete: " << m.databases().size() << " databases, "

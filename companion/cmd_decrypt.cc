@@ -32,7 +32,8 @@ CommandSpec decrypt_spec() {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -60,7 +61,8 @@ int run_decrypt(const ParsedArgs& args) {
     out_owned = open_or_throw(args.get("output"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     out_fd = out_owned.get();
   } else if (::isatty(STDOUT_FILENO)) {
-    throw UsageError("refusing to write decrypted binary data to a terminal; redirect stdout or use -o FILE");
+    throw UsageError(
+        "refusing to write decrypted binary data to a terminal; redirect stdout or use -o FILE");
   }
   std::string out_name = args.has("output") ? args.get("output") : "stdout";
   FdSink out(out_fd, out_name);

@@ -25,14 +25,16 @@ int run_keygen(const ParsedArgs& args) {
   age::X25519Identity identity = age::X25519Identity::generate();
   SecureString text = age::keygen_file(identity);
   if (!args.has("output")) {
-    if (::isatty(STDOUT_FILENO)) std::cerr << "ramsafe keygen: warning: writing a secret key to a terminal\n";
+    if (::isatty(STDOUT_FILENO))
+      std::cerr << "ramsafe keygen: warning: writing a secret key to a terminal\n";
     write_all(STDOUT_FILENO, text.data(), text.size(), "stdout");
     return kExitOk;
   }
   std::string path = args.get("output");
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno == EEXIST) throw Error(Errc::kInvalidArgument, path + " already exists; not overwriting a key");
+    if (errno == EEXIST)
+      throw Error(Errc::kInvalidArgument, path + " already exists; not overwriting a key");
     throw_errno("create " + path);
   }
   UniqueFd out(fd);
@@ -40,8 +42,8 @@ int run_keygen(const ParsedArgs& args) {
   fsync_or_throw(out.get(), path);
   out.close_checked(path);
   std::cout << identity.recipient().encode() << "\n";
-  std::cerr << "ramsafe keygen: wrote the identity to " << path << "; public key: " << identity.recipient().encode()
-            << "\n";
+  std::cerr << "ramsafe keygen: wrote the identity to " << path
+            << "; public key: " << identity.recipient().encode() << "\n";
   return kExitOk;
 }
 

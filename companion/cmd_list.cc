@@ -46,14 +46,15 @@ int run_list(const ParsedArgs& args) {
     std::cout << "no backups in " << local.describe() << "\n";
     return kExitOk;
   }
-  std::printf("%-20s %-8s %-24s %4s %11s %11s  %s\n", "BACKUP", "KIND", "FINISHED (UTC)", "DBS", "STORED",
-              "DUMPED", "WHERE");
+  std::printf("%-20s %-8s %-24s %4s %11s %11s  %s\n", "BACKUP", "KIND", "FINISHED (UTC)", "DBS",
+              "STORED", "DUMPED", "WHERE");
   for (const auto& s : sets) {
     if (s.usable()) {
       const Manifest& m = *s.manifest;
-      std::printf("%-20s %-8s %-24s %4zu %11s %11s  %s\n", s.id.c_str(), m.kind.c_str(), m.finished_at.c_str(),
-                  m.databases().size(), format_bytes(m.stored_bytes()).c_str(),
-                  format_bytes(m.plaintext_bytes()).c_str(), s.store.c_str());
+      std::printf("%-20s %-8s %-24s %4zu %11s %11s  %s\n", s.id.c_str(), m.kind.c_str(),
+                  m.finished_at.c_str(), m.databases().size(),
+                  format_bytes(m.stored_bytes()).c_str(), format_bytes(m.plaintext_bytes()).c_str(),
+                  s.store.c_str());
     } else {
       std::printf("%-20s %-8s UNUSABLE: %s\n", s.id.c_str(), "?", s.problem.c_str());
     }

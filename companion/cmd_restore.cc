@@ -10,29 +10,33 @@
 namespace ramsafe::cli {
 
 CommandSpec restore_spec() {
-  return {"restore",
-          "restore [options]",
-          "Restore the newest good backup into the (empty) data directory, before the server starts.\n"
-          "Sets are tried newest first; each is checked against its checksums and, on any failure,\n"
-          "the next older one is tried and the failure is reported loudly. Runs initdb with the\n"
-          "recorded encoding, locale and checksum settings, restores roles, every database and the\n"
-          "configuration files through a private postmaster (unix socket only, no TCP), and writes\n"
-          "a JSON report to <data directory>/ramsafe_restore_report.json.\n"
-          "Run it as the database's OS user, e.g. in systemd's ExecStartPre:\n"
-          "  ramsafe restore --if-empty",
-          {config_option(),
-           {"pgdata", 'D', true, "DIR", "data directory to restore into (default: ramsafe.data_directory)"},
-           {"backup-id", 0, true, "ID", "restore this set (no fallback to others)"},
-           {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
-           {"if-empty", 0, false, "", "leave a non-empty data directory alone and exit 0"},
-           {"force", 0, false, "", "empty a non-empty data directory first (the server must be stopped)"},
-           {"on-missing", 0, true, "init|fail",
-            "when no backup exists: initialize an empty cluster, or fail with exit code 3 "
-            "(default: ramsafe.on_missing, fail)"},
-           {"jobs", 'j', true, "N", "databases restored at once (default: ramsafe.restore_jobs, else CPUs)"},
-           {"report", 0, true, "FILE", "write the JSON report here instead"},
-           {"json", 0, false, "", "print the report as JSON on stdout"},
-           {"no-progress", 0, false, "", "no progress line even on a terminal"}}};
+  return {
+      "restore",
+      "restore [options]",
+      "Restore the newest good backup into the (empty) data directory, before the server starts.\n"
+      "Sets are tried newest first; each is checked against its checksums and, on any failure,\n"
+      "the next older one is tried and the failure is reported loudly. Runs initdb with the\n"
+      "recorded encoding, locale and checksum settings, restores roles, every database and the\n"
+      "configuration files through a private postmaster (unix socket only, no TCP), and writes\n"
+      "a JSON report to <data directory>/ramsafe_restore_report.json.\n"
+      "Run it as the database's OS user, e.g. in systemd's ExecStartPre:\n"
+      "  ramsafe restore --if-empty",
+      {config_option(),
+       {"pgdata", 'D', true, "DIR",
+        "data directory to restore into (default: ramsafe.data_directory)"},
+       {"backup-id", 0, true, "ID", "restore this set (no fallback to others)"},
+       {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
+       {"if-empty", 0, false, "", "leave a non-empty data directory alone and exit 0"},
+       {"force", 0, false, "",
+        "empty a non-empty data directory first (the server must be stopped)"},
+       {"on-missing", 0, true, "init|fail",
+        "when no backup exists: initialize an empty cluster, or fail with exit code 3 "
+        "(default: ramsafe.on_missing, fail)"},
+       {"jobs", 'j', true, "N",
+        "databases restored at once (default: ramsafe.restore_jobs, else CPUs)"},
+       {"report", 0, true, "FILE", "write the JSON report here instead"},
+       {"json", 0, false, "", "print the report as JSON on stdout"},
+       {"no-progress", 0, false, "", "no progress line even on a terminal"}}};
 }
 
 int run_restore(const ParsedArgs& args) {
@@ -43,7 +47,8 @@ int run_restore(const ParsedArgs& args) {
     throw UsageError("no data directory: pass --pgdata DIR or set ramsafe.data_directory");
   std::string on_missing = args.get("on-missing", request.settings.on_missing);
   if (on_missing != "init" && on_missing != "fail")
-    throw UsageError("invalid value for --on-missing: \"" + on_missing + "\" (expected init or fail)");
+    throw UsageError("invalid value for --on-missing: \"" + on_missing +
+                     "\" (expected init or fail)");
   request.on_missing = on_missing == "init" ? OnMissing::kInit : OnMissing::kFail;
   request.backup_id = args.get("backup-id");
   if (!request.backup_id.empty() && !is_valid_backup_id(request.backup_id))
@@ -51,7 +56,8 @@ int run_restore(const ParsedArgs& args) {
                      "\" (expected an id such as 20261122T031500Z)");
   request.if_empty = args.has("if-empty");
   request.force = args.has("force");
-  if (request.if_empty && request.force) throw UsageError("--if-empty and --force contradict each other");
+  if (request.if_empty && request.force)
+    throw UsageError("--if-empty and --force contradict each other");
   request.jobs = args.get_int("jobs", 0, 1, 64);
   request.report_path = args.get("report");
   request.identities = load_identities(request.settings, args.get("identity"));
@@ -62,9 +68,11 @@ int run_restore(const ParsedArgs& args) {
   request.progress = [&](const RestoreProgress& p) {
     std::string text = "restore " + p.backup_id + ": " + p.phase;
     if (p.phase == "database")
-      text += " " + std::to_string(p.databases_done) + "/" + std::to_string(p.database_count) + " " + p.database;
+      text += " " + std::to_string(p.databases_done) + "/" + std::to_string(p.database_count) +
+              " " + p.database;
     if (p.bytes_total > 0)
-      text += "  " + std::to_string(p.bytes_done * 100 / p.bytes_total) + "% of " + format_bytes(p.bytes_total);
+      text += "  " + std::to_string(p.bytes_done * 100 / p.bytes_total) + "% of " +
+              format_bytes(p.bytes_total);
     line.update(text);
   };
 
@@ -75,8 +83,9 @@ int run_restore(const ParsedArgs& args) {
 
   if (report.outcome == "restored") {
     if (!args.has("json"))
-      std::cout << "restored backup " << report.backup_id << " (finished " << report.backup_finished_at << ", "
-                << report.databases.size() << " databases) into " << report.data_directory << " in "
+      std::cout << "restored backup " << report.backup_id << " (finished "
+                << report.backup_finished_at << ", " << report.databases.size()
+                << " databases) into " << report.data_directory << " in "
                 << format_duration(report.seconds) << "\n";
     if (report.attempts.size() > 1)
       warn("the newest backup could not be used; restored the older " + report.backup_id +

@@ -19,7 +19,8 @@ CommandSpec verify_spec() {
           {config_option(),
            {"all", 0, false, "", "verify every set (default: the newest, or BACKUP_ID)"},
            {"deep", 0, false, "", "decrypt and decompress every file too"},
-           {"identity", 'i', true, "FILE", "age identity file for --deep (default: ramsafe.identity_file)"},
+           {"identity", 'i', true, "FILE",
+            "age identity file for --deep (default: ramsafe.identity_file)"},
            {"json", 0, false, "", "print JSON"},
            {"no-progress", 0, false, "", "no progress line even on a terminal"}},
           1,
@@ -38,7 +39,8 @@ int run_verify(const ParsedArgs& args) {
     for (const auto& s : sets)
       if (s.id == args.positionals[0]) chosen.push_back(s);
     if (chosen.empty()) {
-      std::cerr << "ramsafe verify: no backup " << args.positionals[0] << " in " << local.describe() << "\n";
+      std::cerr << "ramsafe verify: no backup " << args.positionals[0] << " in " << local.describe()
+                << "\n";
       return kExitFailed;
     }
   } else if (args.has("all")) {
@@ -55,19 +57,28 @@ int run_verify(const ParsedArgs& args) {
   bool all_ok = true;
   nlohmann::json out = nlohmann::json::array();
   for (const auto& set : chosen) {
-    SetVerification v = verify_set(local, set, deep, identities, cancel_check(), [&](uint64_t done, uint64_t total) {
-      line.update("verify " + set.id + ": " + std::to_string(total ? done * 100 / total : 100) + "% of " +
-                  format_bytes(total));
-    });
+    SetVerification v = verify_set(
+        local, set, deep, identities, cancel_check(), [&](uint64_t done, uint64_t total) {
+          line.update("verify " + set.id + ": " + std::to_string(total ? done * 100 / total : 100) +
+                      "% of " + format_bytes(total));
+        });
     line.clear();
     all_ok = all_ok && v.ok;
     if (args.has("json")) {
       nlohmann::json files = nlohmann::json::array();
       for (const auto& f : v.files)
-        files.push_back({{"path", f.path}, {"role", f.role}, {"database", f.database},
-                         {"stored_bytes", f.stored_bytes}, {"ok", f.ok}, {"problem", f.problem}});
-      out.push_back({{"backup_id", v.backup_id}, {"store", v.store}, {"ok", v.ok}, {"deep", deep},
-                     {"problem", v.problem}, {"files", files}});
+        files.push_back({{"path", f.path},
+                         {"role", f.role},
+                         {"database", f.database},
+                         {"stored_bytes", f.stored_bytes},
+                         {"ok", f.ok},
+                         {"problem", f.problem}});
+      out.push_back({{"backup_id", v.backup_id},
+                     {"store", v.store},
+                     {"ok", v.ok},
+                     {"deep", deep},
+                     {"problem", v.problem},
+                     {"files", files}});
       continue;
     }
     if (!v.problem.empty()) {
@@ -77,8 +88,8 @@ int run_verify(const ParsedArgs& args) {
     for (const auto& f : v.files)
       if (!f.ok) std::cout << v.backup_id << ": DAMAGED: " << f.problem << "\n";
     if (v.ok)
-      std::cout << v.backup_id << ": ok (" << v.files.size() << " files" << (deep ? ", decrypted and decompressed" : ", checksums")
-                << ")\n";
+      std::cout << v.backup_id << ": ok (" << v.files.size() << " files"
+                << (deep ? ", decrypted and decompressed" : ", checksums") << ")\n";
   }
   if (args.has("json")) std::cout << out.dump(2) << "\n";
   return all_ok ? kExitOk : kExitDamaged;

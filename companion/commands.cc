@@ -4,8 +4,8 @@ namespace ramsafe::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
-      {backup_spec(), run_backup},   {restore_spec(), run_restore}, {list_spec(), run_list},
-      {verify_spec(), run_verify},   {keygen_spec(), run_keygen},   {decrypt_spec(), run_decrypt},
+      {backup_spec(), run_backup}, {restore_spec(), run_restore}, {list_spec(), run_list},
+      {verify_spec(), run_verify}, {keygen_spec(), run_keygen},   {decrypt_spec(), run_decrypt},
   };
   return list;
 }

@@ -26,7 +26,7 @@ struct X25519Recipient {
 };
 
 struct X25519Identity {
-  SecureBytes secret_key;  // 32 bytes
+  SecureBytes secret_key;                                  // 32 bytes
   static X25519Identity parse(const std::string& bech32);  // "AGE-SECRET-KEY-1..."
   static X25519Identity generate();
   X25519Recipient recipient() const;

@@ -44,7 +44,8 @@ struct BackupResult {
 };
 
 // Connection parameters for the server the settings describe.
-ConnectionParams connection_params(const Settings& settings, const std::string& dbname = "postgres");
+ConnectionParams connection_params(const Settings& settings,
+                                   const std::string& dbname = "postgres");
 // ramsafe.cluster_name or "main".
 std::string cluster_name(const Settings& settings);
 // <local_dir>/<cluster>; throws Error(kConfig) if ramsafe.local_dir is not set.

@@ -32,9 +32,9 @@ auto with_setting_context(const std::string& setting, const std::string& path, F
 
 std::vector<age::Recipient> load_recipients(const Settings& settings) {
   if (!settings.passphrase_file.empty()) {
-    return {age::ScryptRecipient{with_setting_context(
-        "ramsafe.passphrase_file", settings.passphrase_file,
-        [&] { return passphrase_from_file(settings.passphrase_file); })}};
+    return {age::ScryptRecipient{
+        with_setting_context("ramsafe.passphrase_file", settings.passphrase_file,
+                             [&] { return passphrase_from_file(settings.passphrase_file); })}};
   }
   if (settings.recipients_file.empty())
     throw Error(Errc::kConfig,
@@ -55,15 +55,16 @@ std::vector<age::Identity> load_identities(const Settings& settings,
   std::vector<age::Identity> identities;
   std::string file = identity_file.empty() ? settings.identity_file : identity_file;
   if (!file.empty()) {
-    identities = with_setting_context(identity_file.empty() ? "ramsafe.identity_file" : "--identity",
-                                      file, [&] { return age::parse_identities(read_secret_file(file), file); });
+    identities =
+        with_setting_context(identity_file.empty() ? "ramsafe.identity_file" : "--identity", file,
+                             [&] { return age::parse_identities(read_secret_file(file), file); });
     if (identities.empty())
       throw Error(Errc::kConfig, "identity file " + file + " holds no identity");
   }
   if (!settings.passphrase_file.empty())
-    identities.push_back(age::ScryptIdentity{with_setting_context(
-        "ramsafe.passphrase_file", settings.passphrase_file,
-        [&] { return passphrase_from_file(settings.passphrase_file); })});
+    identities.push_back(age::ScryptIdentity{
+        with_setting_context("ramsafe.passphrase_file", settings.passphrase_file,
+                             [&] { return passphrase_from_file(settings.passphrase_file); })});
   if (identities.empty())
     throw Error(Errc::kConfig,
                 "no decryption key configured: set ramsafe.identity_file (or pass --identity FILE) "

@@ -15,6 +15,7 @@ std::vector<age::Recipient> load_recipients(const Settings& settings);
 
 // From identity_file (if not empty) else ramsafe.identity_file, plus the passphrase file
 // when one is set. Throws Error(kConfig) if no key is configured at all.
-std::vector<age::Identity> load_identities(const Settings& settings, const std::string& identity_file);
+std::vector<age::Identity> load_identities(const Settings& settings,
+                                           const std::string& identity_file);
 
 }  // namespace ramsafe

@@ -18,19 +18,19 @@ struct ManifestFile {
   std::string database;  // for role "database"
   uint64_t plaintext_bytes = 0;
   uint64_t stored_bytes = 0;
-  std::string sha256;  // of the stored bytes, hex
+  std::string sha256;       // of the stored bytes, hex
   std::string compression;  // "zstd"
   int compression_level = 0;
-  std::string encryption;  // "age-v1"
+  std::string encryption;               // "age-v1"
   std::vector<std::string> recipients;  // fingerprints, see age::fingerprint
 };
 
 struct InitdbSettings {
-  std::string encoding;     // template1's encoding, e.g. "UTF8"
-  std::string lc_collate;   // template1's
+  std::string encoding;    // template1's encoding, e.g. "UTF8"
+  std::string lc_collate;  // template1's
   std::string lc_ctype;
   std::string locale_provider = "libc";  // "libc" or "icu"
-  std::string icu_locale;               // when locale_provider is "icu"
+  std::string icu_locale;                // when locale_provider is "icu"
   bool data_checksums = false;
   std::string bootstrap_superuser;  // the role with OID 10
 };
@@ -40,7 +40,7 @@ struct Manifest {
   std::string backup_id;
   std::string kind = "logical";
   std::string cluster;
-  std::string started_at;   // RFC 3339 UTC with milliseconds
+  std::string started_at;  // RFC 3339 UTC with milliseconds
   std::string finished_at;
   std::string server_version;   // "15.18 (Debian 15.18-0+deb12u1)"
   int server_version_num = 0;   // 150018

@@ -23,8 +23,8 @@ using ByteProgress = std::function<void(uint64_t bytes)>;
 
 class EncryptChain : public Sink {
  public:
-  EncryptChain(int fd, const std::string& what, int level, const std::vector<age::Recipient>& recipients,
-               int zstd_workers);
+  EncryptChain(int fd, const std::string& what, int level,
+               const std::vector<age::Recipient>& recipients, int zstd_workers);
   void write(const uint8_t* data, size_t size) override { plain_.write(data, size); }
   void finish() override { plain_.finish(); }
 
@@ -82,7 +82,8 @@ void pump_fd(int fd, const std::string& what, Sink& out, const CancelCheck& canc
 
 // Runs a child writing to its stdout into out; throws the child's failure (with its
 // stderr) in preference to the pipeline error it caused, kills and reaps it on any error.
-void pump_child(ChildProcess& child, Sink& out, const CancelCheck& cancel, const ByteProgress& progress);
+void pump_child(ChildProcess& child, Sink& out, const CancelCheck& cancel,
+                const ByteProgress& progress);
 
 // Streams a stdin-consuming child: calls produce(sink writing to the child's stdin),
 // closes stdin, waits. A failure of the child is reported in preference to the EPIPE

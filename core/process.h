@@ -19,9 +19,9 @@ struct ProcessOptions {
   std::vector<std::string> argv;  // argv[0] is the program; a path or a name looked up in PATH
   // Environment changes on top of the parent's environment. A value of nullopt unsets.
   std::map<std::string, std::optional<std::string>> env;
-  bool pipe_stdin = false;   // else /dev/null
-  bool pipe_stdout = false;  // else stdout_fd, or /dev/null
-  int stdout_fd = -1;        // used when !pipe_stdout and >= 0 (dup'ed into the child)
+  bool pipe_stdin = false;     // else /dev/null
+  bool pipe_stdout = false;    // else stdout_fd, or /dev/null
+  int stdout_fd = -1;          // used when !pipe_stdout and >= 0 (dup'ed into the child)
   bool capture_stderr = true;  // else inherit the parent's stderr
   std::string working_dir;
   // Lowers the child's CPU priority by this much (nice) and, if true, puts it into the
@@ -31,8 +31,8 @@ struct ProcessOptions {
 };
 
 struct ExitStatus {
-  int code = -1;    // exit code, or -1 if killed by a signal
-  int signal = 0;   // the signal that killed it, or 0
+  int code = -1;   // exit code, or -1 if killed by a signal
+  int signal = 0;  // the signal that killed it, or 0
   bool success() const { return code == 0; }
   std::string describe() const;  // "exited with code 3", "killed by signal 9 (Killed)"
 };

@@ -27,7 +27,7 @@ struct RestoreProgress {
   std::string database;
   int databases_done = 0;
   int database_count = 0;
-  uint64_t bytes_done = 0;   // stored bytes processed in this phase
+  uint64_t bytes_done = 0;  // stored bytes processed in this phase
   uint64_t bytes_total = 0;
 };
 
@@ -35,11 +35,11 @@ struct RestoreRequest {
   Settings settings;
   std::string data_directory;
   std::vector<age::Identity> identities;
-  std::string backup_id;   // empty: newest good set, falling back to older ones
-  bool if_empty = false;   // a non-empty data directory is left alone: outcome "skipped"
-  bool force = false;      // a non-empty data directory (server not running) is emptied
+  std::string backup_id;  // empty: newest good set, falling back to older ones
+  bool if_empty = false;  // a non-empty data directory is left alone: outcome "skipped"
+  bool force = false;     // a non-empty data directory (server not running) is emptied
   OnMissing on_missing = OnMissing::kFail;
-  int jobs = 0;            // databases restored at once; 0 = settings.restore_jobs / CPUs
+  int jobs = 0;             // databases restored at once; 0 = settings.restore_jobs / CPUs
   std::string report_path;  // empty: <data_directory>/ramsafe_restore_report.json
   CancelCheck cancel;
   std::function<void(const RestoreProgress&)> progress;

@@ -23,9 +23,13 @@ struct CleansingAllocator {
     std::allocator<T>().deallocate(p, n);
   }
   template <typename U>
-  bool operator==(const CleansingAllocator<U>&) const { return true; }
+  bool operator==(const CleansingAllocator<U>&) const {
+    return true;
+  }
   template <typename U>
-  bool operator!=(const CleansingAllocator<U>&) const { return false; }
+  bool operator!=(const CleansingAllocator<U>&) const {
+    return false;
+  }
 };
 
 using SecureString = std::basic_string<char, std::char_traits<char>, CleansingAllocator<char>>;

@@ -89,10 +89,11 @@ SettingDef with_check(SettingDef def, SettingCheck check, std::string expected) 
 
 std::vector<SettingDef> build_setting_defs() {
   return {
-      with_check(text_setting("ramsafe.cluster_name", &Settings::cluster_name,
-                              "Name of this cluster's backups in the stores; empty means \"main\"."),
-                 is_valid_cluster_name,
-                 "1 to 63 letters, digits, '_', '.' or '-', other than \".\" and \"..\""),
+      with_check(
+          text_setting("ramsafe.cluster_name", &Settings::cluster_name,
+                       "Name of this cluster's backups in the stores; empty means \"main\"."),
+          is_valid_cluster_name,
+          "1 to 63 letters, digits, '_', '.' or '-', other than \".\" and \"..\""),
       path_setting("ramsafe.local_dir", &Settings::local_dir,
                    "Directory of the local backup store; empty means no local store."),
       path_setting("ramsafe.recipients_file", &Settings::recipients_file,

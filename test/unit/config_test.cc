@@ -79,7 +79,9 @@ struct ValueCase {
   std::string expected;
 };
 
-void PrintTo(const ValueCase& c, std::ostream* os) { *os << test::printable_param(c.line); }
+void PrintTo(const ValueCase& c, std::ostream* os) {
+  *os << test::printable_param(c.line);
+}
 
 class ConfigValueTest : public testing::TestWithParam<ValueCase> {};
 

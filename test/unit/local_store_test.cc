@@ -13,7 +13,8 @@
 namespace ramsafe {
 namespace {
 
-Manifest manifest_for(const std::string& id, const std::string& finished, const std::string& content) {
+Manifest manifest_for(const std::string& id, const std::string& finished,
+                      const std::string& content) {
   Manifest m;
   m.backup_id = id;
   m.cluster = "main";
@@ -32,7 +33,8 @@ Manifest manifest_for(const std::string& id, const std::string& finished, const 
   return m;
 }
 
-std::string publish(LocalStore& store, int64_t when, const std::string& finished, const std::string& content) {
+std::string publish(LocalStore& store, int64_t when, const std::string& finished,
+                    const std::string& content) {
   auto writer = store.begin_set(when);
   UniqueFd fd = writer->create_file("db/app.dump.zst.age");
   write_all(fd.get(), content.data(), content.size(), "test");
@@ -98,7 +100,8 @@ TEST(LocalStore, PartialSetsAreNeverListedAndAreCleanedUp) {
   // A crash leaves a .partial behind: simulate one, old enough to clean.
   make_dirs(dir.file("main/20261122T000500Z.partial/db"));
   EXPECT_EQ(store.list_sets().size(), 1u);
-  EXPECT_TRUE(store.cleanup_partials(3600).empty()) << "a fresh .partial may belong to a running backup";
+  EXPECT_TRUE(store.cleanup_partials(3600).empty())
+      << "a fresh .partial may belong to a running backup";
   EXPECT_EQ(store.cleanup_partials(-1), std::vector<std::string>{"20261122T000500Z.partial"});
   EXPECT_FALSE(path_exists(dir.file("main/20261122T000500Z.partial")));
 }
@@ -152,7 +155,8 @@ TEST(LocalStore, LockIsExclusive) {
     FAIL() << "second lock succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::kBusy);
-    EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(::getpid())), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(::getpid())), std::string::npos)
+        << e.what();
   }
   held.reset();
   EXPECT_NO_THROW(store.lock("prune"));

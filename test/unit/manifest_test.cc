@@ -19,10 +19,10 @@ Manifest sample() {
   m.system_identifier = "7312345678901234567";
   m.ramsafe_version = "0.1.0";
   m.initdb = {"UTF8", "C.UTF-8", "C.UTF-8", "libc", "", true, "postgres"};
-  ManifestFile g{"globals.sql.zst.age", "globals", "", 100, 80, std::string(64, 'a'), "zstd", 3, "age-v1",
-                 {"x25519:0123456789abcdef"}};
-  ManifestFile d{"db/app.dump.zst.age", "database", "app", 5000, 1200, std::string(64, 'b'), "zstd", 3, "age-v1",
-                 {"x25519:0123456789abcdef"}};
+  ManifestFile g{"globals.sql.zst.age", "globals", "", 100,      80,
+                 std::string(64, 'a'),  "zstd",    3,  "age-v1", {"x25519:0123456789abcdef"}};
+  ManifestFile d{"db/app.dump.zst.age", "database", "app", 5000,     1200,
+                 std::string(64, 'b'),  "zstd",     3,     "age-v1", {"x25519:0123456789abcdef"}};
   m.files = {g, d};
   return m;
 }

@@ -19,8 +19,8 @@ struct Keys {
   std::vector<age::Identity> identities{identity};
 };
 
-ManifestFile encrypt_to_file(const std::string& path, const std::string& plaintext, const Keys& keys,
-                             int workers = 0) {
+ManifestFile encrypt_to_file(const std::string& path, const std::string& plaintext,
+                             const Keys& keys, int workers = 0) {
   UniqueFd fd = open_or_throw(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   EncryptChain chain(fd.get(), path, 3, keys.recipients, workers);
   for (size_t pos = 0; pos < plaintext.size(); pos += 100000)
@@ -67,13 +67,15 @@ TEST(Pipeline, DecryptChainRejectsEveryKindOfDamage) {
   ManifestFile f = encrypt_to_file(dir.file("f"), text, keys);
   std::string stored = read_file(dir.file("f"));
 
-  auto expect_corrupt = [&](const std::string& damaged, const ManifestFile& expected, const char* what) {
+  auto expect_corrupt = [&](const std::string& damaged, const ManifestFile& expected,
+                            const char* what) {
     write_file_atomic(dir.file("g"), damaged);
     try {
       decrypt_file(dir.file("g"), expected, keys);
       ADD_FAILURE() << what << " not detected";
     } catch (const Error& e) {
-      EXPECT_TRUE(e.code() == Errc::kCorrupt || e.code() == Errc::kCrypto) << what << ": " << e.what();
+      EXPECT_TRUE(e.code() == Errc::kCorrupt || e.code() == Errc::kCrypto)
+          << what << ": " << e.what();
     }
   };
   for (size_t pos : {size_t{3}, size_t{100}, stored.size() / 2, stored.size() - 1}) {
@@ -143,7 +145,8 @@ TEST(Pipeline, MemoryStaysFlatWhateverTheStreamLength) {
   getrusage(RUSAGE_SELF, &after);
   EXPECT_EQ(chain.plaintext_bytes(), 536870912u);
   long grown_kib = after.ru_maxrss - before.ru_maxrss;
-  EXPECT_LT(grown_kib, 64 * 1024) << "peak RSS grew by " << grown_kib << " KiB for a 512 MiB stream";
+  EXPECT_LT(grown_kib, 64 * 1024) << "peak RSS grew by " << grown_kib
+                                  << " KiB for a 512 MiB stream";
 }
 
 }  // namespace

@@ -14,7 +14,9 @@
 namespace ramsafe {
 namespace {
 
-bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+bool alive(pid_t pid) {
+  return ::kill(pid, 0) == 0;
+}
 
 TEST(Process, CapturesStdoutAndExitCode) {
   ProcessOptions o;
@@ -99,7 +101,8 @@ TEST(Process, CancelStopsAPumpPromptly) {
   auto start = std::chrono::steady_clock::now();
   int calls = 0;
   try {
-    pump_child(child, out, [&] { return ++calls > 2; }, nullptr);
+    pump_child(
+        child, out, [&] { return ++calls > 2; }, nullptr);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::kCancelled);
@@ -117,7 +120,8 @@ TEST(Process, ChildFailureWinsOverTheBrokenPipeItCaused) {
   std::string big(8 << 20, 'x');
   try {
     feed_child(child, [&](Sink& sink) {
-      for (int i = 0; i < 8; ++i) sink.write(reinterpret_cast<const uint8_t*>(big.data()), big.size());
+      for (int i = 0; i < 8; ++i)
+        sink.write(reinterpret_cast<const uint8_t*>(big.data()), big.size());
     });
     FAIL();
   } catch (const Error& e) {

@@ -30,7 +30,9 @@ TEST(Tar, RoundTrips) {
 TEST(Tar, GnuTarReadsIt) {
   test::ScratchDir dir;
   StringSink out;
-  write_tar({{"pg_hba.conf", "local all all peer\n", 0600, 0}, {"conf.d/a.conf", "x = 1\n", 0600, 0}}, out);
+  write_tar(
+      {{"pg_hba.conf", "local all all peer\n", 0600, 0}, {"conf.d/a.conf", "x = 1\n", 0600, 0}},
+      out);
   write_file_atomic(dir.file("c.tar"), out.data());
   ProcessOptions options;
   options.argv = {"tar", "-xf", dir.file("c.tar"), "-C", dir.path()};

@@ -47,8 +47,9 @@ class ScratchDir {
 
 // Text that compresses like real table data: words from a small vocabulary plus noise.
 inline std::string compressible_text(size_t size, unsigned seed = 1) {
-  static const char* kWords[] = {"the", "group", "discussion", "vote", "comment", "member", "proposal",
-                                 "agree", "time", "people", "loomio", "outcome", "poll", "thread"};
+  static const char* kWords[] = {"the",    "group",    "discussion", "vote",  "comment",
+                                 "member", "proposal", "agree",      "time",  "people",
+                                 "loomio", "outcome",  "poll",       "thread"};
   std::mt19937 rng(seed);
   std::string out;
   while (out.size() < size) {
@@ -66,6 +67,8 @@ inline std::string random_bytes(size_t size, unsigned seed = 2) {
   return out;
 }
 
-inline const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+inline const uint8_t* bytes(const std::string& s) {
+  return reinterpret_cast<const uint8_t*>(s.data());
+}
 
 }  // namespace ramsafe::test

@@ -86,7 +86,8 @@ TEST(Zstd, DetectsCorruptionThroughTheContentChecksum) {
     std::string bad = packed;
     bad[pos] ^= 0x10;
     try {
-      if (decompress(bad) != text) ADD_FAILURE() << "corruption at " << pos << " changed the output silently";
+      if (decompress(bad) != text)
+        ADD_FAILURE() << "corruption at " << pos << " changed the output silently";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), Errc::kCorrupt);
       ++detected;

@@ -1,0 +1,10 @@
+# Format check: every C++ source and header must be clang-format clean (.clang-format).
+find_program(RAMSAFE_CLANG_FORMAT NAMES clang-format)
+if(RAMSAFE_CLANG_FORMAT)
+  add_test(NAME lint_clang_format
+           COMMAND sh ${CMAKE_SOURCE_DIR}/scripts/lint --format-only
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(lint_clang_format PROPERTIES LABELS lint)
+else()
+  message(FATAL_ERROR "clang-format not found: run scripts/setup")
+endif()
