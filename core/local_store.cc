@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kPartialSuffix = ".partial";
 constexpr const char* kManifestName = "manifest.json";
-constexpr size_t kReadBlock = 256 * 1024;
+constexpr size_t kReadBlock = size_t{256} * 1024;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&

@@ -239,28 +239,42 @@ std::string format_rfc3339_utc(int64_t unix_millis) {
   return out;
 }
 
-std::optional<int64_t> parse_rfc3339_utc(const std::string& text) {
-  int y, mo, d, h, mi, s, ms = 0;
-  char z = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
-      6)
-    return std::nullopt;
-  std::string rest = text.substr(static_cast<size_t>(consumed));
-  if (rest.size() == 5 && rest[0] == '.') {
-    if (std::sscanf(rest.c_str(), ".%3d%c", &ms, &z) != 2 || z != 'Z') return std::nullopt;
-  } else if (rest != "Z") {
-    return std::nullopt;
+namespace {
+
+// Digits [pos, pos + count) of text as a number, if they are all digits.
+std::optional<int> fixed_digits(const std::string& text, size_t pos, size_t count) {
+  if (pos + count > text.size()) return std::nullopt;
+  int value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    value = value * 10 + (text[i] - '0');
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+// Exactly YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.mmmZ, as format_rfc3339_utc writes.
+std::optional<int64_t> parse_rfc3339_utc(const std::string& text) {
+  if (text.size() != 20 && text.size() != 24) return std::nullopt;
+  if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+      text.back() != 'Z')
+    return std::nullopt;
+  auto y = fixed_digits(text, 0, 4), mo = fixed_digits(text, 5, 2), d = fixed_digits(text, 8, 2),
+       h = fixed_digits(text, 11, 2), mi = fixed_digits(text, 14, 2), s = fixed_digits(text, 17, 2);
+  std::optional<int> ms = 0;
+  if (text.size() == 24) ms = text[19] == '.' ? fixed_digits(text, 20, 3) : std::nullopt;
+  if (!y || !mo || !d || !h || !mi || !s || !ms) return std::nullopt;
+  if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *s > 60)
+    return std::nullopt;
   struct tm tm {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+  tm.tm_year = *y - 1900;
+  tm.tm_mon = *mo - 1;
+  tm.tm_mday = *d;
+  tm.tm_hour = *h;
+  tm.tm_min = *mi;
+  tm.tm_sec = *s;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + *ms;
 }
 
 int64_t now_unix_millis() {

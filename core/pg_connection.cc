@@ -85,6 +85,7 @@ PgConnection::~PgConnection() {
 std::vector<Row> PgConnection::query(const std::string& sql,
                                      const std::vector<std::string>& params) {
   std::vector<const char*> values;
+  values.reserve(params.size());
   for (const auto& p : params) values.push_back(p.c_str());
   ResultPtr res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                              values.data(), nullptr, nullptr, 0));
@@ -119,6 +120,7 @@ std::string PgConnection::scalar(const std::string& sql, const std::vector<std::
 std::string PgConnection::scalar_bytea(const std::string& sql,
                                        const std::vector<std::string>& params) {
   std::vector<const char*> values;
+  values.reserve(params.size());
   for (const auto& p : params) values.push_back(p.c_str());
   // Binary result format: the bytes arrive as they are, no hex decoding.
   ResultPtr res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,

@@ -9,7 +9,7 @@
 namespace ramsafe {
 namespace {
 
-constexpr size_t kPumpBlock = 256 * 1024;
+constexpr size_t kPumpBlock = size_t{256} * 1024;
 
 void check_against_manifest(const ManifestFile& expected, const std::string& source, uint64_t bytes,
                             const std::string& sha256) {

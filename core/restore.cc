@@ -188,7 +188,9 @@ bool pid_alive(const std::string& pidfile) {
   } catch (const Error&) {
     return false;
   }
-  long pid = std::atol(text.c_str());
+  char* end = nullptr;
+  long pid = std::strtol(text.c_str(), &end, 10);
+  if (end == text.c_str()) return false;
   return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 

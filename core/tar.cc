@@ -1,6 +1,6 @@
 #include "core/tar.h"
 
-#include <cstdio>
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -10,10 +10,11 @@ namespace {
 
 constexpr size_t kBlock = 512;
 
+// width includes the terminating NUL.
 void put_octal(char* field, size_t width, uint64_t value) {
-  // width includes the terminating NUL
-  std::snprintf(field, width, "%0*llo", static_cast<int>(width - 1),
-                static_cast<unsigned long long>(value));
+  field[width - 1] = '\0';
+  for (size_t i = width - 1; i-- > 0; value >>= 3) field[i] = static_cast<char>('0' + (value & 7));
+  if (value != 0) throw Error(Errc::kInvalidArgument, "tar: value too large for its header field");
 }
 
 uint64_t get_octal(const char* field, size_t width, const std::string& source) {
@@ -55,15 +56,15 @@ void write_tar(const std::vector<TarEntry>& entries, Sink& out) {
     if (e.name.size() > 100 || !safe_name(e.name))
       throw Error(Errc::kInvalidArgument, "tar: cannot store name \"" + e.name + "\"");
     unsigned char h[kBlock] = {};
-    std::memcpy(h, e.name.data(), e.name.size());
+    std::copy(e.name.begin(), e.name.end(), h);  // 100 bytes, NUL only if shorter
     put_octal(reinterpret_cast<char*>(h + 100), 8, e.mode & 07777);
     put_octal(reinterpret_cast<char*>(h + 108), 8, 0);
     put_octal(reinterpret_cast<char*>(h + 116), 8, 0);
     put_octal(reinterpret_cast<char*>(h + 124), 12, e.content.size());
     put_octal(reinterpret_cast<char*>(h + 136), 12, static_cast<uint64_t>(e.mtime));
     h[156] = '0';
-    std::memcpy(h + 257, "ustar", 6);
-    std::memcpy(h + 263, "00", 2);
+    const char kMagicAndVersion[8] = {'u', 's', 't', 'a', 'r', '\0', '0', '0'};
+    std::copy(kMagicAndVersion, kMagicAndVersion + 8, h + 257);
     put_octal(reinterpret_cast<char*>(h + 148), 7, header_checksum(h));
     h[155] = ' ';
     out.write(h, kBlock);

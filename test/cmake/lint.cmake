@@ -8,3 +8,14 @@ if(RAMSAFE_CLANG_FORMAT)
 else()
   message(FATAL_ERROR "clang-format not found: run scripts/setup")
 endif()
+
+# clang-tidy (.clang-tidy, warnings are errors) over core/ and companion/.
+find_program(RAMSAFE_CLANG_TIDY NAMES clang-tidy)
+if(RAMSAFE_CLANG_TIDY)
+  add_test(NAME lint_clang_tidy COMMAND sh ${CMAKE_SOURCE_DIR}/scripts/lint
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(lint_clang_tidy PROPERTIES ENVIRONMENT "BUILD_DIR=${CMAKE_BINARY_DIR}")
+  set_tests_properties(lint_clang_tidy PROPERTIES LABELS lint TIMEOUT 1200)
+else()
+  message(FATAL_ERROR "clang-tidy not found: run scripts/setup")
+endif()

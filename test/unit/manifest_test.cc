@@ -106,6 +106,9 @@ TEST(Manifest, Timestamps) {
   EXPECT_EQ(parse_rfc3339_utc("2026-11-21T23:15:00Z"), 1795302900000);
   EXPECT_FALSE(parse_rfc3339_utc("2026-11-21 23:15:00"));
   EXPECT_FALSE(parse_rfc3339_utc("2026-13-21T23:15:00Z"));
+  EXPECT_FALSE(parse_rfc3339_utc("2026-11-21T23:15:00.12Z"));
+  EXPECT_FALSE(parse_rfc3339_utc("2026-11-21T23:15:0xZ"));
+  EXPECT_FALSE(parse_rfc3339_utc("2026-11-21T23:15:00.123"));
 }
 
 }  // namespace
