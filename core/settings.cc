@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <utility>
 
+#include "core/cron.h"
 #include "core/error.h"
+#include "core/timezone.h"
 
 namespace ramsafe {
 namespace {
@@ -81,6 +83,41 @@ SettingDef at_server_start(SettingDef def) {
   return def;
 }
 
+SettingDef with_default(SettingDef def, std::string default_value) {
+  def.default_value = std::move(default_value);
+  return def;
+}
+
+SettingDef with_explain(SettingDef def, SettingExplain explain) {
+  def.explain = explain;
+  return def;
+}
+
+std::optional<std::string> schedule_problem(const std::string& value) {
+  if (value.empty()) return std::nullopt;  // scheduling disabled
+  try {
+    CronSchedule::parse(value);
+    return std::nullopt;
+  } catch (const Error& e) {
+    // The message repeats the value; keep only what is wrong with it.
+    std::string message = e.what();
+    std::string repeated = "invalid schedule " + config::quote_for_message(value) + ": ";
+    if (message.compare(0, repeated.size(), repeated) == 0) message.erase(0, repeated.size());
+    return message;
+  }
+}
+
+std::optional<std::string> timezone_problem(const std::string& value) {
+  if (value.empty()) return std::nullopt;  // the server's TimeZone
+  try {
+    TimeZone::load(value);
+    return std::nullopt;
+  } catch (const Error&) {
+    return std::string("not a time zone in ") + TimeZone::kDefaultZoneinfoDir +
+           "; expected an IANA name such as Europe/Berlin or UTC";
+  }
+}
+
 SettingDef with_check(SettingDef def, SettingCheck check, std::string expected) {
   def.check = check;
   def.expected = std::move(expected);
@@ -126,6 +163,19 @@ std::vector<SettingDef> build_setting_defs() {
       enum_setting("ramsafe.on_missing", "fail", {"fail", "init"}, &Settings::on_missing,
                    "What restore-before-start does when no backup exists: fail, or init an "
                    "empty cluster."),
+      with_explain(with_default(text_setting("ramsafe.schedule", &Settings::schedule,
+                                             "When the server's worker takes backups: 5-field "
+                                             "cron or @hourly, @daily, ...; empty disables "
+                                             "scheduled backups."),
+                                "0 * * * *"),
+                   schedule_problem),
+      with_explain(text_setting("ramsafe.timezone", &Settings::timezone,
+                                "Time zone the schedule is evaluated in (IANA name); empty means "
+                                "the server's TimeZone."),
+                   timezone_problem),
+      integer_setting("ramsafe.ram_warn_percent", 80, 1, 100, &Settings::ram_warn_percent,
+                      "Warn in the log when the data directory's filesystem is fuller than this "
+                      "percentage."),
   };
 }
 
@@ -331,6 +381,11 @@ std::optional<std::string> validate_setting(const SettingDef& def, const std::st
       break;
   }
   if (valid && def.check != nullptr) valid = def.check(value);
+  if (valid && def.explain != nullptr) {
+    if (std::optional<std::string> problem = def.explain(value))
+      return "invalid value for " + def.name + ": " + config::quote_for_message(value) + " (" +
+             *problem + ")";
+  }
   if (valid) return std::nullopt;
   return "invalid value for " + def.name + ": " + config::quote_for_message(value) + " (expected " +
          expected_text(def) + ")";

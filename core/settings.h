@@ -15,20 +15,23 @@ namespace ramsafe {
 
 // Typed, validated settings.
 struct Settings {
-  std::string cluster_name;         // ramsafe.cluster_name
-  std::string local_dir;            // ramsafe.local_dir
-  std::string recipients_file;      // ramsafe.recipients_file
-  std::string passphrase_file;      // ramsafe.passphrase_file
-  std::string identity_file;        // ramsafe.identity_file
-  int compression_level = 3;        // ramsafe.compression_level
-  std::string data_directory;       // ramsafe.data_directory, else data_directory
-  std::string host;                 // ramsafe.host, else first of unix_socket_directories
-  int port = 5432;                  // ramsafe.port, else port
-  std::string user;                 // ramsafe.user
-  std::string passfile;             // ramsafe.passfile
-  std::string bindir;               // ramsafe.bindir
-  int restore_jobs = 0;             // ramsafe.restore_jobs; 0 = number of CPUs
-  std::string on_missing = "fail";  // ramsafe.on_missing: fail | init
+  std::string cluster_name;            // ramsafe.cluster_name
+  std::string local_dir;               // ramsafe.local_dir
+  std::string recipients_file;         // ramsafe.recipients_file
+  std::string passphrase_file;         // ramsafe.passphrase_file
+  std::string identity_file;           // ramsafe.identity_file
+  int compression_level = 3;           // ramsafe.compression_level
+  std::string data_directory;          // ramsafe.data_directory, else data_directory
+  std::string host;                    // ramsafe.host, else first of unix_socket_directories
+  int port = 5432;                     // ramsafe.port, else port
+  std::string user;                    // ramsafe.user
+  std::string passfile;                // ramsafe.passfile
+  std::string bindir;                  // ramsafe.bindir
+  int restore_jobs = 0;                // ramsafe.restore_jobs; 0 = number of CPUs
+  std::string on_missing = "fail";     // ramsafe.on_missing: fail | init
+  std::string schedule = "0 * * * *";  // ramsafe.schedule: cron; empty = not scheduled
+  std::string timezone;                // ramsafe.timezone; empty = the server's TimeZone
+  int ram_warn_percent = 80;           // ramsafe.ram_warn_percent
 
   // Where each value came from ("file:line" or "default"), for messages.
   std::map<std::string, std::string> origin;
@@ -46,6 +49,8 @@ using SettingField = std::variant<std::string Settings::*, int Settings::*, bool
 // A rule beyond the type's own (e.g. a name that becomes a directory name): true when the
 // value is acceptable.
 using SettingCheck = bool (*)(const std::string& value);
+// A rule that can say what is wrong: the problem, or nullopt when the value is acceptable.
+using SettingExplain = std::optional<std::string> (*)(const std::string& value);
 
 struct SettingDef {
   std::string name;  // "ramsafe.compression_level"
@@ -62,6 +67,7 @@ struct SettingDef {
   SettingField field;
   SettingCheck check = nullptr;
   std::string expected;  // what check wants, for messages ("expected ...")
+  SettingExplain explain = nullptr;
 };
 
 const std::vector<SettingDef>& setting_defs();

@@ -92,7 +92,7 @@ TEST(SettingDefsTest, NamesAreUniqueLowerCaseAndPrefixed) {
     EXPECT_TRUE(names.insert(def.name).second) << "duplicate " << def.name;
     EXPECT_FALSE(def.description.empty()) << def.name;
   }
-  EXPECT_EQ(names.size(), 14u);
+  EXPECT_EQ(names.size(), 17u);
 }
 
 TEST(SettingDefsTest, DefaultsAreValidAndFieldsMatchTypes) {
@@ -210,7 +210,13 @@ INSTANTIATE_TEST_SUITE_P(
         ValidCase{"ramsafe.on_missing", "fail", "fail"},
         ValidCase{"ramsafe.on_missing", "init", "init"},
         ValidCase{"ramsafe.on_missing", "INIT", "init"},
-        ValidCase{"ramsafe.on_missing", "'Fail'", "fail"}));
+        ValidCase{"ramsafe.on_missing", "'Fail'", "fail"},
+        ValidCase{"ramsafe.schedule", "'*/5 * * * *'", "*/5 * * * *"},
+        ValidCase{"ramsafe.schedule", "'@daily'", "@daily"},
+        ValidCase{"ramsafe.schedule", "''", ""},
+        ValidCase{"ramsafe.timezone", "'Europe/Berlin'", "Europe/Berlin"},
+        ValidCase{"ramsafe.timezone", "''", ""},
+        ValidCase{"ramsafe.ram_warn_percent", "90", "90"}));
 
 struct InvalidCase {
   std::string name;
@@ -336,7 +342,20 @@ INSTANTIATE_TEST_SUITE_P(
                     "init)"},
         InvalidCase{"ramsafe.on_missing", "''",
                     "invalid value for ramsafe.on_missing: \"\" (expected one of: fail, "
-                    "init)"}));
+                    "init)"},
+        InvalidCase{"ramsafe.schedule", "'61 * * * *'",
+                    "invalid value for ramsafe.schedule: \"61 * * * *\" (minute 61 is out of range "
+                    "0-59)"},
+        InvalidCase{"ramsafe.schedule", "'@sometimes'",
+                    "invalid value for ramsafe.schedule: \"@sometimes\" (unknown macro @sometimes "
+                    "(expected @yearly, @annually, @monthly, @weekly, @daily, @midnight or "
+                    "@hourly))"},
+        InvalidCase{"ramsafe.timezone", "'Mars/Olympus'",
+                    "invalid value for ramsafe.timezone: \"Mars/Olympus\" (not a time zone in "
+                    "/usr/share/zoneinfo; expected an IANA name such as Europe/Berlin or UTC)"},
+        InvalidCase{"ramsafe.ram_warn_percent", "0",
+                    "invalid value for ramsafe.ram_warn_percent: \"0\" (expected an integer "
+                    "from 1 to 100)"}));
 
 TEST(ValidateSettingTest, BooleanSettingsUseThePostgresqlSpellings) {
   SettingDef def;
