@@ -19,6 +19,7 @@ struct ServerFacts {
   std::string system_identifier;
   std::string data_directory;
   InitdbSettings initdb;
+  std::string shared_preload_libraries;
   std::vector<std::string> databases;
   std::vector<std::string> config_files;  // absolute paths inside the data directory
 };
@@ -31,7 +32,7 @@ ServerFacts query_server(PgConnection& conn) {
       "       current_setting('data_directory'), current_setting('data_checksums'),"
       "       (SELECT rolname FROM pg_roles WHERE oid = 10),"
       "       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)::text,"
-      "       current_user");
+      "       current_user, current_setting('shared_preload_libraries')");
   const Row& r = rows.at(0);
   if (r[6].value_or("false") != "true")
     throw Error(Errc::kConfig,
@@ -44,6 +45,7 @@ ServerFacts query_server(PgConnection& conn) {
   facts.data_directory = r[3].value_or("");
   facts.initdb.data_checksums = r[4].value_or("off") == "on";
   facts.initdb.bootstrap_superuser = r[5].value_or("postgres");
+  facts.shared_preload_libraries = r[8].value_or("");
 
   auto t1 = conn.query(
       "SELECT pg_encoding_to_char(encoding), datcollate, datctype, datlocprovider::text,"
@@ -87,15 +89,21 @@ class Backup {
     report("starting");
     ConnectionParams params = connection_params(request_.settings);
     PgConnection conn(params);
+    child_params_ = params;
+    child_params_.host = conn.connected_host();
+    child_params_.user = conn.connected_user();
     ServerFacts facts = query_server(conn);
     PgTools tools = find_pg_tools(request_.settings.bindir, facts.server_version_num / 10000);
 
     LocalStore store(local_store_root(request_.settings));
     UniqueFd lock = store.lock("back up");
+    // Holding the lock, no other backup is writing: any .partial is a dead one's leftover.
+    store.cleanup_partials(0);
     auto writer = store.begin_set(started_ms / 1000);
 
     Manifest manifest;
     manifest.backup_id = writer->id();
+    progress_.backup_id = writer->id();
     manifest.cluster = cluster_name(request_.settings);
     manifest.started_at = format_rfc3339_utc(started_ms);
     manifest.server_version = facts.server_version;
@@ -104,6 +112,7 @@ class Backup {
     manifest.system_identifier = facts.system_identifier;
     manifest.ramsafe_version = RAMSAFE_VERSION;
     manifest.initdb = facts.initdb;
+    manifest.shared_preload_libraries = facts.shared_preload_libraries;
     progress_.database_count = static_cast<int>(facts.databases.size());
 
     report("globals");
@@ -161,7 +170,7 @@ class Backup {
   ProcessOptions dump_options(const PgTools& tools, std::vector<std::string> argv) const {
     ProcessOptions options;
     options.argv = std::move(argv);
-    options.env = connection_params(request_.settings).environment();
+    options.env = child_params_.environment();
     options.pipe_stdout = true;
     if (request_.low_priority) {
       options.nice_increment = 10;
@@ -220,6 +229,7 @@ class Backup {
 
   const BackupRequest& request_;
   BackupProgress progress_;
+  ConnectionParams child_params_;  // the backup connection's resolved host and user
   BackupResult result_;
 };
 

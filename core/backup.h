@@ -19,7 +19,8 @@
 namespace ramsafe {
 
 struct BackupProgress {
-  std::string phase;  // "starting", "globals", "config", "database", "publishing", "done"
+  std::string phase;      // "starting", "globals", "config", "database", "publishing", "done"
+  std::string backup_id;  // once the set is begun
   std::string database;
   int database_index = 0;  // 1-based while dumping databases
   int database_count = 0;

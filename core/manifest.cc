@@ -81,6 +81,7 @@ std::string Manifest::to_json() const {
             {"pg_dump_version", pg_dump_version},
             {"system_identifier", system_identifier},
             {"ramsafe_version", ramsafe_version},
+            {"shared_preload_libraries", shared_preload_libraries},
             {"initdb",
              {{"encoding", initdb.encoding},
               {"lc_collate", initdb.lc_collate},
@@ -129,6 +130,7 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
   m.pg_dump_version = require<std::string>(j, "pg_dump_version", source);
   m.system_identifier = require<std::string>(j, "system_identifier", source);
   m.ramsafe_version = require<std::string>(j, "ramsafe_version", source);
+  m.shared_preload_libraries = j.value("shared_preload_libraries", std::string());
   const json initdb = require<json>(j, "initdb", source);
   m.initdb.encoding = require<std::string>(initdb, "encoding", source);
   m.initdb.lc_collate = require<std::string>(initdb, "lc_collate", source);

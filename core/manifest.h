@@ -47,6 +47,9 @@ struct Manifest {
   std::string pg_dump_version;  // "pg_dump (PostgreSQL) 15.18 (...)"
   std::string system_identifier;
   std::string ramsafe_version;
+  // The server's, so restore can preload them: extensions such as ramsafe itself need
+  // their library preloaded before CREATE EXTENSION works.
+  std::string shared_preload_libraries;
   InitdbSettings initdb;
   std::vector<ManifestFile> files;
 

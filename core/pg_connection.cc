@@ -34,6 +34,16 @@ std::map<std::string, std::optional<std::string>> ConnectionParams::environment(
   return env;
 }
 
+std::string PgConnection::connected_host() const {
+  const char* host = PQhost(conn_);
+  return host ? host : "";
+}
+
+std::string PgConnection::connected_user() const {
+  const char* user = PQuser(conn_);
+  return user ? user : "";
+}
+
 std::string ConnectionParams::describe() const {
   return (user.empty() ? std::string("(default user)") : user) + "@" +
          (host.empty() ? std::string("(default host)") : host) + ":" + std::to_string(port) + "/" +

@@ -41,6 +41,10 @@ class PgConnection {
   // A bytea result as raw bytes (query must return one bytea column, one row).
   std::string scalar_bytea(const std::string& sql, const std::vector<std::string>& params = {});
   int server_version_num() const;
+  // Where and as whom the connection went, after libpq applied its defaults (PGHOST,
+  // PGUSER, the OS user): child programs are pointed at exactly the same server and role.
+  std::string connected_host() const;
+  std::string connected_user() const;
 
  private:
   pg_conn* conn_ = nullptr;

@@ -65,8 +65,10 @@ class TempDir {
 // Crash safety is not needed while restoring: a failed restore is thrown away.
 class PrivatePostmaster {
  public:
+  // preload: the backed-up server's shared_preload_libraries, which some extensions need
+  // before CREATE EXTENSION works (ramsafe among them).
   PrivatePostmaster(const PgTools& tools, const std::string& datadir, const std::string& superuser,
-                    const CancelCheck& cancel)
+                    const std::string& preload, const CancelCheck& cancel)
       : superuser_(superuser) {
     write_file_atomic(join_path(dir_.path(), "pg_hba.conf"), "local all all trust\n");
     ProcessOptions options;
@@ -96,7 +98,7 @@ class PrivatePostmaster {
                     "-c",
                     "autovacuum=off",
                     "-c",
-                    "shared_preload_libraries=",
+                    "shared_preload_libraries=" + preload,
                     "-c",
                     "max_wal_size=4GB",
                     "-c",
@@ -117,6 +119,12 @@ class PrivatePostmaster {
                     "log_statement=none",
                     "-c",
                     "log_min_error_statement=panic"};
+    // ramsafe's own worker, if preloaded, must not schedule backups of a half-restored
+    // cluster.
+    if (preload.find("ramsafe") != std::string::npos) {
+      options.argv.push_back("-c");
+      options.argv.push_back("ramsafe.schedule=");
+    }
     child_ = std::make_unique<ChildProcess>(options);
     std::string conninfo = "host=" + conninfo_quote(dir_.path()) +
                            " port=5432 dbname=postgres user=" + conninfo_quote(superuser) +
@@ -408,7 +416,8 @@ class Restorer {
     run_initdb(tools, m.initdb);
 
     {
-      PrivatePostmaster postmaster(tools, staging_, m.initdb.bootstrap_superuser, request_.cancel);
+      PrivatePostmaster postmaster(tools, staging_, m.initdb.bootstrap_superuser,
+                                   m.shared_preload_libraries, request_.cancel);
       progress_.phase = "globals";
       report_progress();
       restore_globals(tools, postmaster, globals, m.initdb.bootstrap_superuser);

@@ -101,8 +101,10 @@ out="$(rs "$conf" restore 2>&1)"
 assert_contains "$out" "restored backup $good_id" "restore ignores the .partial"
 assert_not_contains "$out" "29991231T235959Z" "restore does not even mention the .partial"
 pg_start_existing f
-rm -rf "$store/29991231T235959Z.partial"
-pass "a leftover .partial is never listed or used"
+rs "$conf" backup >/dev/null
+assert_file_not_exists "$store/29991231T235959Z.partial" "the next backup removes the leftover .partial"
+rm -rf "$(newest_set "$store")"
+pass "a leftover .partial is never listed or used, and the next backup removes it"
 
 # ------------------------------------------------------------------ bad identities
 pg_stop_cluster f

@@ -18,6 +18,7 @@ Manifest sample() {
   m.pg_dump_version = "pg_dump (PostgreSQL) 15.18";
   m.system_identifier = "7312345678901234567";
   m.ramsafe_version = "0.1.0";
+  m.shared_preload_libraries = "ramsafe,pg_stat_statements";
   m.initdb = {"UTF8", "C.UTF-8", "C.UTF-8", "libc", "", true, "postgres"};
   ManifestFile g{"globals.sql.zst.age", "globals", "", 100,      80,
                  std::string(64, 'a'),  "zstd",    3,  "age-v1", {"x25519:0123456789abcdef"}};
@@ -33,6 +34,7 @@ TEST(Manifest, RoundTrips) {
   EXPECT_EQ(back.to_json(), m.to_json());
   EXPECT_EQ(back.backup_id, "20261122T031500Z");
   EXPECT_TRUE(back.initdb.data_checksums);
+  EXPECT_EQ(back.shared_preload_libraries, "ramsafe,pg_stat_statements");
   EXPECT_EQ(back.databases(), std::vector<std::string>{"app"});
   EXPECT_EQ(back.stored_bytes(), 1280u);
   EXPECT_EQ(back.plaintext_bytes(), 5100u);

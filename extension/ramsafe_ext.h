@@ -1,0 +1,88 @@
+// Shared declarations of the extension's translation units. The only headers that
+// include postgres.h are under extension/ (see docs/architecture.md).
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/spin.h"
+#include "utils/timestamp.h"
+}
+
+#include <cstdint>
+
+#include "core/settings.h"
+
+namespace ramsafe::ext {
+
+constexpr int kIdLength = 64;
+constexpr int kMessageLength = 1024;
+constexpr int kResultSlots = 16;
+
+// The outcome of one worker backup, kept for the requests it served.
+struct BackupOutcome {
+  uint64_t sequence;  // 0: empty slot
+  bool succeeded;
+  char backup_id[kIdLength];
+  char message[kMessageLength];  // the error when !succeeded
+};
+
+// Live state in shared memory. Guarded by mutex; waiters sleep on done_cv.
+struct SharedState {
+  slock_t mutex;
+  ConditionVariable done_cv;
+  pid_t worker_pid;
+  Latch* worker_latch;
+
+  // Requests: backup_now increments requested; the worker serves everything up to the
+  // value it read when starting (requests arriving meanwhile join the running backup).
+  uint64_t requested;
+  uint64_t running_sequence;  // 0 when idle
+  uint64_t completed;         // the highest sequence finished (published or failed)
+  BackupOutcome outcomes[kResultSlots];
+
+  // The running backup.
+  char running_id[kIdLength];
+  char phase[32];
+  char database[NAMEDATALEN];
+  int database_index;
+  int database_count;
+  uint64_t bytes_read;
+  uint64_t bytes_stored;
+  TimestampTz running_since;
+
+  // The last finished backup and the last failure.
+  char last_id[kIdLength];
+  TimestampTz last_finished_at;
+  double last_seconds;
+  uint64_t last_stored_bytes;
+  int last_databases;
+  char last_error[kMessageLength];
+  TimestampTz last_error_at;
+
+  TimestampTz next_run;  // 0: nothing scheduled
+  char schedule[256];
+  char timezone[128];
+  uint64_t backups_requested;
+  uint64_t backups_scheduled;
+  uint64_t backups_failed;
+};
+
+extern SharedState* shared;
+
+void define_settings();
+// The settings as the server has them now; server defaults filled in (data directory,
+// socket directory, port, bin directory). Call in a backend or the worker, not in C++
+// code that must not ereport: it reads GUC variables only.
+Settings current_settings();
+
+void request_shared_memory();
+void attach_shared_memory();
+void register_worker();
+
+// Copies text into a fixed buffer, truncated, NUL-terminated.
+void copy_text(char* dest, size_t size, const std::string& text);
+
+}  // namespace ramsafe::ext

@@ -1,0 +1,352 @@
+// The SQL interface. Each function collects its rows in C++ through run_cpp()
+// (boundary.h), then builds tuples and raises errors in plain PostgreSQL code.
+#include <cinttypes>
+#include <cstdio>
+
+#include "core/backup.h"
+#include "core/disk_usage.h"
+#include "core/keys.h"
+#include "core/local_store.h"
+#include "core/manifest.h"
+#include "core/verify.h"
+#include "extension/boundary.h"
+#include "extension/ramsafe_ext.h"
+
+extern "C" {
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(ramsafe_backup_now);
+PG_FUNCTION_INFO_V1(ramsafe_status);
+PG_FUNCTION_INFO_V1(ramsafe_backups);
+PG_FUNCTION_INFO_V1(ramsafe_verify);
+PG_FUNCTION_INFO_V1(ramsafe_ram_usage);
+}
+
+namespace ramsafe::ext {
+
+int sqlstate_for(Errc code) {
+  switch (code) {
+    case Errc::kInvalidArgument:
+      return ERRCODE_INVALID_PARAMETER_VALUE;
+    case Errc::kConfig:
+      return ERRCODE_CONFIG_FILE_ERROR;
+    case Errc::kNoSpace:
+      return ERRCODE_DISK_FULL;
+    case Errc::kIo:
+      return ERRCODE_IO_ERROR;
+    case Errc::kPermission:
+      return ERRCODE_INSUFFICIENT_PRIVILEGE;
+    case Errc::kNotFound:
+      return ERRCODE_UNDEFINED_OBJECT;
+    case Errc::kCorrupt:
+    case Errc::kCrypto:
+      return ERRCODE_DATA_CORRUPTED;
+    case Errc::kCancelled:
+      return ERRCODE_QUERY_CANCELED;
+    case Errc::kBusy:
+      return ERRCODE_LOCK_NOT_AVAILABLE;
+    case Errc::kChildFailed:
+    case Errc::kServer:
+      return ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+    case Errc::kInternal:
+      break;
+  }
+  return ERRCODE_INTERNAL_ERROR;
+}
+
+void free_table(CTable* table) {
+  if (table->cells != nullptr) {
+    for (int i = 0; i < table->rows * table->cols; ++i) std::free(table->cells[i]);
+    std::free(table->cells);
+  }
+  *table = CTable{0, 0, nullptr};
+}
+
+namespace {
+
+std::optional<std::string> text_or_null(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
+std::string number(uint64_t n) {
+  return std::to_string(n);
+}
+
+std::optional<std::string> timestamp_text(TimestampTz t) {
+  if (t == 0) return std::nullopt;
+  // ISO 8601 in UTC; timestamptz input reads it back.
+  int64_t unix_ms = (t / 1000) + (static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+                                  SECS_PER_DAY * 1000);
+  return format_rfc3339_utc(unix_ms);
+}
+
+std::string seconds_interval(double seconds) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.3f seconds", seconds);
+  return buf;
+}
+
+bool interrupted() {
+  return QueryCancelPending || ProcDiePending;
+}
+
+// Raises the boundary's error, if any, then emits the rows: PostgreSQL code only.
+void finish(FunctionCallInfo fcinfo, bool ok, CTable* table, CError* error) {
+  if (!ok) {
+    CHECK_FOR_INTERRUPTS();  // a cancel shows as a cancel, not as the core's message
+    ereport(ERROR, (errcode(error->sqlstate), errmsg("ramsafe: %s", error->message)));
+  }
+  InitMaterializedSRF(fcinfo, 0);
+  ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  AttInMetadata* meta = TupleDescGetAttInMetadata(rsinfo->setDesc);
+  for (int r = 0; r < table->rows; ++r) {
+    HeapTuple tuple = BuildTupleFromCStrings(meta, table->cells + r * table->cols);
+    tuplestore_puttuple(rsinfo->setResult, tuple);
+  }
+  free_table(table);
+}
+
+// One-row functions return a composite Datum.
+Datum finish_record(FunctionCallInfo fcinfo, bool ok, CTable* table, CError* error) {
+  if (!ok) {
+    CHECK_FOR_INTERRUPTS();
+    ereport(ERROR, (errcode(error->sqlstate), errmsg("ramsafe: %s", error->message)));
+  }
+  TupleDesc desc;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "ramsafe: return type must be a row type");
+  AttInMetadata* meta = TupleDescGetAttInMetadata(BlessTupleDesc(desc));
+  HeapTuple tuple = BuildTupleFromCStrings(meta, table->cells);
+  free_table(table);
+  return HeapTupleGetDatum(tuple);
+}
+
+void require_worker() {
+  if (shared == nullptr)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("ramsafe is not loaded through shared_preload_libraries")));
+}
+
+struct StatusSnapshot {
+  SharedState state;
+};
+
+}  // namespace
+}  // namespace ramsafe::ext
+
+using namespace ramsafe;
+using namespace ramsafe::ext;
+
+Datum ramsafe_backup_now(PG_FUNCTION_ARGS) {
+  bool wait = PG_GETARG_BOOL(0);
+  require_worker();
+  uint64_t target;
+  bool joined;
+  Latch* latch;
+  char running_id[kIdLength];
+  SpinLockAcquire(&shared->mutex);
+  latch = shared->worker_latch;
+  joined = shared->running_sequence != 0;
+  target = joined ? shared->running_sequence : ++shared->requested;
+  if (!joined) shared->backups_requested++;
+  strlcpy(running_id, shared->running_id, sizeof running_id);
+  SpinLockRelease(&shared->mutex);
+  if (latch == nullptr)
+    ereport(WARNING, (errmsg("ramsafe: the ramsafe worker is not running now; the backup runs "
+                             "when the postmaster has restarted it")));
+  else if (!joined)
+    SetLatch(latch);
+
+  const char* values[2] = {nullptr, nullptr};
+  if (!wait) {
+    values[0] = running_id[0] ? running_id : nullptr;
+    values[1] = joined ? "running" : "requested";
+  } else {
+    BackupOutcome outcome;
+    bool found = false;
+    ConditionVariablePrepareToSleep(&shared->done_cv);
+    for (;;) {
+      SpinLockAcquire(&shared->mutex);
+      if (shared->completed >= target) {
+        // The backup that served this request: the first one at or after it.
+        for (const auto& slot : shared->outcomes)
+          if (slot.sequence >= target && (!found || slot.sequence < outcome.sequence)) {
+            outcome = slot;
+            found = true;
+          }
+        SpinLockRelease(&shared->mutex);
+        break;
+      }
+      SpinLockRelease(&shared->mutex);
+      ConditionVariableTimedSleep(&shared->done_cv, 1000, PG_WAIT_EXTENSION);  // cancellable
+    }
+    ConditionVariableCancelSleep();
+    if (!found) ereport(ERROR, (errmsg("ramsafe: the outcome of the backup is no longer known")));
+    if (!outcome.succeeded)
+      ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+                      errmsg("ramsafe: backup failed: %s", outcome.message),
+                      outcome.backup_id[0] ? errdetail("Backup id: %s.", outcome.backup_id) : 0));
+    values[0] = outcome.backup_id;
+    values[1] = "published";
+  }
+  TupleDesc desc;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "ramsafe: return type must be a row type");
+  HeapTuple tuple = BuildTupleFromCStrings(TupleDescGetAttInMetadata(BlessTupleDesc(desc)),
+                                           const_cast<char**>(values));
+  PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+}
+
+Datum ramsafe_status(PG_FUNCTION_ARGS) {
+  require_worker();
+  SharedState state;
+  SpinLockAcquire(&shared->mutex);
+  memcpy(&state, shared, sizeof state);
+  SpinLockRelease(&shared->mutex);
+  TimestampTz now = GetCurrentTimestamp();
+  CTable table;
+  CError error;
+  bool ok = run_cpp(
+      [&]() -> Rows {
+        Settings settings = current_settings();
+        std::optional<DiskUsage> usage;
+        try {
+          usage = disk_usage(settings.data_directory);
+        } catch (const Error&) {
+          // shown as NULLs; ramsafe_ram_usage() reports the cause
+        }
+        bool running = state.running_sequence != 0;
+        auto when = [](TimestampTz t) { return timestamp_text(t); };
+        std::optional<std::string> age;
+        if (state.last_finished_at != 0)
+          age = seconds_interval(static_cast<double>(now - state.last_finished_at) / 1e6);
+        return {{
+            settings.schedule,
+            text_or_null(state.timezone),
+            when(state.next_run),
+            text_or_null(state.last_id),
+            when(state.last_finished_at),
+            age,
+            state.last_finished_at
+                ? std::optional<std::string>(seconds_interval(state.last_seconds))
+                : std::nullopt,
+            state.last_finished_at ? std::optional<std::string>(number(state.last_stored_bytes))
+                                   : std::nullopt,
+            state.last_finished_at
+                ? std::optional<std::string>(std::to_string(state.last_databases))
+                : std::nullopt,
+            text_or_null(state.last_error),
+            when(state.last_error_at),
+            std::string(running ? "t" : "f"),
+            running ? text_or_null(state.running_id) : std::nullopt,
+            running ? text_or_null(state.phase) : std::nullopt,
+            running ? text_or_null(state.database) : std::nullopt,
+            running ? std::optional<std::string>(std::to_string(state.database_index))
+                    : std::nullopt,
+            running ? std::optional<std::string>(std::to_string(state.database_count))
+                    : std::nullopt,
+            running ? std::optional<std::string>(number(state.bytes_read)) : std::nullopt,
+            running ? std::optional<std::string>(number(state.bytes_stored)) : std::nullopt,
+            std::string("0"),  // pending uploads: no remote store yet
+            number(state.backups_requested),
+            number(state.backups_scheduled),
+            number(state.backups_failed),
+            state.worker_pid ? std::optional<std::string>(std::to_string(state.worker_pid))
+                             : std::nullopt,
+            usage ? std::optional<std::string>(number(usage->directory_bytes)) : std::nullopt,
+            usage ? std::optional<std::string>(number(usage->filesystem_bytes)) : std::nullopt,
+            usage ? std::optional<std::string>(number(usage->free_bytes)) : std::nullopt,
+        }};
+      },
+      &table, &error);
+  return finish_record(fcinfo, ok, &table, &error);
+}
+
+Datum ramsafe_backups(PG_FUNCTION_ARGS) {
+  CTable table;
+  CError error;
+  bool ok = run_cpp(
+      []() -> Rows {
+        Settings settings = current_settings();
+        Rows rows;
+        if (settings.local_dir.empty()) return rows;
+        LocalStore store(local_store_root(settings));
+        auto sets = store.list_sets();
+        sort_newest_first(sets);
+        for (const auto& set : sets) {
+          if (set.usable()) {
+            const Manifest& m = *set.manifest;
+            rows.push_back({set.id, m.kind, m.finished_at, std::to_string(m.databases().size()),
+                            number(m.stored_bytes()), number(m.plaintext_bytes()), "local",
+                            store.set_path(set.id), std::string("t"), std::nullopt});
+          } else {
+            rows.push_back({set.id, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                            std::nullopt, "local", store.set_path(set.id), std::string("f"),
+                            set.problem});
+          }
+        }
+        return rows;
+      },
+      &table, &error);
+  finish(fcinfo, ok, &table, &error);
+  return (Datum)0;
+}
+
+Datum ramsafe_verify(PG_FUNCTION_ARGS) {
+  char* wanted = PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0));
+  CTable table;
+  CError error;
+  bool ok = run_cpp(
+      [&]() -> Rows {
+        Settings settings = current_settings();
+        LocalStore store(local_store_root(settings));
+        auto sets = store.list_sets();
+        sort_newest_first(sets);
+        const SetEntry* chosen = nullptr;
+        for (const auto& set : sets) {
+          if (wanted ? set.id == wanted : set.usable()) {
+            chosen = &set;
+            break;
+          }
+        }
+        if (chosen == nullptr)
+          throw Error(Errc::kNotFound,
+                      wanted ? "no backup " + std::string(wanted) + " in " + store.describe()
+                             : "no backups in " + store.describe());
+        SetVerification v = verify_set(store, *chosen, false, {}, interrupted);
+        Rows rows;
+        if (v.files.empty())
+          rows.push_back({v.backup_id, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                          std::string(v.ok ? "t" : "f"), text_or_null(v.problem)});
+        for (const auto& f : v.files)
+          rows.push_back({v.backup_id, f.path, f.role, text_or_null(f.database),
+                          number(f.stored_bytes), std::string(f.ok ? "t" : "f"),
+                          text_or_null(f.problem)});
+        return rows;
+      },
+      &table, &error);
+  finish(fcinfo, ok, &table, &error);
+  return (Datum)0;
+}
+
+Datum ramsafe_ram_usage(PG_FUNCTION_ARGS) {
+  CTable table;
+  CError error;
+  bool ok = run_cpp(
+      []() -> Rows {
+        Settings settings = current_settings();
+        DiskUsage u = disk_usage(settings.data_directory);
+        char percent[32];
+        snprintf(percent, sizeof percent, "%.1f", u.used_percent());
+        return {{settings.data_directory, number(u.directory_bytes), number(u.filesystem_bytes),
+                 number(u.used_bytes), number(u.free_bytes), std::string(percent)}};
+      },
+      &table, &error);
+  return finish_record(fcinfo, ok, &table, &error);
+}

@@ -1,0 +1,361 @@
+// The scheduler: one static background worker, in the shape of worker_spi.c and
+// pg_cron's launcher. It sleeps on its latch until the next cron time or a request,
+// runs the core's backup (the server's own pg_dump, over its own unix socket, at low
+// CPU and I/O priority) and publishes progress and results in shared memory.
+#include <sys/types.h>
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <optional>
+
+#include "core/backup.h"
+#include "core/cron.h"
+#include "core/disk_usage.h"
+#include "core/keys.h"
+#include "core/local_store.h"
+#include "core/manifest.h"
+#include "core/timezone.h"
+#include "extension/boundary.h"
+#include "extension/ramsafe_ext.h"
+
+extern "C" {
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "pgtime.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/pmsignal.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+PGDLLEXPORT void ramsafe_worker_main(Datum arg);
+}
+
+namespace ramsafe::ext {
+namespace {
+
+volatile sig_atomic_t got_sigterm = 0;
+
+void handle_sigterm(SIGNAL_ARGS) {
+  int saved_errno = errno;
+  got_sigterm = 1;
+  SetLatch(MyLatch);
+  errno = saved_errno;
+}
+
+TimestampTz to_timestamptz(int64_t unix_seconds) {
+  return time_t_to_timestamptz(static_cast<pg_time_t>(unix_seconds));
+}
+
+// The schedule as the worker evaluates it. Plain data only: it lives across WaitLatch.
+struct Plan {
+  bool enabled;
+  int64_t next_run;  // unix seconds; 0 when disabled or never
+  bool catch_up;     // a scheduled backup was missed while the server was down
+  bool had_backup;   // whether any backup existed when catch_up was decided
+  char problem[kMessageLength];
+};
+
+std::string server_timezone_name() {
+  const char* name = session_timezone ? pg_get_timezone_name(session_timezone) : nullptr;
+  return name ? name : "UTC";
+}
+
+TimeZone schedule_zone(const Settings& settings) {
+  std::string name = settings.timezone.empty() ? server_timezone_name() : settings.timezone;
+  try {
+    return TimeZone::load(name);
+  } catch (const Error&) {
+    return TimeZone::utc();  // e.g. a POSIX-style TimeZone; the status shows UTC then
+  }
+}
+
+// Newest finished backup in the local store (unix seconds), if any.
+std::optional<int64_t> newest_backup_finish(const Settings& settings) {
+  if (settings.local_dir.empty()) return std::nullopt;
+  LocalStore store(local_store_root(settings));
+  std::optional<int64_t> newest;
+  for (const auto& set : store.list_sets()) {
+    if (!set.usable()) continue;
+    if (auto ms = parse_rfc3339_utc(set.manifest->finished_at))
+      if (!newest || *ms / 1000 > *newest) newest = *ms / 1000;
+  }
+  return newest;
+}
+
+void make_plan(Plan* plan, int64_t now, bool at_start) noexcept {
+  *plan = Plan{false, 0, false, false, ""};
+  try {
+    Settings settings = current_settings();
+    std::string zone_name = settings.timezone.empty() ? server_timezone_name() : settings.timezone;
+    SpinLockAcquire(&shared->mutex);
+    copy_text(shared->schedule, sizeof shared->schedule, settings.schedule);
+    copy_text(shared->timezone, sizeof shared->timezone, zone_name);
+    SpinLockRelease(&shared->mutex);
+    if (settings.schedule.empty()) return;
+    CronSchedule schedule = CronSchedule::parse(settings.schedule);
+    TimeZone zone = schedule_zone(settings);
+    plan->enabled = true;
+    plan->next_run = schedule.next_after(now, zone).value_or(0);
+    if (at_start) {
+      std::optional<int64_t> newest = newest_backup_finish(settings);
+      plan->had_backup = newest.has_value();
+      plan->catch_up = !newest || schedule.missed_since(*newest, now, zone);
+    }
+  } catch (const std::exception& e) {
+    strlcpy(plan->problem, e.what(), sizeof plan->problem);
+  }
+}
+
+void publish_next_run(const Plan& plan) {
+  SpinLockAcquire(&shared->mutex);
+  shared->next_run = plan.next_run ? to_timestamptz(plan.next_run) : 0;
+  SpinLockRelease(&shared->mutex);
+}
+
+// The result of one backup, as plain data for logging after the C++ frames are gone.
+struct RunResult {
+  bool succeeded;
+  bool cancelled;
+  char backup_id[kIdLength];
+  char message[kMessageLength];
+  int databases;
+  double seconds;
+  uint64_t stored_bytes;
+};
+
+void report_progress(const BackupProgress& p) {
+  SpinLockAcquire(&shared->mutex);
+  copy_text(shared->running_id, sizeof shared->running_id, p.backup_id);
+  copy_text(shared->phase, sizeof shared->phase, p.phase);
+  copy_text(shared->database, sizeof shared->database, p.database);
+  shared->database_index = p.database_index;
+  shared->database_count = p.database_count;
+  shared->bytes_read = p.bytes_read;
+  shared->bytes_stored = p.bytes_stored;
+  SpinLockRelease(&shared->mutex);
+}
+
+void run_backup_guarded(RunResult* result) noexcept {
+  *result = RunResult{false, false, "", "", 0, 0, 0};
+  try {
+    Settings settings = current_settings();
+    BackupRequest request;
+    request.settings = settings;
+    request.recipients = load_recipients(settings);
+    // Plain flag reads only: PostmasterIsAlive() never raises an error.
+    request.cancel = [] { return got_sigterm != 0 || !PostmasterIsAlive(); };
+    request.progress = report_progress;
+    request.low_priority = true;
+    BackupResult backup = run_backup(request);
+    result->succeeded = true;
+    copy_text(result->backup_id, sizeof result->backup_id, backup.manifest.backup_id);
+    result->databases = static_cast<int>(backup.manifest.databases().size());
+    result->seconds = backup.seconds;
+    result->stored_bytes = backup.manifest.stored_bytes();
+  } catch (const Error& e) {
+    result->cancelled = e.code() == Errc::kCancelled;
+    strlcpy(result->message, e.what(), sizeof result->message);
+  } catch (const std::exception& e) {
+    strlcpy(result->message, e.what(), sizeof result->message);
+  }
+}
+
+void run_one_backup(bool scheduled) {
+  TimestampTz started = GetCurrentTimestamp();
+  uint64_t sequence;
+  SpinLockAcquire(&shared->mutex);
+  // Serves every request made so far; a scheduled run is a request of its own.
+  if (shared->requested <= shared->completed) shared->requested++;
+  sequence = shared->requested;
+  shared->running_sequence = sequence;
+  shared->running_since = started;
+  shared->running_id[0] = '\0';
+  copy_text(shared->phase, sizeof shared->phase, "starting");
+  shared->database[0] = '\0';
+  shared->database_index = shared->database_count = 0;
+  shared->bytes_read = shared->bytes_stored = 0;
+  if (scheduled) shared->backups_scheduled++;
+  SpinLockRelease(&shared->mutex);
+
+  RunResult result;
+  run_backup_guarded(&result);
+
+  SpinLockAcquire(&shared->mutex);
+  BackupOutcome& slot = shared->outcomes[sequence % kResultSlots];
+  slot.sequence = sequence;
+  slot.succeeded = result.succeeded;
+  strlcpy(slot.backup_id, result.succeeded ? result.backup_id : shared->running_id,
+          sizeof slot.backup_id);
+  strlcpy(slot.message, result.message, sizeof slot.message);
+  shared->completed = sequence;
+  shared->running_sequence = 0;
+  shared->phase[0] = '\0';
+  if (result.succeeded) {
+    strlcpy(shared->last_id, result.backup_id, sizeof shared->last_id);
+    shared->last_finished_at = GetCurrentTimestamp();
+    shared->last_seconds = result.seconds;
+    shared->last_stored_bytes = result.stored_bytes;
+    shared->last_databases = result.databases;
+  } else {
+    strlcpy(shared->last_error, result.message, sizeof shared->last_error);
+    shared->last_error_at = GetCurrentTimestamp();
+    shared->backups_failed++;
+  }
+  SpinLockRelease(&shared->mutex);
+  ConditionVariableBroadcast(&shared->done_cv);
+
+  if (result.succeeded)
+    ereport(LOG, (errmsg("ramsafe: backup %s complete: %d databases in %.1f s, %llu bytes stored",
+                         result.backup_id, result.databases, result.seconds,
+                         static_cast<unsigned long long>(result.stored_bytes))));
+  else if (result.cancelled)
+    ereport(LOG, (errmsg("ramsafe: backup cancelled: %s", result.message)));
+  else
+    ereport(WARNING, (errmsg("ramsafe: backup failed: %s", result.message)));
+}
+
+// The data directory's filesystem: a WARNING each time usage crosses the threshold.
+void check_ram_usage(bool* above) {
+  char data_dir[MAXPGPATH] = "";
+  int threshold = 0;
+  double percent = -1;
+  try {
+    Settings settings = current_settings();
+    threshold = settings.ram_warn_percent;
+    strlcpy(data_dir, settings.data_directory.c_str(), sizeof data_dir);
+    percent = disk_usage(settings.data_directory).used_percent();
+  } catch (const std::exception&) {
+    return;  // ramsafe_ram_usage() reports the error when asked
+  }
+  bool now_above = percent >= threshold;
+  if (now_above && !*above)
+    ereport(WARNING, (errmsg("ramsafe: the filesystem of the data directory %s is %.0f%% full "
+                             "(ramsafe.ram_warn_percent = %d)",
+                             data_dir, percent, threshold),
+                      errhint("The database lives in RAM: when the filesystem is full, writes "
+                              "fail. Free space or enlarge the tmpfs.")));
+  *above = now_above;
+}
+
+void on_worker_exit(int code, Datum arg) {
+  SpinLockAcquire(&shared->mutex);
+  shared->worker_pid = 0;
+  shared->worker_latch = nullptr;
+  if (shared->running_sequence != 0) {  // waiters must not wait for a worker that is gone
+    shared->completed = shared->running_sequence;
+    BackupOutcome& slot = shared->outcomes[shared->running_sequence % kResultSlots];
+    slot.sequence = shared->running_sequence;
+    slot.succeeded = false;
+    strlcpy(slot.message, "the ramsafe worker exited during the backup", sizeof slot.message);
+    shared->running_sequence = 0;
+  }
+  SpinLockRelease(&shared->mutex);
+  ConditionVariableBroadcast(&shared->done_cv);
+}
+
+}  // namespace
+
+void register_worker() {
+  BackgroundWorker worker;
+  memset(&worker, 0, sizeof worker);
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+  worker.bgw_restart_time = 5;
+  strlcpy(worker.bgw_library_name, "ramsafe", sizeof worker.bgw_library_name);
+  strlcpy(worker.bgw_function_name, "ramsafe_worker_main", sizeof worker.bgw_function_name);
+  strlcpy(worker.bgw_name, "ramsafe scheduler", sizeof worker.bgw_name);
+  strlcpy(worker.bgw_type, "ramsafe scheduler", sizeof worker.bgw_type);
+  RegisterBackgroundWorker(&worker);
+}
+
+}  // namespace ramsafe::ext
+
+using namespace ramsafe::ext;
+
+void ramsafe_worker_main(Datum arg) {
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGTERM, handle_sigterm);
+  BackgroundWorkerUnblockSignals();
+  attach_shared_memory();
+
+  SpinLockAcquire(&shared->mutex);
+  shared->worker_pid = MyProcPid;
+  shared->worker_latch = MyLatch;
+  SpinLockRelease(&shared->mutex);
+  on_shmem_exit(on_worker_exit, 0);
+
+  MemoryContext loop_context =
+      AllocSetContextCreate(TopMemoryContext, "ramsafe worker loop", ALLOCSET_DEFAULT_SIZES);
+
+  Plan plan;
+  int64_t last_now = time(nullptr);
+  make_plan(&plan, last_now, true);
+  publish_next_run(plan);
+  if (plan.problem[0] != '\0')
+    ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", plan.problem)));
+  bool ram_above = false;
+  int64_t last_ram_check = 0;
+
+  while (!got_sigterm) {
+    MemoryContext old = MemoryContextSwitchTo(loop_context);
+    CHECK_FOR_INTERRUPTS();
+
+    if (ConfigReloadPending) {
+      ConfigReloadPending = false;
+      ProcessConfigFile(PGC_SIGHUP);
+      bool catch_up = plan.catch_up, had_backup = plan.had_backup;
+      make_plan(&plan, time(nullptr), false);
+      plan.catch_up = catch_up;
+      plan.had_backup = had_backup;
+      publish_next_run(plan);
+      if (plan.problem[0] != '\0')
+        ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", plan.problem)));
+    }
+
+    int64_t now = time(nullptr);
+    // The clock went back: recompute, so the next run is not a long way off. Forward
+    // jumps need nothing: one overdue run, then the next time after the new now.
+    if (now < last_now) {
+      make_plan(&plan, now, false);
+      publish_next_run(plan);
+    }
+    last_now = now;
+
+    SpinLockAcquire(&shared->mutex);
+    bool requested = shared->requested > shared->completed;
+    SpinLockRelease(&shared->mutex);
+    bool due = plan.enabled && (plan.catch_up || (plan.next_run != 0 && now >= plan.next_run));
+    if (requested || due) {
+      if (plan.catch_up && !requested)
+        ereport(LOG, (errmsg("ramsafe: taking a catch-up backup: %s",
+                             plan.had_backup ? "the newest backup is older than one schedule period"
+                                             : "there is no backup yet")));
+      run_one_backup(!requested);
+      plan.catch_up = false;
+      make_plan(&plan, time(nullptr), false);
+      publish_next_run(plan);
+    }
+
+    if (now - last_ram_check >= 60) {
+      check_ram_usage(&ram_above);
+      last_ram_check = now;
+    }
+
+    long timeout_ms = 60 * 1000L;
+    if (plan.next_run != 0) {
+      int64_t wait = plan.next_run - static_cast<int64_t>(time(nullptr));
+      timeout_ms = std::max<long>(100, std::min<long>(timeout_ms, wait * 1000L));
+    }
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(loop_context);
+    if (got_sigterm) break;
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms,
+                    PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+  }
+  proc_exit(1);  // 1: the postmaster restarts the worker unless it is shutting down
+}
