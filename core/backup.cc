@@ -79,6 +79,9 @@ ServerFacts query_server(PgConnection& conn) {
   return facts;
 }
 
+// pg_dump and pg_dumpall connect under this name, so their backends can be found.
+constexpr const char* kChildApplicationName = "ramsafe pg_dump";
+
 class Backup {
  public:
   explicit Backup(const BackupRequest& request) : request_(request) {}
@@ -92,6 +95,8 @@ class Backup {
     child_params_ = params;
     child_params_.host = conn.connected_host();
     child_params_.user = conn.connected_user();
+    child_params_.application_name = kChildApplicationName;
+    conn_ = &conn;
     ServerFacts facts = query_server(conn);
     PgTools tools = find_pg_tools(request_.settings.bindir, facts.server_version_num / 10000);
 
@@ -179,6 +184,16 @@ class Backup {
     return options;
   }
 
+  // Once the dump's data flows, its backend exists: lower it like pg_dump itself.
+  void lower_dump_backends() {
+    auto rows = conn_->query(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> "
+        "pg_backend_pid()",
+        {kChildApplicationName});
+    for (const auto& row : rows)
+      if (row[0]) (void)lower_priority(static_cast<pid_t>(std::stol(*row[0])));
+  }
+
   static bool database_exists(PgConnection& conn, const std::string& db) {
     return !conn.query("SELECT 1 FROM pg_database WHERE datname = $1", {db}).empty();
   }
@@ -191,7 +206,13 @@ class Backup {
     EncryptChain chain(fd.get(), full, request_.settings.compression_level, request_.recipients,
                        request_.zstd_workers);
     uint64_t read_before = progress_.bytes_read, stored_before = progress_.bytes_stored;
+    bool backends_lowered = false;
     CallbackStage counted(chain, [&](size_t) {
+      // nice only reaches pg_dump; the server backend that feeds it does most of the work.
+      if (request_.low_priority && !backends_lowered) {
+        lower_dump_backends();
+        backends_lowered = true;
+      }
       progress_.bytes_read = read_before + chain.plaintext_bytes();
       progress_.bytes_stored = stored_before + chain.stored_bytes();
       report(progress_.phase);
@@ -230,6 +251,7 @@ class Backup {
   const BackupRequest& request_;
   BackupProgress progress_;
   ConnectionParams child_params_;  // the backup connection's resolved host and user
+  PgConnection* conn_ = nullptr;   // the backup's own connection, while run() runs
   BackupResult result_;
 };
 

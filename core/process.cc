@@ -1,6 +1,7 @@
 #include "core/process.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -56,6 +57,22 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 }
 
 }  // namespace
+
+bool lower_priority(pid_t pid) {
+  constexpr int kBackgroundNice = 10;
+  errno = 0;
+  int current = ::getpriority(PRIO_PROCESS, static_cast<id_t>(pid));
+  bool ok = errno == 0;
+  if (ok && current < kBackgroundNice)
+    ok = ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), kBackgroundNice) == 0;
+  // SCHED_IDLE: run only on CPU time nothing else wants; nice alone still takes ~10%.
+  struct sched_param param {};
+  ok = ::sched_setscheduler(pid, SCHED_IDLE, &param) == 0 && ok;
+  ok = ::syscall(SYS_ioprio_set, kIoprioWhoProcess, pid, kIoprioClassIdle << kIoprioClassShift) ==
+           0 &&
+       ok;
+  return ok;
+}
 
 std::string ExitStatus::describe() const {
   if (signal != 0)
@@ -128,6 +145,8 @@ ChildProcess::ChildProcess(const ProcessOptions& options) {
     if (options.nice_increment > 0) {
       errno = 0;
       (void)::nice(options.nice_increment);
+      struct sched_param param {};
+      (void)::sched_setscheduler(0, SCHED_IDLE, &param);
     }
     if (options.idle_io)
       (void)::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, kIoprioClassIdle << kIoprioClassShift);

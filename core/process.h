@@ -78,4 +78,9 @@ class ChildProcess {
 // Finds program in PATH (or returns it unchanged if it contains a slash). Empty if absent.
 std::string find_program(const std::string& program);
 
+// Lowers a process's CPU priority to nice 10 (if it is higher) and puts it in the idle
+// I/O class, so a backup yields to the database's own work. pid 0: the calling thread
+// (threads it starts later inherit it). Best effort: returns false if not permitted.
+bool lower_priority(pid_t pid);
+
 }  // namespace ramsafe

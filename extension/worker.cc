@@ -15,6 +15,7 @@
 #include "core/keys.h"
 #include "core/local_store.h"
 #include "core/manifest.h"
+#include "core/process.h"
 #include "core/timezone.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
@@ -281,6 +282,9 @@ void ramsafe_worker_main(Datum arg) {
   pqsignal(SIGTERM, handle_sigterm);
   BackgroundWorkerUnblockSignals();
   attach_shared_memory();
+  // Compression and encryption run in this process (and the zstd threads it starts, which
+  // inherit this): background priority, like the pg_dump it runs.
+  (void)ramsafe::lower_priority(0);
 
   SpinLockAcquire(&shared->mutex);
   shared->worker_pid = MyProcPid;
