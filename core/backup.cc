@@ -217,7 +217,9 @@ class Backup {
       progress_.bytes_stored = stored_before + chain.stored_bytes();
       report(progress_.phase);
     });
-    produce(counted);
+    RateLimitStage limited(counted, uint64_t(request_.settings.max_rate) * 1000000,
+                           request_.cancel);
+    produce(limited);
     writer.close_file(fd, path);
     progress_.bytes_read = read_before + chain.plaintext_bytes();
     progress_.bytes_stored = stored_before + chain.stored_bytes();

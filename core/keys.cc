@@ -31,6 +31,10 @@ auto with_setting_context(const std::string& setting, const std::string& path, F
 }  // namespace
 
 std::vector<age::Recipient> load_recipients(const Settings& settings) {
+  if (!settings.passphrase_file.empty() && !settings.recipients_file.empty())
+    throw Error(Errc::kConfig,
+                "ramsafe.recipients_file and ramsafe.passphrase_file are both set: set only one, "
+                "as a passphrase must be a backup's only age recipient");
   if (!settings.passphrase_file.empty()) {
     return {age::ScryptRecipient{
         with_setting_context("ramsafe.passphrase_file", settings.passphrase_file,

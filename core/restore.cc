@@ -63,6 +63,27 @@ class TempDir {
 // A postmaster that only this process can reach: unix socket in a private 0700 directory,
 // no TCP, trust for local connections through its own hba file, settings for bulk load.
 // Crash safety is not needed while restoring: a failed restore is thrown away.
+// Whether a shared_preload_libraries value names ramsafe ("ramsafe", "$libdir/ramsafe",
+// quoted or not).
+bool preloads_ramsafe(const std::string& libraries) {
+  size_t start = 0;
+  while (start <= libraries.size()) {
+    size_t end = libraries.find(',', start);
+    if (end == std::string::npos) end = libraries.size();
+    std::string name = libraries.substr(start, end - start);
+    auto strip = [&name](const char* chars) {
+      name.erase(0, name.find_first_not_of(chars));
+      name.erase(name.find_last_not_of(chars) + 1);
+    };
+    strip(" \t");
+    strip("\"");
+    std::string base = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
+    if (base == "ramsafe" || base == "ramsafe.so") return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 class PrivatePostmaster {
  public:
   // preload: the backed-up server's shared_preload_libraries, which some extensions need
@@ -121,7 +142,7 @@ class PrivatePostmaster {
                     "log_min_error_statement=panic"};
     // ramsafe's own worker, if preloaded, must not schedule backups of a half-restored
     // cluster.
-    if (preload.find("ramsafe") != std::string::npos) {
+    if (preloads_ramsafe(preload)) {
       options.argv.push_back("-c");
       options.argv.push_back("ramsafe.schedule=");
     }

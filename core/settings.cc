@@ -173,6 +173,9 @@ std::vector<SettingDef> build_setting_defs() {
                                 "Time zone the schedule is evaluated in (IANA name); empty means "
                                 "the server's TimeZone."),
                    timezone_problem),
+      integer_setting("ramsafe.max_rate", 0, 0, 100000, &Settings::max_rate,
+                      "Most megabytes per second of dump data a backup reads (it slows pg_dump "
+                      "and its server backend too); 0 means no limit."),
       integer_setting("ramsafe.ram_warn_percent", 80, 1, 100, &Settings::ram_warn_percent,
                       "Warn in the log when the data directory's filesystem is fuller than this "
                       "percentage."),

@@ -32,6 +32,7 @@ struct Settings {
   std::string schedule = "0 * * * *";  // ramsafe.schedule: cron; empty = not scheduled
   std::string timezone;                // ramsafe.timezone; empty = the server's TimeZone
   int ram_warn_percent = 80;           // ramsafe.ram_warn_percent
+  int max_rate = 0;                    // ramsafe.max_rate, MB/s of dump data; 0 = no limit
 
   // Where each value came from ("file:line" or "default"), for messages.
   std::map<std::string, std::string> origin;

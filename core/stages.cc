@@ -1,5 +1,8 @@
 #include "core/stages.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <string>
 
 #include "core/error.h"
@@ -49,6 +52,26 @@ void HashingStage::write(const uint8_t* data, size_t size) {
 void HashingStage::finish() {
   sha256_ = digest_.hex();
   next_.finish();
+}
+
+RateLimitStage::RateLimitStage(Sink& next, uint64_t bytes_per_second, CancelCheck cancel)
+    : next_(next),
+      rate_(bytes_per_second),
+      cancel_(std::move(cancel)),
+      start_(std::chrono::steady_clock::now()) {}
+
+void RateLimitStage::write(const uint8_t* data, size_t size) {
+  next_.write(data, size);
+  if (rate_ == 0) return;
+  bytes_ += size;
+  auto due = start_ + std::chrono::microseconds(bytes_ * 1000000 / rate_);
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= due) return;
+    if (cancel_ && cancel_()) throw Error(Errc::kCancelled, "cancelled");
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(due - now, std::chrono::milliseconds(100)));
+  }
 }
 
 }  // namespace ramsafe

@@ -2,6 +2,8 @@
 // descriptor, a string, nothing).
 #pragma once
 
+#include <chrono>
+
 #include <openssl/evp.h>
 
 #include <functional>
@@ -43,6 +45,23 @@ class CallbackStage : public Sink {
  private:
   Sink& next_;
   std::function<void(size_t)> on_write_;
+};
+
+// Passes bytes on no faster than a rate, sleeping in short steps that watch cancel: a
+// throttled reader also throttles pg_dump and its server backend through the pipe.
+class RateLimitStage : public Sink {
+ public:
+  // bytes_per_second 0: no limit.
+  RateLimitStage(Sink& next, uint64_t bytes_per_second, CancelCheck cancel);
+  void write(const uint8_t* data, size_t size) override;
+  void finish() override { next_.finish(); }
+
+ private:
+  Sink& next_;
+  uint64_t rate_;
+  CancelCheck cancel_;
+  std::chrono::steady_clock::time_point start_;
+  uint64_t bytes_ = 0;
 };
 
 // An incremental message digest (OpenSSL EVP).

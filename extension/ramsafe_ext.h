@@ -25,6 +25,7 @@ constexpr int kResultSlots = 16;
 struct BackupOutcome {
   uint64_t sequence;  // 0: empty slot
   bool succeeded;
+  int sqlstate;  // when !succeeded
   char backup_id[kIdLength];
   char message[kMessageLength];  // the error when !succeeded
 };

@@ -155,7 +155,7 @@ Datum ramsafe_backup_now(PG_FUNCTION_ARGS) {
   joined = shared->running_sequence != 0;
   target = joined ? shared->running_sequence : ++shared->requested;
   if (!joined) shared->backups_requested++;
-  strlcpy(running_id, shared->running_id, sizeof running_id);
+  strlcpy(running_id, joined ? shared->running_id : "", sizeof running_id);
   SpinLockRelease(&shared->mutex);
   if (latch == nullptr)
     ereport(WARNING, (errmsg("ramsafe: the ramsafe worker is not running now; the backup runs "
@@ -189,9 +189,9 @@ Datum ramsafe_backup_now(PG_FUNCTION_ARGS) {
     ConditionVariableCancelSleep();
     if (!found) ereport(ERROR, (errmsg("ramsafe: the outcome of the backup is no longer known")));
     if (!outcome.succeeded)
-      ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-                      errmsg("ramsafe: backup failed: %s", outcome.message),
-                      outcome.backup_id[0] ? errdetail("Backup id: %s.", outcome.backup_id) : 0));
+      ereport(ERROR,
+              (errcode(outcome.sqlstate), errmsg("ramsafe: backup failed: %s", outcome.message),
+               outcome.backup_id[0] ? errdetail("Backup id: %s.", outcome.backup_id) : 0));
     values[0] = outcome.backup_id;
     values[1] = "published";
   }

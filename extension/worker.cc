@@ -65,12 +65,16 @@ std::string server_timezone_name() {
   return name ? name : "UTC";
 }
 
-TimeZone schedule_zone(const Settings& settings) {
+// The zone the schedule runs in, and its name as ramsafe_status() shows it.
+TimeZone schedule_zone(const Settings& settings, std::string* shown_name) {
   std::string name = settings.timezone.empty() ? server_timezone_name() : settings.timezone;
   try {
+    *shown_name = name;
     return TimeZone::load(name);
   } catch (const Error&) {
-    return TimeZone::utc();  // e.g. a POSIX-style TimeZone; the status shows UTC then
+    // e.g. a POSIX-style server TimeZone that is no file in the zoneinfo directory
+    *shown_name = "UTC (TimeZone " + name + " is not in the zoneinfo directory)";
+    return TimeZone::utc();
   }
 }
 
@@ -91,18 +95,23 @@ void make_plan(Plan* plan, int64_t now, bool at_start) noexcept {
   *plan = Plan{false, 0, false, false, ""};
   try {
     Settings settings = current_settings();
-    std::string zone_name = settings.timezone.empty() ? server_timezone_name() : settings.timezone;
+    std::string zone_name;
+    TimeZone zone = schedule_zone(settings, &zone_name);
     SpinLockAcquire(&shared->mutex);
     copy_text(shared->schedule, sizeof shared->schedule, settings.schedule);
     copy_text(shared->timezone, sizeof shared->timezone, zone_name);
     SpinLockRelease(&shared->mutex);
     if (settings.schedule.empty()) return;
     CronSchedule schedule = CronSchedule::parse(settings.schedule);
-    TimeZone zone = schedule_zone(settings);
     plan->enabled = true;
     plan->next_run = schedule.next_after(now, zone).value_or(0);
     if (at_start) {
-      std::optional<int64_t> newest = newest_backup_finish(settings);
+      std::optional<int64_t> newest;
+      try {
+        newest = newest_backup_finish(settings);
+      } catch (const Error&) {
+        return;  // the store cannot be listed: no catch-up; the backups will say why
+      }
       plan->had_backup = newest.has_value();
       plan->catch_up = !newest || schedule.missed_since(*newest, now, zone);
     }
@@ -121,11 +130,13 @@ void publish_next_run(const Plan& plan) {
 struct RunResult {
   bool succeeded;
   bool cancelled;
+  int sqlstate;
   char backup_id[kIdLength];
   char message[kMessageLength];
   int databases;
   double seconds;
   uint64_t stored_bytes;
+  char vanished[kMessageLength];  // databases dropped while the backup ran, comma-separated
 };
 
 void report_progress(const BackupProgress& p) {
@@ -141,7 +152,7 @@ void report_progress(const BackupProgress& p) {
 }
 
 void run_backup_guarded(RunResult* result) noexcept {
-  *result = RunResult{false, false, "", "", 0, 0, 0};
+  *result = RunResult{false, false, ERRCODE_INTERNAL_ERROR, "", "", 0, 0, 0, ""};
   try {
     Settings settings = current_settings();
     BackupRequest request;
@@ -151,14 +162,20 @@ void run_backup_guarded(RunResult* result) noexcept {
     request.cancel = [] { return got_sigterm != 0 || !PostmasterIsAlive(); };
     request.progress = report_progress;
     request.low_priority = true;
+    request.zstd_workers = 0;  // one thread: the worker only uses time the database leaves
     BackupResult backup = run_backup(request);
     result->succeeded = true;
     copy_text(result->backup_id, sizeof result->backup_id, backup.manifest.backup_id);
     result->databases = static_cast<int>(backup.manifest.databases().size());
     result->seconds = backup.seconds;
     result->stored_bytes = backup.manifest.stored_bytes();
+    std::string vanished;
+    for (const auto& db : backup.vanished_databases)
+      vanished += (vanished.empty() ? "" : ", ") + db;
+    copy_text(result->vanished, sizeof result->vanished, vanished);
   } catch (const Error& e) {
     result->cancelled = e.code() == Errc::kCancelled;
+    result->sqlstate = sqlstate_for(e.code());
     strlcpy(result->message, e.what(), sizeof result->message);
   } catch (const std::exception& e) {
     strlcpy(result->message, e.what(), sizeof result->message);
@@ -189,11 +206,13 @@ void run_one_backup(bool scheduled) {
   BackupOutcome& slot = shared->outcomes[sequence % kResultSlots];
   slot.sequence = sequence;
   slot.succeeded = result.succeeded;
+  slot.sqlstate = result.sqlstate;
   strlcpy(slot.backup_id, result.succeeded ? result.backup_id : shared->running_id,
           sizeof slot.backup_id);
   strlcpy(slot.message, result.message, sizeof slot.message);
   shared->completed = sequence;
   shared->running_sequence = 0;
+  shared->running_id[0] = '\0';
   shared->phase[0] = '\0';
   if (result.succeeded) {
     strlcpy(shared->last_id, result.backup_id, sizeof shared->last_id);
@@ -209,6 +228,9 @@ void run_one_backup(bool scheduled) {
   SpinLockRelease(&shared->mutex);
   ConditionVariableBroadcast(&shared->done_cv);
 
+  if (result.succeeded && result.vanished[0] != '\0')
+    ereport(WARNING, (errmsg("ramsafe: backup %s skipped databases dropped while it ran: %s",
+                             result.backup_id, result.vanished)));
   if (result.succeeded)
     ereport(LOG, (errmsg("ramsafe: backup %s complete: %d databases in %.1f s, %llu bytes stored",
                          result.backup_id, result.databases, result.seconds,
@@ -251,6 +273,7 @@ void on_worker_exit(int code, Datum arg) {
     BackupOutcome& slot = shared->outcomes[shared->running_sequence % kResultSlots];
     slot.sequence = shared->running_sequence;
     slot.succeeded = false;
+    slot.sqlstate = ERRCODE_ADMIN_SHUTDOWN;
     strlcpy(slot.message, "the ramsafe worker exited during the backup", sizeof slot.message);
     shared->running_sequence = 0;
   }
@@ -335,9 +358,10 @@ void ramsafe_worker_main(Datum arg) {
     bool due = plan.enabled && (plan.catch_up || (plan.next_run != 0 && now >= plan.next_run));
     if (requested || due) {
       if (plan.catch_up && !requested)
-        ereport(LOG, (errmsg("ramsafe: taking a catch-up backup: %s",
-                             plan.had_backup ? "the newest backup is older than one schedule period"
-                                             : "there is no backup yet")));
+        ereport(LOG,
+                (errmsg("ramsafe: taking a catch-up backup: %s",
+                        plan.had_backup ? "a scheduled time passed since the newest backup finished"
+                                        : "there is no backup yet")));
       run_one_backup(!requested);
       plan.catch_up = false;
       make_plan(&plan, time(nullptr), false);

@@ -108,6 +108,20 @@ q "ALTER SYSTEM RESET ramsafe.recipients_file"
 q "SELECT pg_reload_conf()" >/dev/null
 pass "a core error in the worker becomes an ERROR for the caller and a WARNING in the log"
 
+# Errors thrown in the core inside SQL functions, many times in one backend: clean ERRORs,
+# and the backend's memory does not grow (nothing leaks across the boundary).
+{
+  for _ in $(seq 200); do echo "SELECT * FROM ramsafe_verify('no-such-backup');"; echo "SELECT count(*) FROM ramsafe_backups();"; done
+  echo "SELECT pg_read_file('/proc/self/status');"
+  for _ in $(seq 3000); do echo "SELECT * FROM ramsafe_verify('no-such-backup');"; echo "SELECT count(*) FROM ramsafe_backups();"; done
+  echo "SELECT pg_read_file('/proc/self/status');"
+} | "$PG_BINDIR/psql" -X -q -At -h "$(pg_sockdir x)" -p "$(pg_port x)" -U postgres -d postgres >"$WORK/leak.out" 2>"$WORK/leak.err" || true
+assert_eq 3200 "$(grep -c 'ERROR:  ramsafe: no backup no-such-backup in local' "$WORK/leak.err")" "every call raised the core's error"
+mapfile -t rss < <(awk '/^VmRSS:/ {print $2}' "$WORK/leak.out")
+assert_eq 2 "${#rss[@]}" "two RSS samples"
+((rss[1] - rss[0] < 1024)) || fail "backend RSS grew by $((rss[1] - rss[0])) kB over 6000 calls"
+pass "core errors inside SQL functions: 3000 clean ERRORs, backend RSS grew $((rss[1] - rss[0])) kB"
+
 # ------------------------------------------------------------------ SIGKILL and shutdown mid-backup
 slow="$WORK/slowbin"
 pg_mkdir "$slow"

@@ -92,7 +92,7 @@ TEST(SettingDefsTest, NamesAreUniqueLowerCaseAndPrefixed) {
     EXPECT_TRUE(names.insert(def.name).second) << "duplicate " << def.name;
     EXPECT_FALSE(def.description.empty()) << def.name;
   }
-  EXPECT_EQ(names.size(), 17u);
+  EXPECT_EQ(names.size(), 18u);
 }
 
 TEST(SettingDefsTest, DefaultsAreValidAndFieldsMatchTypes) {
