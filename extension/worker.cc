@@ -16,6 +16,7 @@
 #include "core/local_store.h"
 #include "core/manifest.h"
 #include "core/process.h"
+#include "core/scheduler.h"
 #include "core/timezone.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
@@ -51,15 +52,6 @@ TimestampTz to_timestamptz(int64_t unix_seconds) {
   return time_t_to_timestamptz(static_cast<pg_time_t>(unix_seconds));
 }
 
-// The schedule as the worker evaluates it. Plain data only: it lives across WaitLatch.
-struct Plan {
-  bool enabled;
-  int64_t next_run;  // unix seconds; 0 when disabled or never
-  bool catch_up;     // a scheduled backup was missed while the server was down
-  bool had_backup;   // whether any backup existed when catch_up was decided
-  char problem[kMessageLength];
-};
-
 std::string server_timezone_name() {
   const char* name = session_timezone ? pg_get_timezone_name(session_timezone) : nullptr;
   return name ? name : "UTC";
@@ -91,8 +83,13 @@ std::optional<int64_t> newest_backup_finish(const Settings& settings) {
   return newest;
 }
 
-void make_plan(Plan* plan, int64_t now, bool at_start) noexcept {
-  *plan = Plan{false, 0, false, false, ""};
+// The schedule's state. Static storage: it must outlive any frame an error could leave.
+std::optional<Scheduler> scheduler;
+
+// (Re)reads the schedule settings into the scheduler; at start also decides the catch-up.
+// Returns false with the problem in problem (scheduled backups are then off).
+bool configure_scheduler(int64_t now, bool at_start, char* problem, size_t problem_size) noexcept {
+  problem[0] = '\0';
   try {
     Settings settings = current_settings();
     std::string zone_name;
@@ -101,28 +98,50 @@ void make_plan(Plan* plan, int64_t now, bool at_start) noexcept {
     copy_text(shared->schedule, sizeof shared->schedule, settings.schedule);
     copy_text(shared->timezone, sizeof shared->timezone, zone_name);
     SpinLockRelease(&shared->mutex);
-    if (settings.schedule.empty()) return;
-    CronSchedule schedule = CronSchedule::parse(settings.schedule);
-    plan->enabled = true;
-    plan->next_run = schedule.next_after(now, zone).value_or(0);
-    if (at_start) {
-      std::optional<int64_t> newest;
-      try {
-        newest = newest_backup_finish(settings);
-      } catch (const Error&) {
-        return;  // the store cannot be listed: no catch-up; the backups will say why
-      }
-      plan->had_backup = newest.has_value();
-      plan->catch_up = !newest || schedule.missed_since(*newest, now, zone);
+    std::optional<CronSchedule> schedule;
+    if (!settings.schedule.empty()) schedule = CronSchedule::parse(settings.schedule);
+    if (!at_start && scheduler) {
+      scheduler->reconfigure(std::move(schedule), std::move(zone), now);
+      return true;
     }
+    std::optional<int64_t> newest;
+    bool listed = true;
+    try {
+      newest = newest_backup_finish(settings);
+    } catch (const Error&) {
+      listed = false;  // the store cannot be listed: the backups themselves will say why
+    }
+    scheduler.emplace(std::move(schedule), std::move(zone));
+    scheduler->start(now, newest);
+    if (!listed) scheduler->ran(now);  // no catch-up on a guess
+    return true;
   } catch (const std::exception& e) {
-    strlcpy(plan->problem, e.what(), sizeof plan->problem);
+    strlcpy(problem, e.what(), problem_size);
+    try {
+      scheduler.emplace(std::nullopt, TimeZone::utc());
+    } catch (...) {
+      scheduler.reset();
+    }
+    return false;
   }
 }
 
-void publish_next_run(const Plan& plan) {
+bool scheduled_backup_due(int64_t now) noexcept {
+  return scheduler && scheduler->due(now);
+}
+
+void scheduler_ran(int64_t now) noexcept {
+  try {
+    if (scheduler) scheduler->ran(now);
+  } catch (...) {
+    scheduler.reset();  // next_after cannot throw today; if it ever does, stop scheduling
+  }
+}
+
+void publish_next_run() {
+  int64_t next = scheduler ? scheduler->next_run() : 0;
   SpinLockAcquire(&shared->mutex);
-  shared->next_run = plan.next_run ? to_timestamptz(plan.next_run) : 0;
+  shared->next_run = next ? to_timestamptz(next) : 0;
   SpinLockRelease(&shared->mutex);
 }
 
@@ -318,12 +337,10 @@ void ramsafe_worker_main(Datum arg) {
   MemoryContext loop_context =
       AllocSetContextCreate(TopMemoryContext, "ramsafe worker loop", ALLOCSET_DEFAULT_SIZES);
 
-  Plan plan;
-  int64_t last_now = time(nullptr);
-  make_plan(&plan, last_now, true);
-  publish_next_run(plan);
-  if (plan.problem[0] != '\0')
-    ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", plan.problem)));
+  char problem[kMessageLength];
+  if (!configure_scheduler(time(nullptr), true, problem, sizeof problem))
+    ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
+  publish_next_run();
   bool ram_above = false;
   int64_t last_ram_check = 0;
 
@@ -334,50 +351,34 @@ void ramsafe_worker_main(Datum arg) {
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ProcessConfigFile(PGC_SIGHUP);
-      bool catch_up = plan.catch_up, had_backup = plan.had_backup;
-      make_plan(&plan, time(nullptr), false);
-      plan.catch_up = catch_up;
-      plan.had_backup = had_backup;
-      publish_next_run(plan);
-      if (plan.problem[0] != '\0')
-        ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", plan.problem)));
+      if (!configure_scheduler(time(nullptr), false, problem, sizeof problem))
+        ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
+      publish_next_run();
     }
 
     int64_t now = time(nullptr);
-    // The clock went back: recompute, so the next run is not a long way off. Forward
-    // jumps need nothing: one overdue run, then the next time after the new now.
-    if (now < last_now) {
-      make_plan(&plan, now, false);
-      publish_next_run(plan);
-    }
-    last_now = now;
-
     SpinLockAcquire(&shared->mutex);
     bool requested = shared->requested > shared->completed;
     SpinLockRelease(&shared->mutex);
-    bool due = plan.enabled && (plan.catch_up || (plan.next_run != 0 && now >= plan.next_run));
+    bool catch_up = scheduler && scheduler->catch_up_pending();
+    bool had_backup = scheduler && scheduler->had_backup_at_start();
+    bool due = scheduled_backup_due(now);  // also notices a backward clock jump
     if (requested || due) {
-      if (plan.catch_up && !requested)
-        ereport(LOG,
-                (errmsg("ramsafe: taking a catch-up backup: %s",
-                        plan.had_backup ? "a scheduled time passed since the newest backup finished"
+      if (catch_up && !requested)
+        ereport(LOG, (errmsg("ramsafe: taking a catch-up backup: %s",
+                             had_backup ? "a scheduled time passed since the newest backup finished"
                                         : "there is no backup yet")));
       run_one_backup(!requested);
-      plan.catch_up = false;
-      make_plan(&plan, time(nullptr), false);
-      publish_next_run(plan);
+      scheduler_ran(time(nullptr));
     }
+    publish_next_run();
 
     if (now - last_ram_check >= 60) {
       check_ram_usage(&ram_above);
       last_ram_check = now;
     }
 
-    long timeout_ms = 60 * 1000L;
-    if (plan.next_run != 0) {
-      int64_t wait = plan.next_run - static_cast<int64_t>(time(nullptr));
-      timeout_ms = std::max<long>(100, std::min<long>(timeout_ms, wait * 1000L));
-    }
+    long timeout_ms = scheduler ? scheduler->wait_ms(time(nullptr), 60 * 1000L) : 60 * 1000L;
     MemoryContextSwitchTo(old);
     MemoryContextReset(loop_context);
     if (got_sigterm) break;

@@ -38,7 +38,7 @@ env $(pg_env b) "$PG_BINDIR/pgbench" -q -i -s "$SCALE" bench >/dev/null 2>&1
 
 tps() { # tps: one pgbench run, prints its TPS
   env $(pg_env b) "$PG_BINDIR/pgbench" -n -c "$CLIENTS" -j 2 -T "$RUN_SECONDS" bench 2>/dev/null |
-    awk '/^tps/ { print $3; exit }'
+    awk '/^tps/ { print $3 }'
 }
 dump_loop() { # plain pg_dump to /dev/null back to back (no compression, no encryption)
   while [[ ! -e "$WORK/stop" ]]; do

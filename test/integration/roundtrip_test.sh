@@ -47,7 +47,7 @@ assert_not_contains "$manifest" "AGE-SECRET-KEY" "manifest holds no secret"
 if grep -rlaF -e "PGDMP" -e "CREATE ROLE" -e "work_mem" "$set_dir" --exclude=manifest.json >/dev/null; then
   fail "a stored file holds plaintext" "$(grep -rlaF -e PGDMP -e 'CREATE ROLE' "$set_dir")"
 fi
-head -c 21 "$set_dir/db/app.dump.zst.age" | grep -q "age-encryption.org/v1" || fail "not an age file"
+assert_eq "age-encryption.org/v1" "$(head -c 21 "$set_dir/db/app.dump.zst.age")" "files are age files"
 pass "backup $id published with every database, globals and config, encrypted"
 
 list_json="$(rs "$conf" list --json)"
@@ -68,10 +68,12 @@ age -d -i "$WORK/keys/identity.txt" "$set_dir/db/shop.dump.zst.age" | zstd -d -q
 assert_eq "$(psql_as src shop -c "select count(*), sum(hashtext(o::text)) from orders o")" \
   "$(psql_as plain shop_copy -c "select count(*), sum(hashtext(o::text)) from orders o")" \
   "orders restored by age | zstd | pg_restore"
-age -d -i "$WORK/keys/identity.txt" "$set_dir/globals.sql.zst.age" | zstd -d -q | grep -q "CREATE ROLE alice" ||
-  fail "globals do not decrypt with age | zstd"
-rs "$conf" decrypt "$set_dir/config.tar.zst.age" | tar -tf - | grep -qx "pg_hba.conf" ||
-  fail "config.tar does not list pg_hba.conf"
+# (Whole outputs captured first: grep -q would close the pipe early and, under pipefail,
+# fail the pipeline with SIGPIPE.)
+globals_sql="$(age -d -i "$WORK/keys/identity.txt" "$set_dir/globals.sql.zst.age" | zstd -d -q)"
+assert_contains "$globals_sql" "CREATE ROLE alice" "globals decrypt with age | zstd"
+config_list="$(rs "$conf" decrypt "$set_dir/config.tar.zst.age" | tar -tf -)"
+assert_contains $'\n'"$config_list"$'\n' $'\npg_hba.conf\n' "config.tar lists pg_hba.conf"
 pg_stop_cluster plain
 pass "age -d | zstd -d | pg_restore restores a database file without ramsafe"
 

@@ -179,6 +179,8 @@ struct SyntaxErrorCase {
   std::string message;
 };
 
+void PrintTo(const SyntaxErrorCase& c, std::ostream* os) { *os << test::printable_param(c.text); }
+
 class ConfigSyntaxErrorTest : public testing::TestWithParam<SyntaxErrorCase> {};
 
 TEST_P(ConfigSyntaxErrorTest, NamesFileLineAndToken) {
