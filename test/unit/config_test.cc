@@ -179,7 +179,9 @@ struct SyntaxErrorCase {
   std::string message;
 };
 
-void PrintTo(const SyntaxErrorCase& c, std::ostream* os) { *os << test::printable_param(c.text); }
+void PrintTo(const SyntaxErrorCase& c, std::ostream* os) {
+  *os << test::printable_param(c.text);
+}
 
 class ConfigSyntaxErrorTest : public testing::TestWithParam<SyntaxErrorCase> {};
 
