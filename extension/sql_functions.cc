@@ -133,10 +133,6 @@ void require_worker() {
                     errmsg("ramsafe is not loaded through shared_preload_libraries")));
 }
 
-struct StatusSnapshot {
-  SharedState state;
-};
-
 }  // namespace
 }  // namespace ramsafe::ext
 

@@ -4,7 +4,6 @@
 // CPU and I/O priority) and publishes progress and results in shared memory.
 #include <sys/types.h>
 
-#include <atomic>
 #include <csignal>
 #include <ctime>
 #include <optional>
