@@ -126,7 +126,12 @@ bool configure_scheduler(int64_t now, bool at_start, char* problem, size_t probl
 }
 
 bool scheduled_backup_due(int64_t now) noexcept {
-  return scheduler && scheduler->due(now);
+  try {
+    return scheduler && scheduler->due(now);
+  } catch (...) {
+    scheduler.reset();  // as in scheduler_ran()
+    return false;
+  }
 }
 
 void scheduler_ran(int64_t now) noexcept {
