@@ -24,6 +24,7 @@
 #include "core/process.h"
 #include "core/unique_fd.h"
 #include "test/unit/age_test_util.h"
+#include "test/unit/test_util.h"
 
 namespace ramsafe::age {
 namespace {
@@ -35,27 +36,6 @@ using testing::Outcome;
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kTimeout{60};
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/ramsafe-age-interop-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw_errno("mkdtemp");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    try {
-      remove_tree(path_);
-    } catch (...) {
-    }
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return join_path(path_, name); }
-
- private:
-  std::string path_;
-};
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& data, unsigned mode = 0600) {
   UniqueFd fd = open_or_throw(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -198,7 +178,7 @@ class AgeCliInterop : public ::testing::Test {
     return {"script", "-qec", command, "/dev/null"};
   }
 
-  TempDir dir_;
+  test::ScratchDir dir_;
 };
 
 std::vector<uint8_t> random_data(size_t size, uint32_t seed) {
@@ -215,13 +195,13 @@ TEST_F(AgeCliInterop, WeEncryptAgeDecrypts) {
   X25519Identity id = X25519Identity::generate();
   X25519Identity other = X25519Identity::generate();
   SecureString key_file = keygen_file(id);
-  write_text(dir_ / "key.txt", std::string(key_file.data(), key_file.size()));
+  write_text(dir_.file("key.txt"), std::string(key_file.data(), key_file.size()));
   for (size_t size : kSizes) {
     std::vector<uint8_t> plain = random_data(size, static_cast<uint32_t>(size) + 1);
     // Two recipients; age finds the one it has the key for.
-    write_bytes(dir_ / "in.age", encrypt({other.recipient(), id.recipient()}, plain, 5000));
+    write_bytes(dir_.file("in.age"), encrypt({other.recipient(), id.recipient()}, plain, 5000));
     // Plaintext on stdout (a pipe): age creates no -o file for an empty plaintext.
-    ToolRun run = run_tool({"age", "-d", "-i", dir_ / "key.txt", dir_ / "in.age"});
+    ToolRun run = run_tool({"age", "-d", "-i", dir_.file("key.txt"), dir_.file("in.age")});
     ASSERT_TRUE(!run.timed_out && run.status.success())
         << "size " << size << ": " << run.describe();
     EXPECT_TRUE(run.output == testing::string_of(plain)) << "size " << size;
@@ -231,17 +211,17 @@ TEST_F(AgeCliInterop, WeEncryptAgeDecrypts) {
 TEST_F(AgeCliInterop, AgeKeygenAcceptsOurKeyFile) {
   X25519Identity id = X25519Identity::generate();
   SecureString key_file = keygen_file(id);
-  write_text(dir_ / "key.txt", std::string(key_file.data(), key_file.size()));
-  ToolRun run = run_tool({"age-keygen", "-y", dir_ / "key.txt"});
+  write_text(dir_.file("key.txt"), std::string(key_file.data(), key_file.size()));
+  ToolRun run = run_tool({"age-keygen", "-y", dir_.file("key.txt")});
   ASSERT_TRUE(!run.timed_out && run.status.success()) << run.describe();
   EXPECT_EQ(run.output, id.recipient().encode() + "\n");
 }
 
 TEST_F(AgeCliInterop, WeParseAgeKeygenKeyFile) {
-  ToolRun run = run_tool({"age-keygen", "-o", dir_ / "key.txt"});
+  ToolRun run = run_tool({"age-keygen", "-o", dir_.file("key.txt")});
   ASSERT_TRUE(!run.timed_out && run.status.success()) << run.describe();
-  SecureString text = read_secret_file(dir_ / "key.txt");
-  std::vector<Identity> ids = parse_identities(text, dir_ / "key.txt");
+  SecureString text = read_secret_file(dir_.file("key.txt"));
+  std::vector<Identity> ids = parse_identities(text, dir_.file("key.txt"));
   ASSERT_EQ(ids.size(), 1u);
   std::string content(text.data(), text.size());
   size_t pos = content.find("# public key: ");
@@ -253,19 +233,19 @@ TEST_F(AgeCliInterop, WeParseAgeKeygenKeyFile) {
 }
 
 TEST_F(AgeCliInterop, AgeEncryptsWeDecrypt) {
-  ToolRun keygen = run_tool({"age-keygen", "-o", dir_ / "key.txt"});
+  ToolRun keygen = run_tool({"age-keygen", "-o", dir_.file("key.txt")});
   ASSERT_TRUE(!keygen.timed_out && keygen.status.success()) << keygen.describe();
-  std::vector<Identity> ids = parse_identities(read_secret_file(dir_ / "key.txt"), "key.txt");
+  std::vector<Identity> ids = parse_identities(read_secret_file(dir_.file("key.txt")), "key.txt");
   std::string recipient = std::get<X25519Identity>(ids[0]).recipient().encode();
   X25519Identity second = X25519Identity::generate();
-  write_text(dir_ / "recipients.txt",
+  write_text(dir_.file("recipients.txt"),
              "# two recipients\n" + second.recipient().encode() + "\n\n" + recipient + "\n");
-  std::vector<Recipient> parsed = parse_recipients(read_file(dir_ / "recipients.txt"), "r");
+  std::vector<Recipient> parsed = parse_recipients(read_file(dir_.file("recipients.txt")), "r");
   ASSERT_EQ(parsed.size(), 2u);
 
   for (size_t size : kSizes) {
     std::vector<uint8_t> plain = random_data(size, static_cast<uint32_t>(size) + 2);
-    write_bytes(dir_ / "plain", plain);
+    write_bytes(dir_.file("plain"), plain);
     struct Variant {
       std::string name;
       std::vector<std::string> args;
@@ -273,16 +253,16 @@ TEST_F(AgeCliInterop, AgeEncryptsWeDecrypt) {
     };
     std::vector<Variant> variants = {
         {"-r", {"-r", recipient}, ids},
-        {"-R", {"-R", dir_ / "recipients.txt"}, {second}},
+        {"-R", {"-R", dir_.file("recipients.txt")}, {second}},
         {"-a -r", {"-a", "-r", recipient}, ids},
     };
     for (const Variant& v : variants) {
       std::vector<std::string> argv = {"age", "-e"};
       argv.insert(argv.end(), v.args.begin(), v.args.end());
-      argv.insert(argv.end(), {"-o", dir_ / "out.age", dir_ / "plain"});
+      argv.insert(argv.end(), {"-o", dir_.file("out.age"), dir_.file("plain")});
       ToolRun run = run_tool(argv);
       ASSERT_TRUE(!run.timed_out && run.status.success()) << v.name << ": " << run.describe();
-      std::vector<uint8_t> file = read_bytes(dir_ / "out.age");
+      std::vector<uint8_t> file = read_bytes(dir_.file("out.age"));
       if (v.name == "-a -r") {
         EXPECT_EQ(testing::string_of(file).rfind("-----BEGIN AGE ENCRYPTED FILE-----\n", 0), 0u);
       }
@@ -302,15 +282,16 @@ TEST_F(AgeCliInterop, PassphraseWeEncryptAgeDecrypts) {
   ScryptRecipient r;
   r.passphrase = SecureString(pass.data(), pass.size());
   r.log_n = 16;
-  write_bytes(dir_ / "in.age", encrypt({r}, plain));
+  write_bytes(dir_.file("in.age"), encrypt({r}, plain));
   ToolRun run =
-      run_tool(in_terminal("age -d -o " + (dir_ / "out") + " " + (dir_ / "in.age")), {pass});
+      run_tool(in_terminal("age -d -o " + dir_.file("out") + " " + dir_.file("in.age")), {pass});
   ASSERT_TRUE(!run.timed_out && run.status.success()) << run.describe();
-  EXPECT_EQ(read_bytes(dir_ / "out"), plain) << run.describe();
+  EXPECT_EQ(read_bytes(dir_.file("out")), plain) << run.describe();
 
   // And a wrong passphrase makes age fail.
-  ::unlink((dir_ / "out").c_str());
-  run = run_tool(in_terminal("age -d -o " + (dir_ / "out") + " " + (dir_ / "in.age")), {"not it"});
+  ::unlink(dir_.file("out").c_str());
+  run = run_tool(in_terminal("age -d -o " + dir_.file("out") + " " + dir_.file("in.age")),
+                 {"not it"});
   ASSERT_FALSE(run.timed_out) << run.describe();
   EXPECT_FALSE(run.status.success()) << run.describe();
 }
@@ -318,12 +299,12 @@ TEST_F(AgeCliInterop, PassphraseWeEncryptAgeDecrypts) {
 TEST_F(AgeCliInterop, PassphraseAgeEncryptsWeDecrypt) {
   const std::string pass = "another passphrase";
   std::vector<uint8_t> plain = random_data(2 * kChunkSize, 4);
-  write_bytes(dir_ / "plain", plain);
+  write_bytes(dir_.file("plain"), plain);
   // age -p asks for the passphrase and then to confirm it.
-  ToolRun run = run_tool(in_terminal("age -p -o " + (dir_ / "out.age") + " " + (dir_ / "plain")),
-                         {pass, pass});
+  ToolRun run = run_tool(
+      in_terminal("age -p -o " + dir_.file("out.age") + " " + dir_.file("plain")), {pass, pass});
   ASSERT_TRUE(!run.timed_out && run.status.success()) << run.describe();
-  std::vector<uint8_t> file = read_bytes(dir_ / "out.age");
+  std::vector<uint8_t> file = read_bytes(dir_.file("out.age"));
   ASSERT_NE(testing::string_of(file).find("\n-> scrypt "), std::string::npos);
 
   ScryptIdentity id;

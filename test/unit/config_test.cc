@@ -18,42 +18,6 @@
 namespace ramsafe::config {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                          "/ramsafe_config_test.XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (::mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = buffer.data();
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() { remove_tree(path_); }
-
-  const std::string& path() const { return path_; }
-
-  // Writes a file below the directory (creating its parents); returns its absolute path.
-  std::string write(const std::string& relative, const std::string& content) const {
-    std::string full = join_path(path_, relative);
-    make_dirs(parent_dir(full));
-    std::ofstream out(full, std::ios::binary);
-    out << content;
-    return full;
-  }
-
-  std::string mkdir(const std::string& relative) const {
-    std::string full = join_path(path_, relative);
-    make_dirs(full);
-    return full;
-  }
-
- private:
-  std::string path_;
-};
-
 // The message of the Error(kConfig) that fn throws.
 std::string config_error(const std::function<void()>& fn) {
   try {
@@ -228,7 +192,7 @@ TEST(ConfigTest, QuoteForMessageEscapes) {
 }
 
 TEST(ConfigFileTest, ReadsAFileAndListsIt) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf", "a = 1\nb = 'two'\n");
   ParsedConfig parsed = parse_file(main);
   EXPECT_EQ(value_of(parsed, "a"), "1");
@@ -237,7 +201,7 @@ TEST(ConfigFileTest, ReadsAFileAndListsIt) {
 }
 
 TEST(ConfigFileTest, PathsAreCanonicalized) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf", "a = 1\n");
   ParsedConfig parsed = parse_file(dir.path() + "//sub/.././main.conf");
   EXPECT_EQ(parsed.files_read, std::vector<std::string>{main});
@@ -245,7 +209,7 @@ TEST(ConfigFileTest, PathsAreCanonicalized) {
 }
 
 TEST(ConfigFileTest, MissingFileIsAnError) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string missing = dir.path() + "/missing.conf";
   EXPECT_EQ(config_error([&] { parse_file(missing); }),
             "could not open configuration file \"" + missing + "\": No such file or directory");
@@ -254,14 +218,14 @@ TEST(ConfigFileTest, MissingFileIsAnError) {
 }
 
 TEST(ConfigFileTest, SyntaxErrorInIncludedFileNamesThatFile) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string sub = dir.write("sub.conf", "x = 1\ny = \n");
   std::string main = dir.write("main.conf", "include 'sub.conf'\n");
   EXPECT_EQ(config_error([&] { parse_file(main); }), sub + ":2: syntax error near end of line");
 }
 
 TEST(ConfigIncludeTest, RelativeIncludesResolveAgainstTheIncludingFile) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf",
                                "a = main\n"
                                "include 'conf/one.conf'\n"
@@ -281,7 +245,7 @@ TEST(ConfigIncludeTest, RelativeIncludesResolveAgainstTheIncludingFile) {
 }
 
 TEST(ConfigIncludeTest, IncludedValuesApplyInReadingOrder) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string sub = dir.write("sub.conf", "x = sub\ny = sub\n");
   std::string main = dir.write("main.conf", "x = before\ninclude 'sub.conf'\ny = after\n");
   ParsedConfig parsed = parse_file(main);
@@ -292,7 +256,7 @@ TEST(ConfigIncludeTest, IncludedValuesApplyInReadingOrder) {
 }
 
 TEST(ConfigIncludeTest, DirectiveNamesAreCaseInsensitive) {
-  TempDir dir;
+  test::ScratchDir dir;
   dir.write("a.conf", "a = 1\n");
   dir.write("d/b.conf", "b = 2\n");
   std::string main =
@@ -304,7 +268,7 @@ TEST(ConfigIncludeTest, DirectiveNamesAreCaseInsensitive) {
 }
 
 TEST(ConfigIncludeTest, MissingIncludeNamesIncludingFileAndPath) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf", "a = 1\ninclude 'missing.conf'\n");
   EXPECT_EQ(config_error([&] { parse_file(main); }),
             main + ":2: could not open configuration file \"" + dir.path() +
@@ -312,7 +276,7 @@ TEST(ConfigIncludeTest, MissingIncludeNamesIncludingFileAndPath) {
 }
 
 TEST(ConfigIncludeTest, IncludeIfExistsSkipsAMissingFile) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string present = dir.write("present.conf", "b = 2\n");
   std::string main = dir.write("main.conf",
                                "include_if_exists 'missing.conf'\n"
@@ -326,7 +290,7 @@ TEST(ConfigIncludeTest, IncludeIfExistsSkipsAMissingFile) {
 }
 
 TEST(ConfigIncludeTest, IncludeOfADirectoryIsAnError) {
-  TempDir dir;
+  test::ScratchDir dir;
   dir.mkdir("d");
   std::string main = dir.write("main.conf", "include 'd'\n");
   EXPECT_EQ(
@@ -335,7 +299,7 @@ TEST(ConfigIncludeTest, IncludeOfADirectoryIsAnError) {
 }
 
 TEST(ConfigIncludeTest, EmptyIncludeNamesAreErrors) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf", "include ''\n");
   EXPECT_EQ(config_error([&] { parse_file(main); }),
             main + ":1: empty configuration file name: \"\"");
@@ -348,7 +312,7 @@ TEST(ConfigIncludeTest, EmptyIncludeNamesAreErrors) {
 }
 
 TEST(ConfigIncludeTest, IncludeDirReadsConfFilesInNameOrder) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string conf_d = dir.mkdir("conf.d");
   std::string b = dir.write("conf.d/10-b.conf", "last = b\nb = 1\n");
   std::string a = dir.write("conf.d/02-a.conf", "last = a\na = 1\n");
@@ -377,7 +341,7 @@ TEST(ConfigIncludeTest, IncludeDirReadsConfFilesInNameOrder) {
 }
 
 TEST(ConfigIncludeTest, IncludeDirWithAbsolutePathAndIncludesInside) {
-  TempDir dir;
+  test::ScratchDir dir;
   dir.write("conf.d/x.conf", "include '../extra/y.conf'\n");
   std::string y = dir.write("extra/y.conf", "y = 1\n");
   std::string main = dir.write("etc/main.conf", "include_dir '" + dir.path() + "/conf.d/'\n");
@@ -386,14 +350,14 @@ TEST(ConfigIncludeTest, IncludeDirWithAbsolutePathAndIncludesInside) {
 }
 
 TEST(ConfigIncludeTest, EmptyIncludeDirIsFine) {
-  TempDir dir;
+  test::ScratchDir dir;
   dir.mkdir("empty.d");
   std::string main = dir.write("main.conf", "include_dir 'empty.d'\na = 1\n");
   EXPECT_EQ(value_of(parse_file(main), "a"), "1");
 }
 
 TEST(ConfigIncludeTest, MissingIncludeDirIsAnError) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf", "include_dir 'missing.d'\n");
   EXPECT_EQ(config_error([&] { parse_file(main); }),
             main + ":1: could not open configuration directory \"" + dir.path() +
@@ -406,14 +370,14 @@ TEST(ConfigIncludeTest, MissingIncludeDirIsAnError) {
 }
 
 TEST(ConfigIncludeTest, SelfIncludeIsACycle) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf", "a = 1\ninclude 'main.conf'\n");
   EXPECT_EQ(config_error([&] { parse_file(main); }),
             main + ":2: configuration file include cycle: " + main + " -> " + main);
 }
 
 TEST(ConfigIncludeTest, IndirectIncludeCycle) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf", "include 'a.conf'\n");
   std::string a = dir.write("a.conf", "include 'sub/b.conf'\n");
   std::string b = dir.write("sub/b.conf", "\ninclude '../a.conf'\n");
@@ -422,7 +386,7 @@ TEST(ConfigIncludeTest, IndirectIncludeCycle) {
 }
 
 TEST(ConfigIncludeTest, CycleThroughIncludeDir) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf", "include_dir 'conf.d'\n");
   std::string back = dir.write("conf.d/back.conf", "include '../main.conf'\n");
   EXPECT_EQ(config_error([&] { parse_file(main); }),
@@ -430,7 +394,7 @@ TEST(ConfigIncludeTest, CycleThroughIncludeDir) {
 }
 
 TEST(ConfigIncludeTest, CycleThroughASymlinkIsFoundByIdentity) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("main.conf", "include 'alias.conf'\n");
   std::string alias = dir.path() + "/alias.conf";
   ASSERT_EQ(::symlink(main.c_str(), alias.c_str()), 0);
@@ -439,7 +403,7 @@ TEST(ConfigIncludeTest, CycleThroughASymlinkIsFoundByIdentity) {
 }
 
 TEST(ConfigIncludeTest, IncludingTheSameFileTwiceIsNotACycle) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string common = dir.write("common.conf", "n = 1\n");
   std::string main =
       dir.write("main.conf", "include 'common.conf'\nn = 2\ninclude './common.conf'\n");
@@ -449,7 +413,7 @@ TEST(ConfigIncludeTest, IncludingTheSameFileTwiceIsNotACycle) {
 }
 
 // f0 includes f1 includes ... f<n>; PostgreSQL allows ten levels below the outer file.
-std::string write_include_chain(const TempDir& dir, int levels) {
+std::string write_include_chain(const test::ScratchDir& dir, int levels) {
   for (int i = 0; i < levels; ++i) {
     dir.write("f" + std::to_string(i) + ".conf", "level" + std::to_string(i) + " = 1\ninclude 'f" +
                                                      std::to_string(i + 1) + ".conf'\n");
@@ -459,14 +423,14 @@ std::string write_include_chain(const TempDir& dir, int levels) {
 }
 
 TEST(ConfigIncludeTest, TenLevelsOfNestingAreAllowed) {
-  TempDir dir;
+  test::ScratchDir dir;
   ParsedConfig parsed = parse_file(write_include_chain(dir, 10));
   EXPECT_EQ(value_of(parsed, "deepest"), "1");
   EXPECT_EQ(parsed.files_read.size(), 11u);
 }
 
 TEST(ConfigIncludeTest, ElevenLevelsOfNestingAreTooDeep) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string top = write_include_chain(dir, 11);
   EXPECT_EQ(config_error([&] { parse_file(top); }),
             dir.path() + "/f10.conf:2: could not open configuration file \"" + dir.path() +
@@ -474,7 +438,7 @@ TEST(ConfigIncludeTest, ElevenLevelsOfNestingAreTooDeep) {
 }
 
 TEST(ConfigIncludeTest, ParseTextResolvesIncludesAgainstBaseDir) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string sub = dir.write("sub.conf", "b = 2\n");
   ParsedConfig parsed = parse_text("a = 1\ninclude 'sub.conf'\n", "inline", dir.path());
   EXPECT_EQ(value_of(parsed, "b"), "2");
@@ -516,7 +480,7 @@ TEST(PostgresqlConfTest, ParsesEveryCommentedOutSettingOfTheSample) {
     }
   }
   ASSERT_GT(names.size(), 250u);
-  TempDir dir;
+  test::ScratchDir dir;
   dir.write("conf.d/ramsafe.conf", "ramsafe.local_dir = '/var/backups/ramsafe'\n");
   std::string conf =
       dir.write("postgresql.conf", enabled.str() +

@@ -13,23 +13,12 @@
 
 #include "core/error.h"
 #include "core/timezone.h"
+#include "test/unit/test_util.h"
 
 namespace ramsafe {
 namespace {
 
-// "2026-03-29 01:00[:ss]" read as UTC.
-int64_t at(const std::string& text) {
-  if (text.size() != 16 && text.size() != 19) throw std::runtime_error("bad time: " + text);
-  auto number = [&text](size_t pos) { return std::stoi(text.substr(pos, 2)); };
-  CivilTime civil;
-  civil.year = std::stoi(text.substr(0, 4));
-  civil.month = number(5);
-  civil.day = number(8);
-  civil.hour = number(11);
-  civil.minute = number(14);
-  civil.second = text.size() == 19 ? number(17) : 0;
-  return seconds_from_civil(civil);
-}
+using test::at;
 
 std::string utc_text(std::optional<int64_t> t) {
   return t ? format_civil(civil_from_seconds(*t)) : "never";

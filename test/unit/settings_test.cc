@@ -20,33 +20,6 @@
 namespace ramsafe {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                          "/ramsafe_settings_test.XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (::mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = buffer.data();
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() { remove_tree(path_); }
-
-  std::string write(const std::string& relative, const std::string& content) const {
-    std::string full = join_path(path_, relative);
-    make_dirs(parent_dir(full));
-    std::ofstream out(full, std::ios::binary);
-    out << content;
-    return full;
-  }
-
- private:
-  std::string path_;
-};
-
 Settings load(const std::string& text) {
   return load_settings(config::parse_text(text, "t.conf", "/nowhere"));
 }
@@ -539,7 +512,7 @@ TEST(LoadSettingsTest, RecipientsAndPassphraseAreExclusive) {
 }
 
 TEST(LoadSettingsTest, OriginNamesTheFileThatSetEachValue) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string ramsafe_conf = dir.write("conf.d/ramsafe.conf",
                                        "# ramsafe\n"
                                        "ramsafe.local_dir = '/var/backups/ramsafe'\n"
@@ -559,7 +532,7 @@ TEST(LoadSettingsTest, OriginNamesTheFileThatSetEachValue) {
 }
 
 TEST(LoadSettingsTest, LoadSettingsFileReportsSyntaxErrors) {
-  TempDir dir;
+  test::ScratchDir dir;
   std::string main = dir.write("ramsafe.conf", "ramsafe.local_dir = /var/backups\n");
   EXPECT_EQ(config_error([&] { load_settings_file(main); }), main + ":1: syntax error near \"/\"");
 }

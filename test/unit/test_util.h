@@ -3,11 +3,14 @@
 
 #include <stdlib.h>
 
+#include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/paths.h"
+#include "core/timezone.h"
 
 namespace ramsafe::test {
 
@@ -33,13 +36,34 @@ class ScratchDir {
  public:
   ScratchDir() {
     std::string pattern = "/dev/shm/ramsafe-unit-XXXXXX";
-    path_ = ::mkdtemp(pattern.data()) ? pattern : "";
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern);
+    path_ = pattern;
   }
-  ~ScratchDir() { remove_tree(path_); }
+  ~ScratchDir() {
+    try {
+      remove_tree(path_);
+    } catch (...) {  // a destructor must not throw; a leftover in /dev/shm is harmless
+    }
+  }
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return join_path(path_, name); }
+
+  // Writes a file below the directory (creating its parents); returns its absolute path.
+  std::string write(const std::string& relative, const std::string& content) const {
+    std::string full = join_path(path_, relative);
+    make_dirs(parent_dir(full));
+    std::ofstream out(full, std::ios::binary);
+    out << content;
+    return full;
+  }
+
+  std::string mkdir(const std::string& relative) const {
+    std::string full = join_path(path_, relative);
+    make_dirs(full);
+    return full;
+  }
 
  private:
   std::string path_;
@@ -65,6 +89,20 @@ inline std::string random_bytes(size_t size, unsigned seed = 2) {
   std::string out(size, '\0');
   for (auto& c : out) c = static_cast<char>(rng() & 0xff);
   return out;
+}
+
+// "2026-03-29 01:00[:ss]" read as UTC, in seconds since the epoch.
+inline int64_t at(const std::string& text) {
+  if (text.size() != 16 && text.size() != 19) throw std::runtime_error("bad time: " + text);
+  auto number = [&text](size_t pos) { return std::stoi(text.substr(pos, 2)); };
+  CivilTime civil;
+  civil.year = std::stoi(text.substr(0, 4));
+  civil.month = number(5);
+  civil.day = number(8);
+  civil.hour = number(11);
+  civil.minute = number(14);
+  civil.second = text.size() == 19 ? number(17) : 0;
+  return seconds_from_civil(civil);
 }
 
 inline const uint8_t* bytes(const std::string& s) {

@@ -18,23 +18,12 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "core/unique_fd.h"
+#include "test/unit/test_util.h"
 
 namespace ramsafe {
 namespace {
 
-// "2026-03-29 01:00[:ss]" read as UTC.
-int64_t at(const std::string& text) {
-  if (text.size() != 16 && text.size() != 19) throw std::runtime_error("bad time: " + text);
-  auto number = [&text](size_t pos) { return std::stoi(text.substr(pos, 2)); };
-  CivilTime civil;
-  civil.year = std::stoi(text.substr(0, 4));
-  civil.month = number(5);
-  civil.day = number(8);
-  civil.hour = number(11);
-  civil.minute = number(14);
-  civil.second = text.size() == 19 ? number(17) : 0;
-  return seconds_from_civil(civil);
-}
+using test::at;
 
 std::string utc_text(int64_t t) {
   return format_civil(civil_from_seconds(t));
@@ -50,26 +39,6 @@ CivilTime civil(int64_t year, int month, int day, int hour, int minute, int seco
   c.second = second;
   return c;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                          "/ramsafe_timezone_test.XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (::mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = buffer.data();
-  }
-  ~TempDir() { remove_tree(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   make_dirs(parent_dir(path));
@@ -168,7 +137,7 @@ TEST(TimeZoneTest, Utc) {
 }
 
 TEST(TimeZoneTest, UtcWithoutZoneFiles) {
-  TempDir empty;
+  test::ScratchDir empty;
   const TimeZone zone = TimeZone::load("UTC", empty.path());
   EXPECT_EQ(zone.name(), "UTC");
   EXPECT_EQ(zone.offset_at(at("2026-01-01 00:00")), 0);
@@ -607,7 +576,7 @@ std::string make_tzif(char version, const std::vector<int64_t>& times,
 }
 
 TEST(TimeZoneTest, ZoneDirectoryOverrideAndSyntheticFiles) {
-  TempDir dir;
+  test::ScratchDir dir;
   const std::vector<TestType> types = {{3600, false, "XST"}, {7200, true, "XDT"}};
   // Version 1: no footer, so the last type holds forever.
   write_bytes(dir.path() + "/Test/Version1",
@@ -643,7 +612,7 @@ TEST(TimeZoneTest, ZoneDirectoryOverrideAndSyntheticFiles) {
 }
 
 TEST(TimeZoneTest, MalformedFiles) {
-  TempDir dir;
+  test::ScratchDir dir;
   const std::string good =
       make_tzif('2', {at("2000-01-01 00:00")}, {0}, {{3600, false, "XST"}}, "XST-1");
   struct Case {
