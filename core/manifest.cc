@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/paths.h"
 #include "core/stages.h"
 
 namespace ramsafe {
@@ -51,17 +52,10 @@ bool is_hex_sha256(const std::string& s) {
   return true;
 }
 
-bool is_safe_relative_path(const std::string& p) {
-  if (p.empty() || p[0] == '/' || p.find('\\') != std::string::npos) return false;
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find('/', start);
-    if (end == std::string::npos) end = p.size();
-    std::string part = p.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = end + 1;
-  }
-  return true;
+// A file path inside a set: below it, and free of backslashes (no other platform's
+// separator sneaks a ".." in).
+bool is_safe_set_path(const std::string& p) {
+  return is_safe_relative_path(p) && p.find('\\') == std::string::npos;
 }
 
 }  // namespace
@@ -142,7 +136,7 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
   for (const auto& fj : require<json>(j, "files", source)) {
     ManifestFile f;
     f.path = require<std::string>(fj, "path", source);
-    if (!is_safe_relative_path(f.path))
+    if (!is_safe_set_path(f.path))
       throw Error(Errc::kCorrupt, source + ": manifest names an unsafe path \"" + f.path + "\"");
     f.role = require<std::string>(fj, "role", source);
     f.database = fj.value("database", "");

@@ -77,20 +77,17 @@ void remove_tree(const std::string& path) {
   }
 }
 
-unsigned long long tree_size(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return 0;  // vanished while walking: not ours to report
-  if (S_ISREG(st.st_mode)) return static_cast<unsigned long long>(st.st_size);
-  if (!S_ISDIR(st.st_mode)) return 0;
-  unsigned long long total = 0;
-  std::vector<std::string> names;
-  try {
-    names = list_dir(path);
-  } catch (const Error&) {
-    return 0;
+bool is_safe_relative_path(const std::string& path) {
+  if (path.empty() || path[0] == '/') return false;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string part = path.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
   }
-  for (const auto& name : names) total += tree_size(join_path(path, name));
-  return total;
+  return true;
 }
 
 }  // namespace ramsafe

@@ -17,7 +17,8 @@ std::vector<std::string> list_dir(const std::string& path);
 void make_dirs(const std::string& path, unsigned mode = 0700);  // like mkdir -p
 // Removes a file or a directory tree; missing is not an error.
 void remove_tree(const std::string& path);
-// Sum of apparent sizes of regular files below path.
-unsigned long long tree_size(const std::string& path);
+// A relative path that stays below its base: not empty, not absolute, no empty, "." or
+// ".." component.
+bool is_safe_relative_path(const std::string& path);
 
 }  // namespace ramsafe

@@ -12,6 +12,19 @@ struct ResultDeleter {
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
+constexpr int kTextResult = 0;
+constexpr int kBinaryResult = 1;
+
+// PQexecParams with text parameters; the result may be null or an error result.
+ResultPtr exec_params(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
+                      int result_format) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.c_str());
+  return ResultPtr(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                values.data(), nullptr, nullptr, result_format));
+}
+
 std::string trim_message(std::string m) {
   while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
   return m;
@@ -94,11 +107,7 @@ PgConnection::~PgConnection() {
 
 std::vector<Row> PgConnection::query(const std::string& sql,
                                      const std::vector<std::string>& params) {
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p.c_str());
-  ResultPtr res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                             values.data(), nullptr, nullptr, 0));
+  ResultPtr res = exec_params(conn_, sql, params, kTextResult);
   ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
     throw Error(Errc::kServer,
@@ -129,12 +138,8 @@ std::string PgConnection::scalar(const std::string& sql, const std::vector<std::
 
 std::string PgConnection::scalar_bytea(const std::string& sql,
                                        const std::vector<std::string>& params) {
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p.c_str());
   // Binary result format: the bytes arrive as they are, no hex decoding.
-  ResultPtr res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                             values.data(), nullptr, nullptr, 1));
+  ResultPtr res = exec_params(conn_, sql, params, kBinaryResult);
   if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK)
     throw Error(Errc::kServer,
                 "query on " + describe_ + " failed: " + trim_message(PQerrorMessage(conn_)));

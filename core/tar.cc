@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/paths.h"
 
 namespace ramsafe {
 namespace {
@@ -35,25 +36,12 @@ unsigned header_checksum(const unsigned char* header) {
   return sum;
 }
 
-bool safe_name(const std::string& name) {
-  if (name.empty() || name[0] == '/') return false;
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t end = name.find('/', start);
-    if (end == std::string::npos) end = name.size();
-    std::string part = name.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = end + 1;
-  }
-  return true;
-}
-
 }  // namespace
 
 void write_tar(const std::vector<TarEntry>& entries, Sink& out) {
   static const uint8_t kZeros[kBlock] = {};
   for (const auto& e : entries) {
-    if (e.name.size() > 100 || !safe_name(e.name))
+    if (e.name.size() > 100 || !is_safe_relative_path(e.name))
       throw Error(Errc::kInvalidArgument, "tar: cannot store name \"" + e.name + "\"");
     unsigned char h[kBlock] = {};
     std::copy(e.name.begin(), e.name.end(), h);  // 100 bytes, NUL only if shorter
@@ -95,7 +83,7 @@ std::vector<TarEntry> read_tar(const std::string& archive, const std::string& so
     uint64_t size = get_octal(c + 124, 12, source);
     e.mtime = static_cast<int64_t>(get_octal(c + 136, 12, source));
     char type = c[156];
-    if ((type != '0' && type != '\0') || !safe_name(e.name))
+    if ((type != '0' && type != '\0') || !is_safe_relative_path(e.name))
       throw Error(Errc::kCorrupt,
                   source + ": tar entry \"" + e.name + "\" is not a plain relative file");
     pos += kBlock;
