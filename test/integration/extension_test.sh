@@ -124,8 +124,7 @@ pass "core errors inside SQL functions: 3000 clean ERRORs, backend RSS grew $((r
 
 # ------------------------------------------------------------------ SIGKILL and shutdown mid-backup
 slow="$WORK/slowbin"
-pg_mkdir "$slow"
-for p in "$PG_BINDIR"/*; do [[ "${p##*/}" == pg_dump ]] || ln -s "$p" "$slow/${p##*/}"; done
+bindir_without_pg_dump "$slow"
 cat >"$slow/pg_dump" <<EOF
 #!/bin/bash
 # pg_dump that stalls in the app database (a huge one, as far as the worker can tell).

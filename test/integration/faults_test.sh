@@ -167,9 +167,7 @@ no_children() { ! pgrep -u postgres -x pg_dump >/dev/null && ! pgrep -u postgres
 before="$(count_sets)"
 
 fake="$WORK/fakebin"
-pg_mkdir "$fake"
-# Every program of the server's bin directory but pg_dump.
-for p in "$PG_BINDIR"/*; do [[ "${p##*/}" == pg_dump ]] || ln -s "$p" "$fake/${p##*/}"; done
+bindir_without_pg_dump "$fake"
 missing_conf="$(ramsafe_config f "ramsafe.bindir = '$fake'")"
 assert_fails_with 1 rs "$missing_conf" backup
 assert_contains "$ASSERT_OUTPUT" "pg_dump" "a missing pg_dump is named"
@@ -205,8 +203,7 @@ wait_for "no pg_dump left" 10 no_children
 pass "the store's filesystem full: backup fails with the cause, nothing left behind"
 
 slow="$WORK/slowbin"
-pg_mkdir "$slow"
-for p in "$PG_BINDIR"/*; do [[ "${p##*/}" == pg_dump ]] || ln -s "$p" "$slow/${p##*/}"; done
+bindir_without_pg_dump "$slow"
 cat >"$slow/pg_dump" <<EOF
 #!/bin/bash
 # pg_dump that stalls (a huge database, as far as ramsafe can tell) after a first chunk.

@@ -8,6 +8,8 @@
 #                                plus extra lines; echoes the path
 #   rs CONF CMD ARGS...          run `ramsafe CMD --config CONF ARGS...` as postgres
 #   newest_set STORE_CLUSTER_DIR the newest published set's directory
+#   bindir_without_pg_dump DIR   DIR (postgres, 0700) with every program of $PG_BINDIR but
+#                                pg_dump, for a test to put its own (failing, stalling) one
 #   rs_exec CONF CMD ARGS...     as rs, exec'd in place (use in a background subshell to signal it)
 
 : "${RAMSAFE_BIN:=$RAMSAFE_REPO_DIR/build/ramsafe}"
@@ -52,6 +54,12 @@ rs() {
   local cmd="$1"
   shift
   runuser -u postgres -- "$RAMSAFE_TEST_BIN" "$cmd" --config "$conf" "$@"
+}
+
+bindir_without_pg_dump() {
+  local dir="$1" p
+  pg_mkdir "$dir"
+  for p in "$PG_BINDIR"/*; do [[ "${p##*/}" == pg_dump ]] || ln -s "$p" "$dir/${p##*/}"; done
 }
 
 newest_set() {
