@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "core/error.h"
 #include "core/unique_fd.h"
@@ -23,13 +24,13 @@ uint64_t tree_bytes(int dir_fd, dev_t device) {
   // fdopendir takes the fd over; dup so the caller's stays valid.
   int fd = ::dup(dir_fd);
   if (fd < 0) return 0;
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd), ::closedir);
+  if (!dir) {
     ::close(fd);
     return 0;
   }
   uint64_t total = 0;
-  while (struct dirent* entry = ::readdir(dir)) {
+  while (struct dirent* entry = ::readdir(dir.get())) {
     if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
     struct stat st;
     if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // vanished
@@ -41,24 +42,38 @@ uint64_t tree_bytes(int dir_fd, dev_t device) {
       if (child.valid()) total += tree_bytes(child.get(), device);
     }
   }
-  ::closedir(dir);
   return total;
+}
+
+UniqueFd open_directory(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) throw_errno("open " + dir);
+  return fd;
+}
+
+DiskUsage filesystem_figures(int fd, const std::string& dir) {
+  struct statvfs vfs;
+  if (::fstatvfs(fd, &vfs) != 0) throw_errno("statvfs " + dir);
+  DiskUsage usage;
+  usage.filesystem_bytes = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+  usage.used_bytes = static_cast<uint64_t>(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
+  usage.free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  return usage;
 }
 
 }  // namespace
 
+DiskUsage filesystem_usage(const std::string& dir) {
+  UniqueFd fd = open_directory(dir);
+  return filesystem_figures(fd.get(), dir);
+}
+
 DiskUsage disk_usage(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) throw_errno("open " + dir);
+  UniqueFd fd = open_directory(dir);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + dir);
-  struct statvfs vfs;
-  if (::fstatvfs(fd.get(), &vfs) != 0) throw_errno("statvfs " + dir);
-  DiskUsage usage;
+  DiskUsage usage = filesystem_figures(fd.get(), dir);
   usage.directory_bytes = allocated_bytes(st) + tree_bytes(fd.get(), st.st_dev);
-  usage.filesystem_bytes = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
-  usage.used_bytes = static_cast<uint64_t>(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
-  usage.free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
   return usage;
 }
 

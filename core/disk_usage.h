@@ -20,4 +20,7 @@ struct DiskUsage {
 // vanish during the walk (a running server) are skipped. Throws Error if dir is unreadable.
 DiskUsage disk_usage(const std::string& dir);
 
+// Only the filesystem figures (directory_bytes stays 0): no walk, for frequent checks.
+DiskUsage filesystem_usage(const std::string& dir);
+
 }  // namespace ramsafe

@@ -273,7 +273,7 @@ void check_ram_usage(bool* above) {
     Settings settings = current_settings();
     threshold = settings.ram_warn_percent;
     strlcpy(data_dir, settings.data_directory.c_str(), sizeof data_dir);
-    percent = disk_usage(settings.data_directory).used_percent();
+    percent = filesystem_usage(settings.data_directory).used_percent();
   } catch (const std::exception&) {
     return;  // ramsafe_ram_usage() reports the error when asked
   }

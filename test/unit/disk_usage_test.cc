@@ -28,6 +28,17 @@ TEST(DiskUsage, CountsFilesInSubdirectoriesOnTheFilesystem) {
   EXPECT_LE(usage.used_percent(), 100.0);
 }
 
+TEST(DiskUsage, FilesystemUsageHasTheSameFiguresWithoutTheWalk) {
+  test::ScratchDir dir;
+  DiskUsage full = disk_usage(dir.path());
+  DiskUsage quick = filesystem_usage(dir.path());
+  EXPECT_EQ(quick.directory_bytes, 0u);
+  EXPECT_EQ(quick.filesystem_bytes, full.filesystem_bytes);
+  EXPECT_LE(quick.used_bytes, quick.filesystem_bytes);
+  EXPECT_LE(quick.free_bytes, quick.filesystem_bytes);
+  EXPECT_THROW(filesystem_usage("/nonexistent/ramsafe-dir"), Error);
+}
+
 TEST(DiskUsage, MissingDirectoryIsAnErrorNamingIt) {
   try {
     disk_usage("/nonexistent/ramsafe-dir");
