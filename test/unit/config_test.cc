@@ -18,16 +18,7 @@
 namespace ramsafe::config {
 namespace {
 
-// The message of the Error(kConfig) that fn throws.
-std::string config_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Errc::kConfig) << e.what();
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::config_error;
 
 ParsedConfig parse(const std::string& text) {
   return parse_text(text, "test.conf", "/nowhere");

@@ -24,15 +24,7 @@ Settings load(const std::string& text) {
   return load_settings(config::parse_text(text, "t.conf", "/nowhere"));
 }
 
-std::string config_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Errc::kConfig) << e.what();
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::config_error;
 
 // A setting's value in Settings, as text, whatever its C++ type.
 std::string field_text(const Settings& settings, const SettingDef& def) {

@@ -3,12 +3,16 @@
 
 #include <stdlib.h>
 
+#include <gtest/gtest.h>
+
 #include <fstream>
+#include <functional>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/paths.h"
 #include "core/timezone.h"
 
@@ -103,6 +107,18 @@ inline int64_t at(const std::string& text) {
   civil.minute = number(14);
   civil.second = text.size() == 19 ? number(17) : 0;
   return seconds_from_civil(civil);
+}
+
+// The message of the Error(kConfig) that fn throws (a failed expectation if it throws
+// another kind; "(no error)" if it throws nothing).
+inline std::string config_error(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kConfig) << e.what();
+    return e.what();
+  }
+  return "(no error)";
 }
 
 inline const uint8_t* bytes(const std::string& s) {
