@@ -94,6 +94,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
   backups_loop &
   loop=$!
   wait_for "the first backup to start" 30 bash -c "[[ \$(env $(pg_env b) $PG_BINDIR/psql -XAtc 'select running from ramsafe_status()' postgres) == t ]]"
+  if ((round == 1)); then # the scheduling class of every backup process (IDL = SCHED_IDLE)
+    for _ in $(seq 200); do # up to 10 s for pg_dump's backend to start its COPY
+      ps -u postgres -o args= | grep '[C]OPY' >/dev/null && break
+      sleep 0.05
+    done
+    ps -u postgres -o cls=,ni=,args= | grep -E '[r]amsafe scheduler|[p]g_dump|[C]OPY' | sed 's/^/# /'
+  fi
   busy="$(tps)"
   touch "$WORK/stop"
   wait "$loop"

@@ -148,6 +148,10 @@ use_slow_dump
 stalled_id="$(status running_backup_id)"
 assert_eq "database" "$(status phase)" "ramsafe_status shows the phase"
 pid="$(status worker_pid)"
+# Background priority: the worker and the pg_dump it started are SCHED_IDLE ("IDL").
+assert_eq IDL "$(ps -o cls= -p "$pid" | tr -d ' ')" "the worker runs at SCHED_IDLE"
+stalled_dump="$(pgrep -u postgres -f '^sleep 600$')"
+assert_eq IDL "$(ps -o cls= -p "$stalled_dump" | tr -d ' ')" "its pg_dump runs at SCHED_IDLE"
 kill -KILL "$pid"
 worker_restarted() {
   local now
