@@ -5,23 +5,25 @@
 
 #include "companion/commands.h"
 #include "core/backup.h"
-#include "core/local_store.h"
+#include "companion/stores.h"
 
 namespace ramsafe::cli {
 
 CommandSpec list_spec() {
   return {"list",
           "list [options]",
-          "List the backup sets, newest first, with their finish time, databases and sizes.\n"
+          "List the backup sets of every configured store, newest first.\n"
+          "The local directory and Google Drive are listed together, with each set's finish time,\n"
+          "databases, sizes and where it is.\n"
           "Sets whose manifest is unusable are listed with the problem; unfinished (.partial)\n"
           "sets are never listed.",
-          {config_option(), {"json", 0, false, "", "print JSON"}}};
+          {config_option(), store_option(), {"json", 0, false, "", "print JSON"}}};
 }
 
 int run_list(const ParsedArgs& args) {
   Settings settings = load_config(args);
-  LocalStore local(local_store_root(settings));
-  std::vector<SetEntry> sets = local.list_sets();
+  Stores stores = open_stores(settings, args.get("store"));
+  std::vector<SetEntry> sets = list_all_sets(stores);
   if (args.has("json")) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& s : sets) {
@@ -43,7 +45,7 @@ int run_list(const ParsedArgs& args) {
     return kExitOk;
   }
   if (sets.empty()) {
-    std::cout << "no backups in " << local.describe() << "\n";
+    std::cout << "no backups in " << stores.describe() << "\n";
     return kExitOk;
   }
   std::printf("%-20s %-8s %-24s %4s %11s %11s  %s\n", "BACKUP", "KIND", "FINISHED (UTC)", "DBS",

@@ -4,7 +4,7 @@
 #include "core/backup.h"
 #include "core/error.h"
 #include "core/keys.h"
-#include "core/local_store.h"
+#include "companion/stores.h"
 #include "core/restore.h"
 
 namespace ramsafe::cli {
@@ -76,8 +76,8 @@ int run_restore(const ParsedArgs& args) {
     line.update(text);
   };
 
-  LocalStore local(local_store_root(request.settings));
-  RestoreReport report = run_restore(request, {&local});
+  Stores stores = open_stores(request.settings);
+  RestoreReport report = run_restore(request, stores.all());
   line.clear();
   if (args.has("json")) std::cout << report.to_json();
 

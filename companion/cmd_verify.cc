@@ -5,7 +5,7 @@
 #include "companion/commands.h"
 #include "core/backup.h"
 #include "core/keys.h"
-#include "core/local_store.h"
+#include "companion/stores.h"
 #include "core/verify.h"
 
 namespace ramsafe::cli {
@@ -17,6 +17,7 @@ CommandSpec verify_spec() {
           "With --deep, also decrypt and decompress every file (needs the identity), which checks\n"
           "the encryption MACs, the compression checksums and the plaintext sizes.",
           {config_option(),
+           store_option(),
            {"all", 0, false, "", "verify every set (default: the newest, or BACKUP_ID)"},
            {"deep", 0, false, "", "decrypt and decompress every file too"},
            {"identity", 'i', true, "FILE",
@@ -32,24 +33,26 @@ int run_verify(const ParsedArgs& args) {
   bool deep = args.has("deep");
   std::vector<age::Identity> identities;
   if (deep) identities = load_identities(settings, args.get("identity"));
-  LocalStore local(local_store_root(settings));
-  std::vector<SetEntry> sets = local.list_sets();
+  Stores stores = open_stores(settings, args.get("store"));
+  std::vector<SetEntry> sets = list_all_sets(stores);
   std::vector<SetEntry> chosen;
   if (!args.positionals.empty()) {
     for (const auto& s : sets)
       if (s.id == args.positionals[0]) chosen.push_back(s);
     if (chosen.empty()) {
-      std::cerr << "ramsafe verify: no backup " << args.positionals[0] << " in " << local.describe()
+      std::cerr << "ramsafe verify: no backup " << args.positionals[0] << " in " << stores.describe()
                 << "\n";
       return kExitFailed;
     }
   } else if (args.has("all")) {
     chosen = sets;
   } else if (!sets.empty()) {
-    chosen.push_back(sets.front());
+    // The newest set, in every store that holds it.
+    for (const auto& s : sets)
+      if (s.id == sets.front().id) chosen.push_back(s);
   }
   if (chosen.empty()) {
-    std::cerr << "ramsafe verify: no backups in " << local.describe() << "\n";
+    std::cerr << "ramsafe verify: no backups in " << stores.describe() << "\n";
     return kExitNoBackup;
   }
 
@@ -58,7 +61,7 @@ int run_verify(const ParsedArgs& args) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& set : chosen) {
     SetVerification v = verify_set(
-        local, set, deep, identities, cancel_check(), [&](uint64_t done, uint64_t total) {
+        store_of(stores, set), set, deep, identities, cancel_check(), [&](uint64_t done, uint64_t total) {
           line.update("verify " + set.id + ": " + std::to_string(total ? done * 100 / total : 100) +
                       "% of " + format_bytes(total));
         });
@@ -82,13 +85,13 @@ int run_verify(const ParsedArgs& args) {
       continue;
     }
     if (!v.problem.empty()) {
-      std::cout << v.backup_id << ": DAMAGED: " << v.problem << "\n";
+      std::cout << v.backup_id << " (" << v.store << "): DAMAGED: " << v.problem << "\n";
       continue;
     }
     for (const auto& f : v.files)
-      if (!f.ok) std::cout << v.backup_id << ": DAMAGED: " << f.problem << "\n";
+      if (!f.ok) std::cout << v.backup_id << " (" << v.store << "): DAMAGED: " << f.problem << "\n";
     if (v.ok)
-      std::cout << v.backup_id << ": ok (" << v.files.size() << " files"
+      std::cout << v.backup_id << " (" << v.store << "): ok (" << v.files.size() << " files"
                 << (deep ? ", decrypted and decompressed" : ", checksums") << ")\n";
   }
   if (args.has("json")) std::cout << out.dump(2) << "\n";

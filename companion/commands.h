@@ -21,6 +21,8 @@ int run_list(const ParsedArgs& args);
 int run_verify(const ParsedArgs& args);
 int run_keygen(const ParsedArgs& args);
 int run_decrypt(const ParsedArgs& args);
+int run_upload(const ParsedArgs& args);
+int run_drive_login(const ParsedArgs& args);
 
 CommandSpec backup_spec();
 CommandSpec restore_spec();
@@ -28,5 +30,7 @@ CommandSpec list_spec();
 CommandSpec verify_spec();
 CommandSpec keygen_spec();
 CommandSpec decrypt_spec();
+CommandSpec upload_spec();
+CommandSpec drive_login_spec();
 
 }  // namespace ramsafe::cli

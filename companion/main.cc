@@ -1,6 +1,6 @@
 // ramsafe: the companion of the ramsafe extension. Restores the newest good backup into
 // an empty data directory before PostgreSQL starts, and is the operator's tool for
-// backups: backup, list, verify, keygen, decrypt.
+// backups: backup, list, verify, upload, keygen, decrypt, drive-login.
 #include <iostream>
 
 #include "companion/commands.h"
@@ -17,7 +17,7 @@ void print_main_help() {
                "before the server starts.\n\nCommands:\n";
   for (const auto& c : commands()) {
     std::string name = "  " + c.spec.name;
-    name.resize(12, ' ');
+    name.resize(15, ' ');
     std::cout << name << c.spec.description.substr(0, c.spec.description.find('\n')) << "\n";
   }
   std::cout << "\nRun `ramsafe COMMAND --help` for a command's options.\n\n"

@@ -31,6 +31,8 @@ const char* errc_name(Errc code) {
       return "cancelled";
     case Errc::kBusy:
       return "busy";
+    case Errc::kRemote:
+      return "remote store error";
     case Errc::kInternal:
       return "internal error";
   }

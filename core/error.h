@@ -21,6 +21,7 @@ enum class Errc {
   kServer,           // the PostgreSQL server refused or failed a query
   kCancelled,        // the caller asked to stop
   kBusy,             // another backup or restore holds the lock
+  kRemote,           // a remote store failed or stayed unreachable after retries
   kInternal,         // a bug
 };
 

@@ -17,7 +17,6 @@ namespace ramsafe {
 namespace {
 
 constexpr const char* kPartialSuffix = ".partial";
-constexpr const char* kManifestName = "manifest.json";
 constexpr size_t kReadBlock = size_t{256} * 1024;
 
 bool ends_with(const std::string& s, const std::string& suffix) {

@@ -12,6 +12,9 @@ namespace ramsafe {
 
 constexpr int kManifestFormatVersion = 1;
 
+// The manifest's name in every store; written last, its presence marks a complete set.
+inline constexpr const char* kManifestName = "manifest.json";
+
 struct ManifestFile {
   std::string path;      // relative to the set: "db/app.dump.zst.age"
   std::string role;      // "globals", "config", "database"

@@ -323,8 +323,15 @@ class Restorer {
   std::vector<SetEntry> collect_candidates() {
     std::vector<SetEntry> all;
     for (Store* store : stores_) {
-      auto sets = store->list_sets();
-      all.insert(all.end(), sets.begin(), sets.end());
+      try {
+        auto sets = store->list_sets();
+        all.insert(all.end(), sets.begin(), sets.end());
+      } catch (const Error& e) {
+        // An unreachable remote must not stop a restore from another store.
+        if (e.code() == Errc::kCancelled) throw;
+        warn("cannot list the backups in " + store->describe() + ": " + e.what());
+        report_.attempts.push_back({"", store->describe(), false, e.what()});
+      }
     }
     sort_newest_first(all);
     std::vector<SetEntry> usable;

@@ -35,6 +35,18 @@ bool is_valid_cluster_name(const std::string& value) {
   });
 }
 
+// TLS is never optional for a remote store.
+bool is_https_url(const std::string& value) {
+  return value.size() > 8 && value.compare(0, 8, "https://") == 0 && value.back() != '/' &&
+         value.find_first_of(" \t\r\n") == std::string::npos;
+}
+
+// Google accepts resumable chunks in multiples of 256 KiB only.
+bool is_chunk_size(const std::string& value) {
+  auto kb = parse_pg_int(value);
+  return kb && *kb % 256 == 0;
+}
+
 SettingDef make_setting(std::string name, SettingType type, std::string default_value,
                         SettingField field, std::string description) {
   SettingDef def;
@@ -179,6 +191,32 @@ std::vector<SettingDef> build_setting_defs() {
       integer_setting("ramsafe.ram_warn_percent", 80, 1, 100, &Settings::ram_warn_percent,
                       "Warn in the log when the data directory's filesystem is fuller than this "
                       "percentage."),
+      superuser_only(path_setting("ramsafe.drive_credentials_file",
+                                  &Settings::drive_credentials_file,
+                                  "Google service account JSON key file for the Drive store "
+                                  "(the folder must be in a shared drive).")),
+      superuser_only(path_setting("ramsafe.drive_token_file", &Settings::drive_token_file,
+                                  "Google user token file for the Drive store, written by "
+                                  "`ramsafe drive-login`.")),
+      text_setting("ramsafe.drive_folder_id", &Settings::drive_folder_id,
+                   "Drive folder (or shared drive) id that holds the cluster's backup folder; "
+                   "empty means My Drive."),
+      path_setting("ramsafe.drive_ca_file", &Settings::drive_ca_file,
+                   "CA bundle that Drive's TLS certificates are checked against; empty means "
+                   "the system's."),
+      with_check(integer_setting("ramsafe.drive_chunk_kb", 8192, 256, 1048576,
+                                 &Settings::drive_chunk_kb,
+                                 "Size of each resumable upload request to Drive, in KiB."),
+                 is_chunk_size, "a multiple of 256"),
+      with_check(with_default(text_setting("ramsafe.drive_api_url", &Settings::drive_api_url,
+                                           "Base URL of the Drive API."),
+                              "https://www.googleapis.com"),
+                 is_https_url, "an https:// URL without a trailing slash"),
+      with_check(with_default(text_setting("ramsafe.drive_oauth_url", &Settings::drive_oauth_url,
+                                           "Base URL of Google's OAuth 2.0 endpoints (token "
+                                           "and device code)."),
+                              "https://oauth2.googleapis.com"),
+                 is_https_url, "an https:// URL without a trailing slash"),
   };
 }
 

@@ -33,6 +33,13 @@ struct Settings {
   std::string timezone;                // ramsafe.timezone; empty = the server's TimeZone
   int ram_warn_percent = 80;           // ramsafe.ram_warn_percent
   int max_rate = 0;                    // ramsafe.max_rate, MB/s of dump data; 0 = no limit
+  std::string drive_credentials_file;  // ramsafe.drive_credentials_file: service account key
+  std::string drive_token_file;        // ramsafe.drive_token_file: user refresh token
+  std::string drive_folder_id;         // ramsafe.drive_folder_id; empty = My Drive
+  std::string drive_ca_file;           // ramsafe.drive_ca_file; empty = system CAs
+  int drive_chunk_kb = 8192;           // ramsafe.drive_chunk_kb, multiple of 256
+  std::string drive_api_url = "https://www.googleapis.com";       // ramsafe.drive_api_url
+  std::string drive_oauth_url = "https://oauth2.googleapis.com";  // ramsafe.drive_oauth_url
 
   // Where each value came from ("file:line" or "default"), for messages.
   std::map<std::string, std::string> origin;

@@ -52,6 +52,7 @@ int sqlstate_for(Errc code) {
       return ERRCODE_LOCK_NOT_AVAILABLE;
     case Errc::kChildFailed:
     case Errc::kServer:
+    case Errc::kRemote:
       return ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
     case Errc::kInternal:
       break;

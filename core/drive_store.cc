@@ -1,0 +1,274 @@
+#include "core/drive_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <algorithm>
+#include <set>
+
+#include "core/backup.h"
+#include "core/error.h"
+#include "core/paths.h"
+#include "core/stages.h"
+#include "core/unique_fd.h"
+
+namespace ramsafe {
+namespace {
+
+constexpr const char* kClusterKey = "ramsafe_cluster";
+constexpr const char* kSetKey = "ramsafe_set";
+constexpr const char* kPathKey = "ramsafe_path";
+constexpr const char* kRoleKey = "ramsafe_role";
+constexpr uint64_t kManifestLimit = 16u << 20;
+
+std::string property(const DriveFile& f, const char* key) {
+  auto it = f.app_properties.find(key);
+  return it == f.app_properties.end() ? "" : it->second;
+}
+
+std::string md5_of_file(int fd, uint64_t size, const std::string& path,
+                        const CancelCheck& cancel) {
+  Digest md5("MD5");
+  std::vector<uint8_t> buf(1 << 20);
+  uint64_t done = 0;
+  while (done < size) {
+    if (cancel && cancel()) throw Error(Errc::kCancelled, "cancelled");
+    ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - done),
+                        static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot read " + path);
+    if (n == 0) throw Error(Errc::kIo, path + " is shorter than its manifest says");
+    md5.update(buf.data(), static_cast<size_t>(n));
+    done += static_cast<uint64_t>(n);
+  }
+  return md5.hex();
+}
+
+}  // namespace
+
+DriveStore::DriveStore(DriveOptions options, DriveCredentials credentials,
+                       std::string parent_folder_id, std::string cluster)
+    : api_(std::move(options), std::move(credentials)),
+      parent_(parent_folder_id.empty() ? "root" : std::move(parent_folder_id)),
+      cluster_(std::move(cluster)) {}
+
+std::string DriveStore::describe() const {
+  return "drive " + (parent_ == "root" ? std::string("My Drive") : "folder " + parent_) + "/" +
+         cluster_;
+}
+
+std::string DriveStore::cluster_folder(bool create) {
+  if (!folder_id_.empty()) return folder_id_;
+  std::string q = DriveApi::quote(parent_) + " in parents and mimeType = " +
+                  DriveApi::quote(kDriveFolderMime) + " and trashed = false and appProperties has { key=" +
+                  DriveApi::quote(kClusterKey) + " and value=" + DriveApi::quote(cluster_) + " }";
+  std::vector<DriveFile> found = api_.list(q, cancel_);
+  if (!found.empty()) {
+    // Two folders could exist after a race between two first uploads; the oldest id
+    // order is arbitrary but stable, so every reader agrees on one.
+    std::sort(found.begin(), found.end(),
+              [](const DriveFile& a, const DriveFile& b) { return a.id < b.id; });
+    folder_id_ = found.front().id;
+  } else if (create) {
+    folder_id_ = api_.create_folder(cluster_, parent_, {{kClusterKey, cluster_}}, cancel_).id;
+  }
+  return folder_id_;
+}
+
+std::vector<DriveFile> DriveStore::files_of_cluster() {
+  std::string folder = cluster_folder(false);
+  last_listing_.clear();
+  if (folder.empty()) return last_listing_;
+  last_listing_ = api_.list(DriveApi::quote(folder) + " in parents and trashed = false", cancel_);
+  return last_listing_;
+}
+
+std::vector<SetEntry> DriveStore::list_sets() {
+  std::vector<DriveFile> files = files_of_cluster();
+  // Per set: its files by path (the first copy of a path wins; duplicates are reported).
+  std::map<std::string, std::map<std::string, const DriveFile*>> sets;
+  for (const auto& f : files) {
+    std::string id = property(f, kSetKey);
+    std::string path = property(f, kPathKey);
+    if (!is_valid_backup_id(id) || path.empty()) continue;  // not ours
+    sets[id].emplace(path, &f);
+  }
+  std::vector<SetEntry> out;
+  for (const auto& [id, by_path] : sets) {
+    SetEntry entry;
+    entry.id = id;
+    entry.store = describe();
+    auto manifest_file = by_path.find(kManifestName);
+    if (manifest_file == by_path.end()) {
+      entry.problem = "no manifest.json on Drive (upload not finished, or damaged set)";
+      out.push_back(std::move(entry));
+      continue;
+    }
+    try {
+      const DriveFile& mf = *manifest_file->second;
+      auto cached = manifests_by_file_id_.find(mf.id);
+      if (cached == manifests_by_file_id_.end()) {
+        std::string where = describe() + ": " + id + "/" + kManifestName;
+        Manifest m = Manifest::parse(api_.download_small(mf.id, kManifestLimit, cancel_), where);
+        if (m.backup_id != id)
+          throw Error(Errc::kCorrupt, where + ": manifest is for backup " + m.backup_id);
+        cached = manifests_by_file_id_.emplace(mf.id, std::move(m)).first;
+      }
+      for (const auto& file : cached->second.files) {
+        auto remote = by_path.find(file.path);
+        if (remote == by_path.end())
+          throw Error(Errc::kCorrupt, "file " + file.path + " is missing on Drive");
+        if (remote->second->size != file.stored_bytes)
+          throw Error(Errc::kCorrupt, "file " + file.path + " on Drive has " +
+                                          std::to_string(remote->second->size) +
+                                          " bytes, the manifest says " +
+                                          std::to_string(file.stored_bytes));
+      }
+      entry.manifest = cached->second;
+    } catch (const Error& e) {
+      if (e.code() == Errc::kCancelled) throw;
+      if (e.code() != Errc::kCorrupt) throw;  // Drive unreachable: not a property of the set
+      entry.problem = e.what();
+    }
+    out.push_back(std::move(entry));
+  }
+  sort_newest_first(out);
+  return out;
+}
+
+std::string DriveStore::file_id(const std::string& set_id, const std::string& path) {
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1 || last_listing_.empty()) files_of_cluster();
+    for (const auto& f : last_listing_)
+      if (property(f, kSetKey) == set_id && property(f, kPathKey) == path) return f.id;
+  }
+  throw Error(Errc::kNotFound, describe() + " has no file " + set_id + "/" + path);
+}
+
+void DriveStore::read_file(const std::string& set_id, const std::string& path, Sink& out,
+                           const CancelCheck& cancel) {
+  api_.download(file_id(set_id, path), out, cancel);
+}
+
+void DriveStore::delete_set(const std::string& set_id) {
+  std::vector<const DriveFile*> files;
+  for (const auto& f : files_of_cluster())
+    if (property(f, kSetKey) == set_id) files.push_back(&f);
+  // The manifest goes first: a half-deleted set is then never listed as complete.
+  std::stable_partition(files.begin(), files.end(),
+                        [](const DriveFile* f) { return property(*f, kPathKey) == kManifestName; });
+  for (const DriveFile* f : files) api_.remove(f->id, cancel_);
+  last_listing_.clear();
+}
+
+SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const CancelCheck& cancel,
+                                 const UploadProgress& progress) {
+  if (!set.usable()) throw Error(Errc::kInvalidArgument, "backup " + set.id + " is not usable");
+  CancelCheck saved = cancel_;
+  cancel_ = cancel;
+  struct Restore {
+    CancelCheck& target;
+    CancelCheck value;
+    ~Restore() { target = std::move(value); }
+  } restore{cancel_, saved};
+
+  const Manifest& m = *set.manifest;
+  SetUpload result;
+  result.backup_id = set.id;
+  result.bytes_total = m.stored_bytes() + 0;
+  std::string folder = cluster_folder(true);
+
+  // What Drive already holds of this set (an earlier, interrupted pass).
+  std::multimap<std::string, DriveFile> remote;
+  for (const auto& f : files_of_cluster())
+    if (property(f, kSetKey) == set.id) remote.emplace(property(f, kPathKey), f);
+
+  std::string set_dir = local.set_path(set.id);
+  std::vector<std::pair<std::string, std::string>> order;  // path, role; manifest last
+  for (const auto& f : m.files) order.emplace_back(f.path, f.role);
+  order.emplace_back(kManifestName, "manifest");
+
+  uint64_t done_before = 0;
+  for (const auto& [path, role] : order) {
+    std::string local_path = join_path(set_dir, path);
+    UniqueFd fd = open_or_throw(local_path, O_RDONLY);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + local_path);
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    std::string md5 = md5_of_file(fd.get(), size, local_path, cancel);
+
+    // Keep one good copy; anything else under this path is a leftover to remove.
+    bool have = false;
+    auto [first, last] = remote.equal_range(path);
+    for (auto it = first; it != last; ++it) {
+      if (!have && it->second.size == size && it->second.md5 == md5) {
+        have = true;
+      } else {
+        api_.remove(it->second.id, cancel);
+      }
+    }
+    std::string key = set.id + "/" + path;
+    if (have) {
+      ++result.files_already_there;
+      sessions_.erase(key);
+    } else {
+      std::string& session = sessions_[key];
+      DriveFile stored = api_.upload(
+          fd.get(), size, key, folder, {{kSetKey, set.id}, {kPathKey, path}, {kRoleKey, role}},
+          session, result.stats, cancel, [&](uint64_t committed) {
+            if (progress) progress(set.id, done_before + committed, result.bytes_total);
+          });
+      sessions_.erase(key);
+      if (stored.size != size || stored.md5 != md5) {
+        api_.remove(stored.id, cancel);
+        throw Error(Errc::kCorrupt, "Drive's copy of " + key + " differs from what was sent (" +
+                                        std::to_string(stored.size) + " bytes, MD5 " + stored.md5 +
+                                        "; sent " + std::to_string(size) + " bytes, MD5 " + md5 +
+                                        "); it was removed and will be sent again");
+      }
+      ++result.files_uploaded;
+      result.bytes_uploaded += size;
+    }
+    if (path != kManifestName) done_before += size;
+    if (progress) progress(set.id, done_before, result.bytes_total);
+  }
+  last_listing_.clear();
+  return result;
+}
+
+std::unique_ptr<DriveStore> make_drive_store(const Settings& settings) {
+  if (settings.drive_credentials_file.empty() && settings.drive_token_file.empty()) return nullptr;
+  if (!settings.drive_credentials_file.empty() && !settings.drive_token_file.empty())
+    throw Error(Errc::kConfig,
+                "ramsafe.drive_credentials_file and ramsafe.drive_token_file are both set; "
+                "set one: a service account key or a user token");
+  DriveCredentials credentials =
+      settings.drive_credentials_file.empty()
+          ? DriveCredentials::from_user_token_file(settings.drive_token_file,
+                                                   settings.drive_oauth_url + "/token")
+          : DriveCredentials::from_service_account_file(settings.drive_credentials_file);
+  DriveOptions options;
+  options.api_url = settings.drive_api_url;
+  options.http.ca_file = settings.drive_ca_file;
+  options.chunk_size = static_cast<uint64_t>(settings.drive_chunk_kb) * 1024;
+  std::string cluster = cluster_name(settings);
+  return std::make_unique<DriveStore>(std::move(options), std::move(credentials),
+                                      settings.drive_folder_id, cluster);
+}
+
+std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
+                                     const std::vector<SetEntry>& remote) {
+  std::set<std::string> remote_ids;
+  for (const auto& r : remote)
+    if (r.usable()) remote_ids.insert(r.id);
+  std::vector<SetEntry> out;
+  for (const auto& l : local)
+    if (l.usable() && remote_ids.count(l.id) == 0) out.push_back(l);
+  sort_newest_first(out);
+  return out;
+}
+
+}  // namespace ramsafe

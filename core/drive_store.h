@@ -1,0 +1,82 @@
+// The Google Drive store (design §7). Layout: a folder per cluster (found by its
+// appProperties, created if missing) inside ramsafe.drive_folder_id (a folder, or a shared
+// drive's id; empty = My Drive). A set's files sit in that folder, named
+// "<backup-id>/<path>" for people and tagged with appProperties ramsafe_set, ramsafe_path
+// and ramsafe_role for ramsafe, which never relies on names. Data files are uploaded
+// first and the manifest last, so a set without its manifest is never listed as complete;
+// every file counts only once Drive's size and md5Checksum match what was sent.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/drive_api.h"
+#include "core/local_store.h"
+#include "core/settings.h"
+#include "core/store.h"
+
+namespace ramsafe {
+
+struct SetUpload {
+  std::string backup_id;
+  uint64_t bytes_total = 0;      // stored bytes of the set
+  uint64_t bytes_uploaded = 0;   // of those, sent in this call (files already there skipped)
+  UploadStats stats;
+  int files_uploaded = 0;
+  int files_already_there = 0;
+};
+
+using UploadProgress = std::function<void(const std::string& backup_id, uint64_t done,
+                                          uint64_t total)>;
+
+class DriveStore : public Store {
+ public:
+  DriveStore(DriveOptions options, DriveCredentials credentials, std::string parent_folder_id,
+             std::string cluster);
+
+  std::string kind() const override { return "drive"; }
+  std::string describe() const override;
+
+  std::vector<SetEntry> list_sets() override;
+  void read_file(const std::string& set_id, const std::string& path, Sink& out,
+                 const CancelCheck& cancel) override;
+  void delete_set(const std::string& set_id) override;
+
+  // Copies a complete local set to Drive: files already there with the right size and
+  // MD5 are kept, a wrong or duplicate copy is replaced, an interrupted upload from an
+  // earlier call of this object resumes its session. Throws Error(kCancelled) when
+  // cancelled, other Errors on failure; the set counts as remote only when this returns.
+  SetUpload upload_set(LocalStore& local, const SetEntry& set, const CancelCheck& cancel,
+                       const UploadProgress& progress = nullptr);
+
+  // The cancel check list_sets/delete_set use (they have no parameter for one).
+  void set_cancel(CancelCheck cancel) { cancel_ = std::move(cancel); }
+  DriveApi& api() { return api_; }
+
+ private:
+  std::string cluster_folder(bool create);
+  std::vector<DriveFile> files_of_cluster();
+  std::string file_id(const std::string& set_id, const std::string& path);
+
+  DriveApi api_;
+  std::string parent_;
+  std::string cluster_;
+  std::string folder_id_;  // found or created once
+  std::map<std::string, Manifest> manifests_by_file_id_;  // Drive files never change
+  std::map<std::string, std::string> sessions_;            // "<set>/<path>" -> session URI
+  std::vector<DriveFile> last_listing_;
+  CancelCheck cancel_;
+};
+
+// The Drive store the settings describe, or nullptr when Drive is not configured
+// (neither ramsafe.drive_credentials_file nor ramsafe.drive_token_file is set).
+std::unique_ptr<DriveStore> make_drive_store(const Settings& settings);
+
+// Local sets that Drive does not hold as a usable set, newest first.
+std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
+                                     const std::vector<SetEntry>& remote);
+
+}  // namespace ramsafe
