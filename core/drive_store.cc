@@ -245,17 +245,25 @@ std::unique_ptr<DriveStore> make_drive_store(const Settings& settings) {
     throw Error(Errc::kConfig,
                 "ramsafe.drive_credentials_file and ramsafe.drive_token_file are both set; "
                 "set one: a service account key or a user token");
-  DriveCredentials credentials =
-      settings.drive_credentials_file.empty()
-          ? DriveCredentials::from_user_token_file(settings.drive_token_file,
-                                                   settings.drive_oauth_url + "/token")
-          : DriveCredentials::from_service_account_file(settings.drive_credentials_file);
+  // A credentials file that cannot be used is a configuration problem of its setting.
+  bool service_account = !settings.drive_credentials_file.empty();
+  const char* setting =
+      service_account ? "ramsafe.drive_credentials_file" : "ramsafe.drive_token_file";
+  std::optional<DriveCredentials> credentials;
+  try {
+    credentials = service_account
+                      ? DriveCredentials::from_service_account_file(settings.drive_credentials_file)
+                      : DriveCredentials::from_user_token_file(settings.drive_token_file,
+                                                               settings.drive_oauth_url + "/token");
+  } catch (const Error& e) {
+    throw Error(Errc::kConfig, std::string(setting) + ": " + e.what());
+  }
   DriveOptions options;
   options.api_url = settings.drive_api_url;
   options.http.ca_file = settings.drive_ca_file;
   options.chunk_size = static_cast<uint64_t>(settings.drive_chunk_kb) * 1024;
   std::string cluster = cluster_name(settings);
-  return std::make_unique<DriveStore>(std::move(options), std::move(credentials),
+  return std::make_unique<DriveStore>(std::move(options), std::move(*credentials),
                                       settings.drive_folder_id, cluster);
 }
 

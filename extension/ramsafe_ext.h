@@ -69,6 +69,18 @@ struct SharedState {
   uint64_t backups_requested;
   uint64_t backups_scheduled;
   uint64_t backups_failed;
+
+  // The Drive store (remote[0] == '\0': not configured).
+  char remote[256];       // its description, "drive My Drive/main"
+  int pending_uploads;    // local sets Drive does not hold; -1 until first counted
+  char uploading_id[kIdLength];
+  uint64_t upload_bytes_done;
+  uint64_t upload_bytes_total;
+  char last_upload_id[kIdLength];
+  TimestampTz last_upload_at;
+  char last_remote_error[kMessageLength];
+  TimestampTz last_remote_error_at;
+  uint64_t uploads_failed;
 };
 
 extern SharedState* shared;
@@ -78,6 +90,16 @@ void define_settings();
 // socket directory, port, bin directory). Call in a backend or the worker, not in C++
 // code that must not ereport: it reads GUC variables only.
 Settings current_settings();
+
+// The worker's Drive uploads (uploader.cc). upload_pass_due: whether to run a pass now;
+// upload_wait_ms: how long the worker may sleep before one is due.
+void uploader_reset();  // after SIGHUP or at start: settings may have changed
+void uploader_note_new_backup();
+bool upload_pass_due(int64_t now);
+long upload_wait_ms(int64_t now, long cap_ms);
+// Copies pending local sets to Drive until done, failed or cancel says stop (a backup is
+// due, a request or SIGHUP came in, SIGTERM). Logs outcomes; never raises an ERROR.
+void run_upload_pass(bool (*stop)());
 
 void request_shared_memory();
 void attach_shared_memory();

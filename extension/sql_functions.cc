@@ -5,6 +5,7 @@
 
 #include "core/backup.h"
 #include "core/disk_usage.h"
+#include "core/drive_store.h"
 #include "core/keys.h"
 #include "core/local_store.h"
 #include "core/manifest.h"
@@ -250,7 +251,11 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
                     : std::nullopt,
             running ? std::optional<std::string>(number(state.bytes_read)) : std::nullopt,
             running ? std::optional<std::string>(number(state.bytes_stored)) : std::nullopt,
-            std::string("0"),  // pending uploads: no remote store yet
+            // Pending uploads: NULL until the worker has compared the stores once.
+            state.remote[0] == '\0'  ? std::optional<std::string>("0")
+            : state.pending_uploads < 0 ? std::nullopt
+                                        : std::optional<std::string>(
+                                              std::to_string(state.pending_uploads)),
             number(state.backups_requested),
             number(state.backups_scheduled),
             number(state.backups_failed),
@@ -259,6 +264,17 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
             usage ? std::optional<std::string>(number(usage->directory_bytes)) : std::nullopt,
             usage ? std::optional<std::string>(number(usage->filesystem_bytes)) : std::nullopt,
             usage ? std::optional<std::string>(number(usage->free_bytes)) : std::nullopt,
+            text_or_null(state.remote),
+            text_or_null(state.uploading_id),
+            state.uploading_id[0] ? std::optional<std::string>(number(state.upload_bytes_done))
+                                  : std::nullopt,
+            state.uploading_id[0] ? std::optional<std::string>(number(state.upload_bytes_total))
+                                  : std::nullopt,
+            text_or_null(state.last_upload_id),
+            when(state.last_upload_at),
+            text_or_null(state.last_remote_error),
+            when(state.last_remote_error_at),
+            number(state.uploads_failed),
         }};
       },
       &table, &error);
@@ -268,29 +284,44 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
 Datum ramsafe_backups(PG_FUNCTION_ARGS) {
   CTable table;
   CError error;
+  char remote_problem[kMessageLength] = "";
   bool ok = run_cpp(
-      []() -> Rows {
+      [&remote_problem]() -> Rows {
         Settings settings = current_settings();
         Rows rows;
-        if (settings.local_dir.empty()) return rows;
-        LocalStore store(local_store_root(settings));
-        auto sets = store.list_sets();
-        sort_newest_first(sets);
-        for (const auto& set : sets) {
+        auto add = [&rows](const SetEntry& set, const std::string& kind,
+                           const std::string& location) {
           if (set.usable()) {
             const Manifest& m = *set.manifest;
             rows.push_back({set.id, m.kind, m.finished_at, std::to_string(m.databases().size()),
-                            number(m.stored_bytes()), number(m.plaintext_bytes()), "local",
-                            store.set_path(set.id), std::string("t"), std::nullopt});
+                            number(m.stored_bytes()), number(m.plaintext_bytes()), kind, location,
+                            std::string("t"), std::nullopt});
           } else {
             rows.push_back({set.id, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                            std::nullopt, "local", store.set_path(set.id), std::string("f"),
-                            set.problem});
+                            std::nullopt, kind, location, std::string("f"), set.problem});
           }
+        };
+        if (!settings.local_dir.empty()) {
+          LocalStore store(local_store_root(settings));
+          for (const auto& set : store.list_sets()) add(set, "local", store.set_path(set.id));
+        }
+        // Drive is asked live; when it cannot answer, the local rows still come, with a
+        // WARNING.
+        try {
+          if (auto drive = make_drive_store(settings)) {
+            drive->set_cancel(interrupted);
+            for (const auto& set : drive->list_sets())
+              add(set, "drive", drive->describe() + "/" + set.id);
+          }
+        } catch (const Error& e) {
+          if (e.code() == Errc::kCancelled) throw;
+          strlcpy(remote_problem, e.what(), sizeof remote_problem);
         }
         return rows;
       },
       &table, &error);
+  if (ok && remote_problem[0] != '\0')
+    ereport(WARNING, (errmsg("ramsafe: cannot list the backups on Drive: %s", remote_problem)));
   finish(fcinfo, ok, &table, &error);
   return (Datum)0;
 }

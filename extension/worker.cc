@@ -1,7 +1,8 @@
 // The scheduler: one static background worker, in the shape of worker_spi.c and
 // pg_cron's launcher. It sleeps on its latch until the next cron time or a request,
 // runs the core's backup (the server's own pg_dump, over its own unix socket, at low
-// CPU and I/O priority) and publishes progress and results in shared memory.
+// CPU and I/O priority), copies new sets to Drive (uploader.cc) and publishes progress
+// and results in shared memory.
 #include <sys/types.h>
 
 #include <csignal>
@@ -287,6 +288,18 @@ void check_ram_usage(bool* above) {
   *above = now_above;
 }
 
+// Whether a running upload pass should make way: the worker has something more urgent.
+// Called from libcurl's progress callback: plain reads and a spinlock only.
+bool upload_should_stop() {
+  if (got_sigterm || ConfigReloadPending || !PostmasterIsAlive()) return true;
+  SpinLockAcquire(&shared->mutex);
+  bool requested = shared->requested > shared->completed;
+  SpinLockRelease(&shared->mutex);
+  if (requested) return true;
+  int64_t next = scheduler ? scheduler->next_run() : 0;
+  return next != 0 && static_cast<int64_t>(time(nullptr)) >= next;
+}
+
 void on_worker_exit(int code, Datum arg) {
   SpinLockAcquire(&shared->mutex);
   shared->worker_pid = 0;
@@ -341,6 +354,7 @@ void ramsafe_worker_main(Datum arg) {
   MemoryContext loop_context =
       AllocSetContextCreate(TopMemoryContext, "ramsafe worker loop", ALLOCSET_DEFAULT_SIZES);
 
+  uploader_reset();
   char problem[kMessageLength];
   if (!configure_scheduler(time(nullptr), true, problem, sizeof problem))
     ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
@@ -355,6 +369,7 @@ void ramsafe_worker_main(Datum arg) {
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ProcessConfigFile(PGC_SIGHUP);
+      uploader_reset();
       if (!configure_scheduler(time(nullptr), false, problem, sizeof problem))
         ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
       publish_next_run();
@@ -374,8 +389,13 @@ void ramsafe_worker_main(Datum arg) {
                                         : "there is no backup yet")));
       run_one_backup(!requested);
       scheduler_ran(time(nullptr));
+      uploader_note_new_backup();
     }
     publish_next_run();
+
+    // Local first: copies to Drive run after the backup is published, never before one.
+    if (!got_sigterm && !ConfigReloadPending && upload_pass_due(time(nullptr)))
+      run_upload_pass(upload_should_stop);
 
     if (now - last_ram_check >= 60) {
       check_ram_usage(&ram_above);
@@ -383,6 +403,7 @@ void ramsafe_worker_main(Datum arg) {
     }
 
     long timeout_ms = scheduler ? scheduler->wait_ms(time(nullptr), 60 * 1000L) : 60 * 1000L;
+    timeout_ms = upload_wait_ms(time(nullptr), timeout_ms);
     MemoryContextSwitchTo(old);
     MemoryContextReset(loop_context);
     if (got_sigterm) break;

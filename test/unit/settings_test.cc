@@ -57,7 +57,7 @@ TEST(SettingDefsTest, NamesAreUniqueLowerCaseAndPrefixed) {
     EXPECT_TRUE(names.insert(def.name).second) << "duplicate " << def.name;
     EXPECT_FALSE(def.description.empty()) << def.name;
   }
-  EXPECT_EQ(names.size(), 18u);
+  EXPECT_EQ(names.size(), 25u);
 }
 
 TEST(SettingDefsTest, DefaultsAreValidAndFieldsMatchTypes) {
@@ -90,8 +90,10 @@ TEST(SettingDefsTest, SecretFilesAreSuperuserOnly) {
     if (def.superuser_only) superuser_only.insert(def.name);
     if (def.context == SettingContext::kPostmaster) postmaster.insert(def.name);
   }
-  EXPECT_EQ(superuser_only, (std::set<std::string>{"ramsafe.passphrase_file",
-                                                   "ramsafe.identity_file", "ramsafe.passfile"}));
+  EXPECT_EQ(superuser_only,
+            (std::set<std::string>{"ramsafe.passphrase_file", "ramsafe.identity_file",
+                                   "ramsafe.passfile", "ramsafe.drive_credentials_file",
+                                   "ramsafe.drive_token_file"}));
   EXPECT_EQ(postmaster, std::set<std::string>{"ramsafe.data_directory"});
 }
 
@@ -181,7 +183,10 @@ INSTANTIATE_TEST_SUITE_P(
         ValidCase{"ramsafe.schedule", "''", ""},
         ValidCase{"ramsafe.timezone", "'Europe/Berlin'", "Europe/Berlin"},
         ValidCase{"ramsafe.timezone", "''", ""},
-        ValidCase{"ramsafe.ram_warn_percent", "90", "90"}));
+        ValidCase{"ramsafe.ram_warn_percent", "90", "90"},
+        ValidCase{"ramsafe.drive_chunk_kb", "512", "512"},
+        ValidCase{"ramsafe.drive_api_url", "'https://127.0.0.1:8443'", "https://127.0.0.1:8443"},
+        ValidCase{"ramsafe.drive_folder_id", "'0AbCdEfGhIjK'", "0AbCdEfGhIjK"}));
 
 struct InvalidCase {
   std::string name;
@@ -210,6 +215,20 @@ const char kPortExpected[] = "(expected an integer from 1 to 65535)";
 INSTANTIATE_TEST_SUITE_P(
     All, InvalidSettingTest,
     testing::Values(
+        InvalidCase{"ramsafe.drive_chunk_kb", "300",
+                    "invalid value for ramsafe.drive_chunk_kb: \"300\" (expected a multiple of 256 from 256 to 1048576)"},
+        InvalidCase{"ramsafe.drive_chunk_kb", "128",
+                    "invalid value for ramsafe.drive_chunk_kb: \"128\" (expected a multiple of 256 "
+                    "from 256 to 1048576)"},
+        InvalidCase{"ramsafe.drive_api_url", "'http://www.googleapis.com'",
+                    "invalid value for ramsafe.drive_api_url: \"http://www.googleapis.com\" "
+                    "(expected an https:// URL without a trailing slash)"},
+        InvalidCase{"ramsafe.drive_oauth_url", "'https://oauth2.googleapis.com/'",
+                    "invalid value for ramsafe.drive_oauth_url: \"https://oauth2.googleapis.com/\" "
+                    "(expected an https:// URL without a trailing slash)"},
+        InvalidCase{"ramsafe.drive_credentials_file", "'key.json'",
+                    std::string("invalid value for ramsafe.drive_credentials_file: \"key.json\" ") +
+                        kAbsolutePathExpected},
         InvalidCase{
             "ramsafe.cluster_name", "'a/b'",
             std::string("invalid value for ramsafe.cluster_name: \"a/b\" ") + kClusterNameExpected},

@@ -1,0 +1,182 @@
+// The worker's Drive uploads. The queue is not stored anywhere: every pass compares the
+// local sets with Drive's, so it survives restarts and crashes. A pass stops for a due
+// backup, a request, SIGHUP or SIGTERM and resumes afterwards, continuing any resumable
+// session it had open (the DriveStore keeps them in this process's memory).
+#include <ctime>
+#include <memory>
+
+#include "core/backup.h"
+#include "core/drive_store.h"
+#include "core/local_store.h"
+#include "extension/boundary.h"
+#include "extension/ramsafe_ext.h"
+
+extern "C" {
+#include "utils/timestamp.h"
+}
+
+namespace ramsafe::ext {
+namespace {
+
+// Static storage: outlives every frame an error could leave, like the scheduler.
+std::unique_ptr<DriveStore> drive;
+bool drive_unconfigured = false;  // settings say no Drive: nothing to do until SIGHUP
+bool pending_known_zero = false;  // the last pass left nothing to upload
+int64_t next_attempt = 0;         // after a failure: not before this (unix seconds)
+int consecutive_failures = 0;
+
+constexpr int64_t kFirstRetrySeconds = 30;
+constexpr int64_t kMaxRetrySeconds = 30 * 60;
+
+struct PassResult {
+  bool configured;
+  bool failed;
+  bool cancelled;
+  int pending;
+  int uploaded;
+  char uploaded_ids[kMessageLength];
+  char failed_id[kIdLength];
+  char message[kMessageLength];
+  uint64_t bytes_sent;
+  double seconds;
+  char remote[256];
+};
+
+void publish_progress(const std::string& id, uint64_t done, uint64_t total) {
+  SpinLockAcquire(&shared->mutex);
+  copy_text(shared->uploading_id, sizeof shared->uploading_id, id);
+  shared->upload_bytes_done = done;
+  shared->upload_bytes_total = total;
+  SpinLockRelease(&shared->mutex);
+}
+
+void publish_pending(int pending) {
+  SpinLockAcquire(&shared->mutex);
+  shared->pending_uploads = pending;
+  SpinLockRelease(&shared->mutex);
+}
+
+void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
+  *r = PassResult{};
+  r->pending = -1;
+  struct timespec start {};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  std::string current;
+  try {
+    Settings settings = current_settings();
+    if (!drive) drive = make_drive_store(settings);
+    if (!drive) {
+      drive_unconfigured = true;
+      return;
+    }
+    r->configured = true;
+    copy_text(r->remote, sizeof r->remote, drive->describe());
+    CancelCheck cancel = [stop] { return stop(); };
+    drive->set_cancel(cancel);
+    LocalStore local(local_store_root(settings));
+    std::vector<SetEntry> pending = sets_to_upload(local.list_sets(), drive->list_sets());
+    r->pending = static_cast<int>(pending.size());
+    publish_pending(r->pending);
+    std::string ids;
+    for (const auto& set : pending) {
+      current = set.id;
+      SetUpload up = drive->upload_set(local, set, cancel, publish_progress);
+      r->bytes_sent += up.stats.bytes_sent;
+      r->uploaded++;
+      r->pending--;
+      publish_pending(r->pending);
+      ids += (ids.empty() ? "" : ", ") + set.id;
+      copy_text(r->uploaded_ids, sizeof r->uploaded_ids, ids);
+      SpinLockAcquire(&shared->mutex);
+      copy_text(shared->last_upload_id, sizeof shared->last_upload_id, set.id);
+      shared->last_upload_at = GetCurrentTimestamp();
+      SpinLockRelease(&shared->mutex);
+    }
+  } catch (const Error& e) {
+    if (e.code() == Errc::kCancelled) {
+      r->cancelled = true;
+    } else {
+      r->failed = true;
+      copy_text(r->failed_id, sizeof r->failed_id, current);
+      strlcpy(r->message, e.what(), sizeof r->message);
+    }
+  } catch (const std::exception& e) {
+    r->failed = true;
+    copy_text(r->failed_id, sizeof r->failed_id, current);
+    strlcpy(r->message, e.what(), sizeof r->message);
+  }
+  struct timespec end {};
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  r->seconds = static_cast<double>(end.tv_sec - start.tv_sec) +
+               static_cast<double>(end.tv_nsec - start.tv_nsec) / 1e9;
+}
+
+}  // namespace
+
+void uploader_reset() {
+  drive.reset();
+  drive_unconfigured = false;
+  pending_known_zero = false;
+  next_attempt = 0;
+  consecutive_failures = 0;
+  SpinLockAcquire(&shared->mutex);
+  shared->remote[0] = '\0';
+  shared->pending_uploads = -1;
+  SpinLockRelease(&shared->mutex);
+}
+
+void uploader_note_new_backup() {
+  pending_known_zero = false;
+}
+
+bool upload_pass_due(int64_t now) {
+  return !drive_unconfigured && !pending_known_zero && now >= next_attempt;
+}
+
+long upload_wait_ms(int64_t now, long cap_ms) {
+  if (drive_unconfigured || pending_known_zero) return cap_ms;
+  if (now >= next_attempt) return 0;
+  return std::min<long>(cap_ms, static_cast<long>(next_attempt - now) * 1000L);
+}
+
+void run_upload_pass(bool (*stop)()) {
+  PassResult r;
+  pass_guarded(stop, &r);
+
+  SpinLockAcquire(&shared->mutex);
+  strlcpy(shared->remote, r.configured ? r.remote : "", sizeof shared->remote);
+  shared->pending_uploads = r.configured ? r.pending : 0;
+  shared->uploading_id[0] = '\0';
+  shared->upload_bytes_done = shared->upload_bytes_total = 0;
+  if (r.failed) {
+    strlcpy(shared->last_remote_error, r.message, sizeof shared->last_remote_error);
+    shared->last_remote_error_at = GetCurrentTimestamp();
+    shared->uploads_failed++;
+  }
+  SpinLockRelease(&shared->mutex);
+
+  if (r.uploaded > 0)
+    ereport(LOG, (errmsg("ramsafe: copied backup %s to %s: %llu bytes sent in %.1f s",
+                         r.uploaded_ids, r.remote,
+                         static_cast<unsigned long long>(r.bytes_sent), r.seconds)));
+  if (r.failed) {
+    consecutive_failures++;
+    int64_t delay = kFirstRetrySeconds << std::min(consecutive_failures - 1, 6);
+    delay = std::min(delay, kMaxRetrySeconds);
+    next_attempt = static_cast<int64_t>(time(nullptr)) + delay;
+    ereport(WARNING,
+            (errmsg("ramsafe: copying backup %s to Drive failed: %s",
+                    r.failed_id[0] ? r.failed_id : "(listing)", r.message),
+             errdetail("Local backups go on as scheduled; the copy is tried again in %lld s.",
+                       static_cast<long long>(delay))));
+  } else if (r.cancelled) {
+    // Whatever stopped the pass runs first; never spin if it turns out not to be due.
+    next_attempt = static_cast<int64_t>(time(nullptr)) + 1;
+  } else if (r.configured) {
+    consecutive_failures = 0;
+    next_attempt = 0;
+    pending_known_zero = r.pending == 0;
+  }
+}
+
+}  // namespace ramsafe::ext
