@@ -102,11 +102,8 @@ std::vector<SetEntry> DriveStore::list_sets() {
     entry.id = id;
     entry.store = describe();
     auto manifest_file = by_path.find(kManifestName);
-    if (manifest_file == by_path.end()) {
-      entry.problem = "no manifest.json on Drive (upload not finished, or damaged set)";
-      out.push_back(std::move(entry));
-      continue;
-    }
+    // No manifest yet: an upload in progress or interrupted, like a local .partial.
+    if (manifest_file == by_path.end()) continue;
     try {
       const DriveFile& mf = *manifest_file->second;
       auto cached = manifests_by_file_id_.find(mf.id);

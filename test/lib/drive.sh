@@ -1,0 +1,115 @@
+# shellcheck shell=bash
+# The Google Drive v3 emulator (test/drive_emulator/) for integration tests. Source after
+# common.sh (and ramsafe.sh).
+#
+#   drive_start                    certs + emulator in $WORK/drive; sets DRIVE_URL, DRIVE_CA
+#   drive_admin METHOD PATH [JSON] call the emulator's /__admin API, print the answer
+#   drive_service_account NAME [--unregistered]
+#                                  RSA key + Google-style key file $WORK/drive/NAME.json
+#                                  (postgres, 0600); registered with the emulator unless told
+#   drive_user_token NAME          OAuth client + refresh token in $WORK/drive/NAME.json
+#   drive_shared_drive ID          a shared drive with that id
+#   drive_settings FILE [FOLDER]   the ramsafe.drive_* lines for a credentials file (a service
+#                                  account key or a user token, told apart by its type)
+#   json EXPR                      evaluate a JS expression over stdin's JSON as `d`
+#   drive_set_files ID             the emulator's files of backup set ID, one
+#                                  "path<TAB>id<TAB>size" line each
+#   drive_secrets                  every secret a test made, one per line (for leak checks)
+
+DRIVE_DIR="$WORK/drive"
+
+json() {
+  node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const r = eval(process.argv[1]);
+if (r !== undefined) console.log(typeof r === "string" ? r : JSON.stringify(r));' "$1"
+}
+
+drive_start() {
+  mkdir -p "$DRIVE_DIR/state"
+  chmod 0755 "$DRIVE_DIR"
+  bash "$RAMSAFE_REPO_DIR/test/drive_emulator/make_certs.sh" "$DRIVE_DIR/certs" >"$DRIVE_DIR/certs.log" 2>&1 ||
+    fail "make_certs.sh failed" "$(cat "$DRIVE_DIR/certs.log")"
+  chmod 0755 "$DRIVE_DIR/certs"
+  chmod 0644 "$DRIVE_DIR/certs/ca.pem"
+  DRIVE_CA="$DRIVE_DIR/certs/ca.pem"
+  node "$RAMSAFE_REPO_DIR/test/drive_emulator/server.js" --cert "$DRIVE_DIR/certs/server.pem" \
+    --key "$DRIVE_DIR/certs/server.key" --state-dir "$DRIVE_DIR/state" 2>"$DRIVE_DIR/emulator.log" &
+  DRIVE_PID=$!
+  ramsafe_on_exit "kill $DRIVE_PID 2>/dev/null; wait $DRIVE_PID 2>/dev/null || true"
+  wait_for "the Drive emulator to listen" 30 test -s "$DRIVE_DIR/state/port"
+  DRIVE_URL="https://127.0.0.1:$(cat "$DRIVE_DIR/state/port")"
+  DRIVE_SECRETS=()
+}
+
+drive_admin() {
+  local method="$1" path="$2" body="${3:-}"
+  local args=(-sS --fail-with-body --cacert "$DRIVE_CA" -X "$method" "$DRIVE_URL/__admin$path")
+  [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  curl "${args[@]}" || fail "drive_admin $method $path failed"
+}
+
+drive_service_account() {
+  local name="$1"
+  local key="$DRIVE_DIR/$name.key" email="$name@ramsafe-test.iam.gserviceaccount.com"
+  openssl genrsa -out "$key" 2048 2>/dev/null || fail "openssl genrsa failed"
+  node -e 'const fs = require("fs");
+const [key, email, uri, out] = process.argv.slice(1);
+fs.writeFileSync(out, JSON.stringify({type: "service_account", project_id: "ramsafe-test",
+  private_key_id: "k1", private_key: fs.readFileSync(key, "utf8"), client_email: email,
+  client_id: "1", token_uri: uri}, null, 2), {mode: 0o600});' "$key" "$email" "$DRIVE_URL/token" "$DRIVE_DIR/$name.json"
+  chown postgres:postgres "$DRIVE_DIR/$name.json"
+  chmod 0600 "$DRIVE_DIR/$name.json"
+  DRIVE_SECRETS+=("$(sed -n 2p "$key")")  # a line of the private key's base64
+  if [[ "${2:-}" != --unregistered ]]; then
+    local pub
+    pub="$(openssl rsa -in "$key" -pubout 2>/dev/null)"
+    drive_admin POST /service-accounts \
+      "$(node -e 'console.log(JSON.stringify({client_email: process.argv[1], public_key_pem: process.argv[2]}))' "$email" "$pub")" >/dev/null
+  fi
+}
+
+drive_user_token() {
+  local name="$1" token
+  local client="client-$name" secret="secret-$RANDOM$RANDOM-$name"
+  drive_admin POST /oauth-clients "{\"client_id\":\"$client\",\"client_secret\":\"$secret\"}" >/dev/null
+  token="$(drive_admin POST /refresh-tokens "{\"client_id\":\"$client\",\"user\":\"$name@example.com\"}" | json d.refresh_token)"
+  node -e 'const fs = require("fs"); const [c, s, t, out] = process.argv.slice(1);
+fs.writeFileSync(out, JSON.stringify({type: "authorized_user", client_id: c, client_secret: s,
+  refresh_token: t}, null, 2), {mode: 0o600});' "$client" "$secret" "$token" "$DRIVE_DIR/$name.json"
+  chown postgres:postgres "$DRIVE_DIR/$name.json"
+  chmod 0600 "$DRIVE_DIR/$name.json"
+  DRIVE_SECRETS+=("$secret" "$token")
+}
+
+drive_shared_drive() {
+  drive_admin POST /drives "{\"id\":\"$1\",\"name\":\"$1\"}" >/dev/null
+}
+
+drive_settings() {
+  local file="$1" folder="${2:-}" setting=drive_credentials_file
+  grep -q '"authorized_user"' "$file" && setting=drive_token_file
+  printf '%s\n' "ramsafe.$setting = '$file'" "ramsafe.drive_folder_id = '$folder'" \
+    "ramsafe.drive_ca_file = '$DRIVE_CA'" "ramsafe.drive_api_url = '$DRIVE_URL'" \
+    "ramsafe.drive_oauth_url = '$DRIVE_URL'" "ramsafe.drive_chunk_kb = 256"
+}
+
+drive_set_files() {
+  drive_admin GET /files | json "d.files.filter(f => f.appProperties && f.appProperties.ramsafe_set === '$1')
+    .map(f => f.appProperties.ramsafe_path + '\t' + f.id + '\t' + f.size).sort().join('\n')"
+}
+
+drive_secrets() {
+  printf '%s\n' "${DRIVE_SECRETS[@]}"
+  # Access tokens the emulator issued have this prefix; none may appear anywhere.
+  printf '%s\n' "ya29.emu-"
+}
+
+# assert_no_secrets TEXT DESC: none of drive_secrets appears in TEXT.
+assert_no_secrets() {
+  local text="$1" desc="$2" secret
+  while IFS= read -r secret; do
+    [[ -z "$secret" ]] && continue
+    [[ "$text" == *"$secret"* ]] && fail "$desc: a secret appears (${secret:0:6}...)"
+  done < <(drive_secrets)
+  return 0
+}
