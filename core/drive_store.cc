@@ -55,9 +55,15 @@ DriveStore::DriveStore(DriveOptions options, DriveCredentials credentials,
       parent_(parent_folder_id.empty() ? "root" : std::move(parent_folder_id)),
       cluster_(std::move(cluster)) {}
 
+std::string DriveStore::describe_for(const std::string& parent_folder_id,
+                                     const std::string& cluster) {
+  bool my_drive = parent_folder_id.empty() || parent_folder_id == "root";
+  return "drive " + (my_drive ? std::string("My Drive") : "folder " + parent_folder_id) + "/" +
+         cluster;
+}
+
 std::string DriveStore::describe() const {
-  return "drive " + (parent_ == "root" ? std::string("My Drive") : "folder " + parent_) + "/" +
-         cluster_;
+  return describe_for(parent_, cluster_);
 }
 
 std::string DriveStore::cluster_folder(bool create) {
@@ -236,8 +242,12 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
   return result;
 }
 
+bool drive_configured(const Settings& settings) {
+  return !settings.drive_credentials_file.empty() || !settings.drive_token_file.empty();
+}
+
 std::unique_ptr<DriveStore> make_drive_store(const Settings& settings) {
-  if (settings.drive_credentials_file.empty() && settings.drive_token_file.empty()) return nullptr;
+  if (!drive_configured(settings)) return nullptr;
   if (!settings.drive_credentials_file.empty() && !settings.drive_token_file.empty())
     throw Error(Errc::kConfig,
                 "ramsafe.drive_credentials_file and ramsafe.drive_token_file are both set; "

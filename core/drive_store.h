@@ -39,6 +39,8 @@ class DriveStore : public Store {
 
   std::string kind() const override { return "drive"; }
   std::string describe() const override;
+  // What describe() says for these settings, without credentials.
+  static std::string describe_for(const std::string& parent_folder_id, const std::string& cluster);
 
   std::vector<SetEntry> list_sets() override;
   void read_file(const std::string& set_id, const std::string& path, Sink& out,
@@ -71,8 +73,10 @@ class DriveStore : public Store {
   CancelCheck cancel_;
 };
 
-// The Drive store the settings describe, or nullptr when Drive is not configured
-// (neither ramsafe.drive_credentials_file nor ramsafe.drive_token_file is set).
+// Whether the settings turn the Drive store on (a credentials or token file is set).
+bool drive_configured(const Settings& settings);
+// The Drive store the settings describe, or nullptr when Drive is not configured.
+// Throws Error(kConfig) naming the setting for a credentials file it cannot use.
 std::unique_ptr<DriveStore> make_drive_store(const Settings& settings);
 
 // Local sets that Drive does not hold as a usable set, newest first.

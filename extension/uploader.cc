@@ -4,6 +4,7 @@
 // session it had open (the DriveStore keeps them in this process's memory).
 #include <ctime>
 #include <memory>
+#include <set>
 
 #include "core/backup.h"
 #include "core/drive_store.h"
@@ -24,6 +25,9 @@ bool drive_unconfigured = false;  // settings say no Drive: nothing to do until 
 bool pending_known_zero = false;  // the last pass left nothing to upload
 int64_t next_attempt = 0;         // after a failure: not before this (unix seconds)
 int consecutive_failures = 0;
+// Sets Drive was last seen to hold: pending uploads stay countable while Drive is
+// unreachable.
+std::set<std::string> known_remote;
 
 constexpr int64_t kFirstRetrySeconds = 30;
 constexpr int64_t kMaxRetrySeconds = 30 * 60;
@@ -64,17 +68,27 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
   std::string current;
   try {
     Settings settings = current_settings();
-    if (!drive) drive = make_drive_store(settings);
-    if (!drive) {
+    if (!drive_configured(settings)) {
       drive_unconfigured = true;
       return;
     }
     r->configured = true;
-    copy_text(r->remote, sizeof r->remote, drive->describe());
+    copy_text(r->remote, sizeof r->remote,
+              DriveStore::describe_for(settings.drive_folder_id, cluster_name(settings)));
+    // Counted before Drive is asked, so that status has a figure when Drive cannot answer.
+    LocalStore local(local_store_root(settings));
+    std::vector<SetEntry> local_sets = local.list_sets();
+    r->pending = 0;
+    for (const auto& set : local_sets)
+      if (set.usable() && known_remote.count(set.id) == 0) r->pending++;
+    if (!drive) drive = make_drive_store(settings);
     CancelCheck cancel = [stop] { return stop(); };
     drive->set_cancel(cancel);
-    LocalStore local(local_store_root(settings));
-    std::vector<SetEntry> pending = sets_to_upload(local.list_sets(), drive->list_sets());
+    std::vector<SetEntry> remote_sets = drive->list_sets();
+    known_remote.clear();
+    for (const auto& set : remote_sets)
+      if (set.usable()) known_remote.insert(set.id);
+    std::vector<SetEntry> pending = sets_to_upload(local_sets, remote_sets);
     r->pending = static_cast<int>(pending.size());
     publish_pending(r->pending);
     std::string ids;
@@ -84,6 +98,7 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
       r->bytes_sent += up.stats.bytes_sent;
       r->uploaded++;
       r->pending--;
+      known_remote.insert(set.id);
       publish_pending(r->pending);
       ids += (ids.empty() ? "" : ", ") + set.id;
       copy_text(r->uploaded_ids, sizeof r->uploaded_ids, ids);
@@ -115,6 +130,7 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
 
 void uploader_reset() {
   drive.reset();
+  known_remote.clear();
   drive_unconfigured = false;
   pending_known_zero = false;
   next_attempt = 0;
@@ -165,8 +181,9 @@ void run_upload_pass(bool (*stop)()) {
     delay = std::min(delay, kMaxRetrySeconds);
     next_attempt = static_cast<int64_t>(time(nullptr)) + delay;
     ereport(WARNING,
-            (errmsg("ramsafe: copying backup %s to Drive failed: %s",
-                    r.failed_id[0] ? r.failed_id : "(listing)", r.message),
+            (r.failed_id[0] ? errmsg("ramsafe: copying backup %s to Drive failed: %s",
+                                     r.failed_id, r.message)
+                            : errmsg("ramsafe: copying backups to Drive failed: %s", r.message),
              errdetail("Local backups go on as scheduled; the copy is tried again in %lld s.",
                        static_cast<long long>(delay))));
   } else if (r.cancelled) {
