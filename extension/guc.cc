@@ -54,6 +54,20 @@ constexpr std::array<GucStringCheckHook, sizeof...(I)> make_string_hooks(
 
 constexpr auto kStringHooks = make_string_hooks(std::make_index_sequence<kMaxSettings>());
 
+// Integers: PostgreSQL checks the range; this adds the setting's own rule (e.g. a
+// multiple of 256 for ramsafe.drive_chunk_kb).
+template <size_t I>
+bool check_int(int* newval, void** extra, GucSource source) {
+  return check_value(I, std::to_string(*newval).c_str());
+}
+
+template <size_t... I>
+constexpr std::array<GucIntCheckHook, sizeof...(I)> make_int_hooks(std::index_sequence<I...>) {
+  return {&check_int<I>...};
+}
+
+constexpr auto kIntHooks = make_int_hooks(std::make_index_sequence<kMaxSettings>());
+
 // Server values that stand in for unset ramsafe.* settings.
 std::string first_socket_directory() {
   std::string dirs = Unix_socket_directories ? Unix_socket_directories : "";
@@ -154,8 +168,8 @@ void define_settings() {
         break;
       case SettingType::kInteger:
         DefineCustomIntVariable(spec.name, spec.description, nullptr, &int_values[i], spec.boot_int,
-                                spec.min_value, spec.max_value, spec.context, spec.flags, nullptr,
-                                nullptr, nullptr);
+                                spec.min_value, spec.max_value, spec.context, spec.flags,
+                                kIntHooks[i], nullptr, nullptr);
         break;
       case SettingType::kBoolean:
         DefineCustomBoolVariable(spec.name, spec.description, nullptr, &bool_values[i],

@@ -32,6 +32,8 @@ ALTER SYSTEM SET ramsafe.local_dir = 'relative/path';
 ALTER SYSTEM SET ramsafe.compression_level = 42;
 ALTER SYSTEM SET ramsafe.on_missing = 'maybe';
 ALTER SYSTEM SET ramsafe.shedule = '@daily';
+ALTER SYSTEM SET ramsafe.drive_chunk_kb = 300;
+ALTER SYSTEM SET ramsafe.drive_api_url = 'http://www.googleapis.com';
 SET ramsafe.schedule = '@daily';
 
 -- A role without grants gets permission errors; pg_monitor may watch but not back up.
@@ -41,6 +43,7 @@ SELECT count(*) FROM ramsafe_status();
 SELECT * FROM ramsafe_backup_now();
 SELECT * FROM ramsafe_verify();
 SHOW ramsafe.identity_file;
+SHOW ramsafe.drive_credentials_file;
 RESET ROLE;
 GRANT pg_monitor TO ramsafe_regress_user;
 SET ROLE ramsafe_regress_user;
@@ -51,4 +54,15 @@ SELECT * FROM ramsafe_backup_now(false);
 RESET ROLE;
 DROP ROLE ramsafe_regress_user;
 
+DROP EXTENSION ramsafe;
+
+-- The upgrade from 0.1.0: ramsafe_status() gains the Drive store's columns.
+CREATE EXTENSION ramsafe VERSION '0.1.0';
+-- The 0.2.0 library still answers the 0.1.0 definition until the update runs.
+SELECT pending_uploads, filesystem_free_bytes > 0 AS has_free FROM ramsafe_status();
+ALTER EXTENSION ramsafe UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'ramsafe';
+SELECT remote_store IS NULL AS no_remote, pending_uploads, uploads_failed FROM ramsafe_status();
+SELECT coalesce(array_to_string(proacl, ','), '(default)') AS acl FROM pg_proc
+WHERE proname = 'ramsafe_status';
 DROP EXTENSION ramsafe;
