@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "companion/commands.h"
-#include "core/backup.h"
 #include "companion/stores.h"
+#include "core/backup.h"
 
 namespace ramsafe::cli {
 

@@ -1,10 +1,10 @@
 #include <iostream>
 
 #include "companion/commands.h"
+#include "companion/stores.h"
 #include "core/backup.h"
 #include "core/error.h"
 #include "core/keys.h"
-#include "companion/stores.h"
 #include "core/restore.h"
 
 namespace ramsafe::cli {

@@ -10,7 +10,8 @@ CommandSpec upload_spec() {
   return {"upload",
           "upload [options] [BACKUP_ID]",
           "Copy the local backup sets that Google Drive does not hold yet to Drive.\n"
-          "Newest first; the server's worker does this after every backup. Files already on Drive with the\n"
+          "Newest first; the server's worker does this after every backup. Files already on Drive "
+          "with the\n"
           "right size and MD5 are kept; the manifest goes last, so an interrupted upload is never\n"
           "listed as a complete set and the next upload finishes it.",
           {config_option(), {"no-progress", 0, false, "", "no progress line even on a terminal"}},
@@ -23,8 +24,9 @@ int run_upload(const ParsedArgs& args) {
   Stores stores = open_stores(settings);
   if (!stores.local) throw UsageError("ramsafe.local_dir is not set: there is nothing to upload");
   if (!stores.drive)
-    throw UsageError("Drive is not configured: set ramsafe.drive_credentials_file or "
-                     "ramsafe.drive_token_file");
+    throw UsageError(
+        "Drive is not configured: set ramsafe.drive_credentials_file or "
+        "ramsafe.drive_token_file");
   std::vector<SetEntry> pending =
       sets_to_upload(stores.local->list_sets(), stores.drive->list_sets());
   if (!args.positionals.empty()) {
@@ -34,7 +36,8 @@ int run_upload(const ParsedArgs& args) {
       if (s.id == id) one.push_back(s);
     if (one.empty()) {
       bool local_has = false;
-      for (const auto& s : stores.local->list_sets()) local_has = local_has || (s.id == id && s.usable());
+      for (const auto& s : stores.local->list_sets())
+        local_has = local_has || (s.id == id && s.usable());
       if (!local_has) {
         std::cerr << "ramsafe upload: no usable backup " << id << " in " << stores.local->describe()
                   << "\n";
@@ -52,7 +55,8 @@ int run_upload(const ParsedArgs& args) {
   ProgressLine line(stdout_is_terminal() && !args.has("no-progress"));
   for (const auto& set : pending) {
     SetUpload result = stores.drive->upload_set(
-        *stores.local, set, cancel_check(), [&](const std::string& id, uint64_t done, uint64_t total) {
+        *stores.local, set, cancel_check(),
+        [&](const std::string& id, uint64_t done, uint64_t total) {
           line.update("upload " + id + ": " + std::to_string(total ? done * 100 / total : 100) +
                       "% of " + format_bytes(total));
         });

@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "companion/commands.h"
+#include "companion/stores.h"
 #include "core/backup.h"
 #include "core/keys.h"
-#include "companion/stores.h"
 #include "core/verify.h"
 
 namespace ramsafe::cli {
@@ -40,8 +40,8 @@ int run_verify(const ParsedArgs& args) {
     for (const auto& s : sets)
       if (s.id == args.positionals[0]) chosen.push_back(s);
     if (chosen.empty()) {
-      std::cerr << "ramsafe verify: no backup " << args.positionals[0] << " in " << stores.describe()
-                << "\n";
+      std::cerr << "ramsafe verify: no backup " << args.positionals[0] << " in "
+                << stores.describe() << "\n";
       return kExitFailed;
     }
   } else if (args.has("all")) {
@@ -60,11 +60,12 @@ int run_verify(const ParsedArgs& args) {
   bool all_ok = true;
   nlohmann::json out = nlohmann::json::array();
   for (const auto& set : chosen) {
-    SetVerification v = verify_set(
-        store_of(stores, set), set, deep, identities, cancel_check(), [&](uint64_t done, uint64_t total) {
-          line.update("verify " + set.id + ": " + std::to_string(total ? done * 100 / total : 100) +
-                      "% of " + format_bytes(total));
-        });
+    SetVerification v = verify_set(store_of(stores, set), set, deep, identities, cancel_check(),
+                                   [&](uint64_t done, uint64_t total) {
+                                     line.update("verify " + set.id + ": " +
+                                                 std::to_string(total ? done * 100 / total : 100) +
+                                                 "% of " + format_bytes(total));
+                                   });
     line.clear();
     all_ok = all_ok && v.ok;
     if (args.has("json")) {

@@ -36,8 +36,9 @@ Stores open_stores(const Settings& settings, const std::string& only) {
   if (only == "local" && !stores.local)
     throw UsageError("--store local: ramsafe.local_dir is not set");
   if (only == "drive" && !stores.drive)
-    throw UsageError("--store drive: neither ramsafe.drive_credentials_file nor "
-                     "ramsafe.drive_token_file is set");
+    throw UsageError(
+        "--store drive: neither ramsafe.drive_credentials_file nor "
+        "ramsafe.drive_token_file is set");
   if (!stores.local && !stores.drive)
     throw Error(Errc::kConfig,
                 "no store is configured: set ramsafe.local_dir, or Drive credentials "

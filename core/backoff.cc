@@ -26,8 +26,8 @@ void sleep_cancellable(int64_t milliseconds, const CancelCheck& cancel) {
     if (cancel && cancel()) throw Error(Errc::kCancelled, "cancelled");
     auto now = std::chrono::steady_clock::now();
     if (now >= until) return;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        until - now, std::chrono::milliseconds(100)));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(100)));
   }
 }
 

@@ -117,7 +117,7 @@ HttpResponse DriveApi::send_authorized(HttpRequest request, const CancelCheck& c
   }
 }
 
-HttpResponse DriveApi::call(HttpRequest request, const CancelCheck& cancel) {
+HttpResponse DriveApi::call(const HttpRequest& request, const CancelCheck& cancel) {
   for (int attempt = 1;; ++attempt) {
     HttpResponse response = send_authorized(request, cancel);
     if (!is_retryable(response) || attempt >= backoff_.policy().max_attempts) return response;
@@ -129,8 +129,8 @@ void DriveApi::fail(const std::string& what, const HttpResponse& response) const
   GoogleError e = google_error(response.body);
   std::string detail = describe_response(response);
   if (response.status == 401)
-    throw Error(Errc::kPermission, "Drive refused the access token of " +
-                                       credentials_.principal() + " to " + what + ": " + detail);
+    throw Error(Errc::kPermission, "Drive refused the access token of " + credentials_.principal() +
+                                       " to " + what + ": " + detail);
   if (response.status == 403 && e.reason == "storageQuotaExceeded") {
     std::string hint =
         credentials_.is_service_account()
@@ -142,8 +142,8 @@ void DriveApi::fail(const std::string& what, const HttpResponse& response) const
     throw Error(Errc::kNoSpace, "Drive has no space to " + what + " (" + detail + "); " + hint);
   }
   if (response.status == 403)
-    throw Error(Errc::kPermission, "Drive refused to " + what + " for " +
-                                       credentials_.principal() + ": " + detail);
+    throw Error(Errc::kPermission,
+                "Drive refused to " + what + " for " + credentials_.principal() + ": " + detail);
   if (response.status == 404)
     throw Error(Errc::kNotFound, "Drive cannot find what is needed to " + what + " (" + detail +
                                      "); check ramsafe.drive_folder_id and that " +
@@ -176,8 +176,8 @@ DriveFile DriveApi::create_folder(const std::string& name, const std::string& pa
                                   const CancelCheck& cancel) {
   HttpRequest request;
   request.method = "POST";
-  request.url = options_.api_url + "/drive/v3/files?supportsAllDrives=true&fields=" +
-                esc(kFileFields);
+  request.url =
+      options_.api_url + "/drive/v3/files?supportsAllDrives=true&fields=" + esc(kFileFields);
   request.headers = {"Content-Type: application/json; charset=UTF-8"};
   request.body = metadata_json(name, parent, app_properties, kDriveFolderMime).dump();
   HttpResponse response = call(request, cancel);
@@ -197,8 +197,7 @@ std::string DriveApi::start_session(uint64_t size, const std::string& name,
   request.headers = {"Content-Type: application/json; charset=UTF-8",
                      "X-Upload-Content-Type: application/octet-stream",
                      "X-Upload-Content-Length: " + std::to_string(size)};
-  request.body =
-      metadata_json(name, parent, app_properties, "application/octet-stream").dump();
+  request.body = metadata_json(name, parent, app_properties, "application/octet-stream").dump();
   HttpResponse response = call(request, cancel);
   if (!response.ok()) fail("start uploading " + name, response);
   std::string location = response.header("location");
@@ -226,8 +225,7 @@ std::optional<DriveFile> DriveApi::query_session(const std::string& session_uri,
 DriveFile DriveApi::upload(int fd, uint64_t size, const std::string& name,
                            const std::string& parent,
                            const std::map<std::string, std::string>& app_properties,
-                           std::string& session_uri, UploadStats& stats,
-                           const CancelCheck& cancel,
+                           std::string& session_uri, UploadStats& stats, const CancelCheck& cancel,
                            const std::function<void(uint64_t)>& progress) {
   uint64_t committed = 0;
   int failures = 0;  // consecutive, without progress
@@ -249,7 +247,8 @@ DriveFile DriveApi::upload(int fd, uint64_t size, const std::string& name,
         if (e.code() != Errc::kNotFound) throw;
         // The session expired (a week) or was lost: start again from byte 0.
         ++stats.session_restarts;
-        if (stats.session_restarts > 3) throw Error(Errc::kRemote, "upload sessions for " + name + " keep disappearing");
+        if (stats.session_restarts > 3)
+          throw Error(Errc::kRemote, "upload sessions for " + name + " keep disappearing");
         session_uri.clear();
         continue;
       }
@@ -264,11 +263,11 @@ DriveFile DriveApi::upload(int fd, uint64_t size, const std::string& name,
     request.body_fd = fd;
     request.body_offset = committed;
     request.body_length = length;
-    request.headers = {
-        "Content-Type: application/octet-stream",
-        length == 0 ? "Content-Range: bytes */" + std::to_string(size)
-                    : "Content-Range: bytes " + std::to_string(committed) + "-" +
-                          std::to_string(committed + length - 1) + "/" + std::to_string(size)};
+    request.headers = {"Content-Type: application/octet-stream",
+                       length == 0 ? "Content-Range: bytes */" + std::to_string(size)
+                                   : "Content-Range: bytes " + std::to_string(committed) + "-" +
+                                         std::to_string(committed + length - 1) + "/" +
+                                         std::to_string(size)};
     HttpResponse response = send_authorized(request, cancel);
     stats.bytes_sent += response.body_bytes_sent;
     if (response.ok()) {
@@ -294,8 +293,8 @@ DriveFile DriveApi::upload(int fd, uint64_t size, const std::string& name,
     ++stats.interruptions;
     if (++failures >= backoff_.policy().max_attempts)
       throw Error(Errc::kRemote, "cannot upload " + name + " to Drive after " +
-                                     std::to_string(failures) + " tries: " +
-                                     describe_response(response));
+                                     std::to_string(failures) +
+                                     " tries: " + describe_response(response));
     sleep_cancellable(backoff_.delay_ms(failures), cancel);
     need_query = true;  // how much did the server keep?
   }
@@ -306,16 +305,16 @@ uint64_t DriveApi::download(const std::string& file_id, Sink& out, const CancelC
   int failures = 0;
   for (;;) {
     HttpRequest request;
-    request.url = options_.api_url + "/drive/v3/files/" + esc(file_id) +
-                  "?alt=media&supportsAllDrives=true";
+    request.url =
+        options_.api_url + "/drive/v3/files/" + esc(file_id) + "?alt=media&supportsAllDrives=true";
     uint64_t start = counted.offset();
     if (start > 0) request.headers.push_back("Range: bytes=" + std::to_string(start) + "-");
     request.response_sink = &counted;
     HttpResponse response = send_authorized(request, cancel);
     if (response.status == 416 && start > 0) return start;  // nothing more after a break
     if (response.ok() && response.status != 200 && response.status != 206)
-      throw Error(Errc::kRemote, "Drive answered a download with HTTP " +
-                                     std::to_string(response.status));
+      throw Error(Errc::kRemote,
+                  "Drive answered a download with HTTP " + std::to_string(response.status));
     if (response.status == 200 && start > 0)
       throw Error(Errc::kRemote, "Drive ignored the Range of a resumed download");
     if (response.ok()) return counted.offset();
@@ -325,8 +324,8 @@ uint64_t DriveApi::download(const std::string& file_id, Sink& out, const CancelC
     if (!is_retryable(response)) fail("download file " + file_id, response);
     if (++failures >= backoff_.policy().max_attempts)
       throw Error(Errc::kRemote, "cannot download file " + file_id + " from Drive after " +
-                                     std::to_string(failures) + " tries: " +
-                                     describe_response(response));
+                                     std::to_string(failures) +
+                                     " tries: " + describe_response(response));
     sleep_cancellable(backoff_.delay_ms(failures), cancel);
   }
 }

@@ -18,13 +18,13 @@
 namespace ramsafe {
 
 inline constexpr const char* kDriveFolderMime = "application/vnd.google-apps.folder";
-inline constexpr uint64_t kDriveChunkUnit = 256 * 1024;  // Google's resumable chunk unit
+inline constexpr uint64_t kDriveChunkUnit = uint64_t{256} << 10;  // Google's resumable chunk unit
 
 struct DriveOptions {
   std::string api_url = "https://www.googleapis.com";
   HttpOptions http;
   BackoffPolicy backoff;
-  uint64_t chunk_size = 8 * 1024 * 1024;  // a multiple of kDriveChunkUnit
+  uint64_t chunk_size = uint64_t{8} << 20;  // a multiple of kDriveChunkUnit
 };
 
 struct DriveFile {
@@ -38,9 +38,9 @@ struct DriveFile {
 
 // Upload accounting, for progress and for the tests' "re-sent bytes" figures.
 struct UploadStats {
-  uint64_t bytes_sent = 0;     // request body bytes handed to the network
-  int interruptions = 0;       // chunks that did not get a clean answer
-  int session_restarts = 0;    // sessions that were gone (404) and started again
+  uint64_t bytes_sent = 0;   // request body bytes handed to the network
+  int interruptions = 0;     // chunks that did not get a clean answer
+  int session_restarts = 0;  // sessions that were gone (404) and started again
 };
 
 class DriveApi {
@@ -65,8 +65,7 @@ class DriveApi {
   // Streams a file's content into out, from offset 0 to its end, resuming with Range
   // after a broken connection. Returns the bytes written.
   uint64_t download(const std::string& file_id, Sink& out, const CancelCheck& cancel);
-  std::string download_small(const std::string& file_id, uint64_t limit,
-                             const CancelCheck& cancel);
+  std::string download_small(const std::string& file_id, uint64_t limit, const CancelCheck& cancel);
   void remove(const std::string& file_id, const CancelCheck& cancel);
 
   // "'a\'b'": a string literal of Drive's query language.
@@ -75,7 +74,7 @@ class DriveApi {
  private:
   // Sends with a bearer token; retries transient failures with backoff and a 401 once
   // with a fresh token. Returns the last response (the caller judges it).
-  HttpResponse call(HttpRequest request, const CancelCheck& cancel);
+  HttpResponse call(const HttpRequest& request, const CancelCheck& cancel);
   HttpResponse send_authorized(HttpRequest request, const CancelCheck& cancel);
   [[noreturn]] void fail(const std::string& what, const HttpResponse& response) const;
   std::optional<DriveFile> query_session(const std::string& session_uri, uint64_t size,

@@ -143,8 +143,10 @@ DriveCredentials DriveCredentials::from_user_token_file(const std::string& path,
 
 SecureString DriveCredentials::make_jwt_assertion(int64_t now_unix) const {
   nlohmann::json header = {{"alg", "RS256"}, {"typ", "JWT"}};
-  nlohmann::json claims = {{"iss", client_email_}, {"scope", kDriveScope},
-                           {"aud", token_uri_},    {"iat", now_unix},
+  nlohmann::json claims = {{"iss", client_email_},
+                           {"scope", kDriveScope},
+                           {"aud", token_uri_},
+                           {"iat", now_unix},
                            {"exp", now_unix + 3600}};
   std::string signing_input = base64url(header.dump()) + "." + base64url(claims.dump());
 
@@ -172,10 +174,11 @@ SecureString DriveCredentials::token_request_body(int64_t now_unix) const {
     body = form_body({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
                       {"assertion", std::string(assertion.begin(), assertion.end())}});
   } else {
-    body = form_body({{"grant_type", "refresh_token"},
-                      {"client_id", client_id_},
-                      {"client_secret", std::string(client_secret_.begin(), client_secret_.end())},
-                      {"refresh_token", std::string(refresh_token_.begin(), refresh_token_.end())}});
+    body =
+        form_body({{"grant_type", "refresh_token"},
+                   {"client_id", client_id_},
+                   {"client_secret", std::string(client_secret_.begin(), client_secret_.end())},
+                   {"refresh_token", std::string(refresh_token_.begin(), refresh_token_.end())}});
   }
   SecureString out(body.begin(), body.end());
   OPENSSL_cleanse(body.data(), body.size());
@@ -225,9 +228,8 @@ SecureString device_login(HttpClient& http, const DeviceLoginRequest& request,
                 form_body({{"client_id", request.client_id}, {"scope", request.scope}})),
       cancel);
   if (!code_response.ok())
-    throw Error(Errc::kPermission,
-                "Google refused the device login request for client " + request.client_id + ": " +
-                    describe_response(code_response));
+    throw Error(Errc::kPermission, "Google refused the device login request for client " +
+                                       request.client_id + ": " + describe_response(code_response));
   auto code = nlohmann::json::parse(code_response.body, nullptr, false);
   if (code.is_discarded() || !code.contains("device_code") || !code.contains("user_code"))
     throw Error(Errc::kRemote, "the device code endpoint sent no device_code");

@@ -29,8 +29,7 @@ std::string property(const DriveFile& f, const char* key) {
   return it == f.app_properties.end() ? "" : it->second;
 }
 
-std::string md5_of_file(int fd, uint64_t size, const std::string& path,
-                        const CancelCheck& cancel) {
+std::string md5_of_file(int fd, uint64_t size, const std::string& path, const CancelCheck& cancel) {
   Digest md5("MD5");
   std::vector<uint8_t> buf(1 << 20);
   uint64_t done = 0;
@@ -66,12 +65,13 @@ std::string DriveStore::describe() const {
   return describe_for(parent_, cluster_);
 }
 
-std::string DriveStore::cluster_folder(bool create) {
+std::string DriveStore::cluster_folder(bool create, const CancelCheck& cancel) {
   if (!folder_id_.empty()) return folder_id_;
-  std::string q = DriveApi::quote(parent_) + " in parents and mimeType = " +
-                  DriveApi::quote(kDriveFolderMime) + " and trashed = false and appProperties has { key=" +
-                  DriveApi::quote(kClusterKey) + " and value=" + DriveApi::quote(cluster_) + " }";
-  std::vector<DriveFile> found = api_.list(q, cancel_);
+  std::string q =
+      DriveApi::quote(parent_) + " in parents and mimeType = " + DriveApi::quote(kDriveFolderMime) +
+      " and trashed = false and appProperties has { key=" + DriveApi::quote(kClusterKey) +
+      " and value=" + DriveApi::quote(cluster_) + " }";
+  std::vector<DriveFile> found = api_.list(q, cancel);
   if (!found.empty()) {
     // Two folders could exist after a race between two first uploads; the oldest id
     // order is arbitrary but stable, so every reader agrees on one.
@@ -79,21 +79,21 @@ std::string DriveStore::cluster_folder(bool create) {
               [](const DriveFile& a, const DriveFile& b) { return a.id < b.id; });
     folder_id_ = found.front().id;
   } else if (create) {
-    folder_id_ = api_.create_folder(cluster_, parent_, {{kClusterKey, cluster_}}, cancel_).id;
+    folder_id_ = api_.create_folder(cluster_, parent_, {{kClusterKey, cluster_}}, cancel).id;
   }
   return folder_id_;
 }
 
-std::vector<DriveFile> DriveStore::files_of_cluster() {
-  std::string folder = cluster_folder(false);
+std::vector<DriveFile> DriveStore::files_of_cluster(const CancelCheck& cancel) {
+  std::string folder = cluster_folder(false, cancel);
   last_listing_.clear();
   if (folder.empty()) return last_listing_;
-  last_listing_ = api_.list(DriveApi::quote(folder) + " in parents and trashed = false", cancel_);
+  last_listing_ = api_.list(DriveApi::quote(folder) + " in parents and trashed = false", cancel);
   return last_listing_;
 }
 
 std::vector<SetEntry> DriveStore::list_sets() {
-  std::vector<DriveFile> files = files_of_cluster();
+  std::vector<DriveFile> files = files_of_cluster(cancel_);
   // Per set: its files by path (the first copy of a path wins; duplicates are reported).
   std::map<std::string, std::map<std::string, const DriveFile*>> sets;
   for (const auto& f : files) {
@@ -142,9 +142,10 @@ std::vector<SetEntry> DriveStore::list_sets() {
   return out;
 }
 
-std::string DriveStore::file_id(const std::string& set_id, const std::string& path) {
+std::string DriveStore::file_id(const std::string& set_id, const std::string& path,
+                                const CancelCheck& cancel) {
   for (int pass = 0; pass < 2; ++pass) {
-    if (pass == 1 || last_listing_.empty()) files_of_cluster();
+    if (pass == 1 || last_listing_.empty()) files_of_cluster(cancel);
     for (const auto& f : last_listing_)
       if (property(f, kSetKey) == set_id && property(f, kPathKey) == path) return f.id;
   }
@@ -153,12 +154,12 @@ std::string DriveStore::file_id(const std::string& set_id, const std::string& pa
 
 void DriveStore::read_file(const std::string& set_id, const std::string& path, Sink& out,
                            const CancelCheck& cancel) {
-  api_.download(file_id(set_id, path), out, cancel);
+  api_.download(file_id(set_id, path, cancel), out, cancel);
 }
 
 void DriveStore::delete_set(const std::string& set_id) {
   std::vector<const DriveFile*> files;
-  for (const auto& f : files_of_cluster())
+  for (const auto& f : files_of_cluster(cancel_))
     if (property(f, kSetKey) == set_id) files.push_back(&f);
   // The manifest goes first: a half-deleted set is then never listed as complete.
   std::stable_partition(files.begin(), files.end(),
@@ -170,23 +171,16 @@ void DriveStore::delete_set(const std::string& set_id) {
 SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const CancelCheck& cancel,
                                  const UploadProgress& progress) {
   if (!set.usable()) throw Error(Errc::kInvalidArgument, "backup " + set.id + " is not usable");
-  CancelCheck saved = cancel_;
-  cancel_ = cancel;
-  struct Restore {
-    CancelCheck& target;
-    CancelCheck value;
-    ~Restore() { target = std::move(value); }
-  } restore{cancel_, saved};
 
   const Manifest& m = *set.manifest;
   SetUpload result;
   result.backup_id = set.id;
   result.bytes_total = m.stored_bytes() + 0;
-  std::string folder = cluster_folder(true);
+  std::string folder = cluster_folder(true, cancel);
 
   // What Drive already holds of this set (an earlier, interrupted pass).
   std::multimap<std::string, DriveFile> remote;
-  for (const auto& f : files_of_cluster())
+  for (const auto& f : files_of_cluster(cancel))
     if (property(f, kSetKey) == set.id) remote.emplace(property(f, kPathKey), f);
 
   std::string set_dir = local.set_path(set.id);
@@ -227,10 +221,11 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
       sessions_.erase(key);
       if (stored.size != size || stored.md5 != md5) {
         api_.remove(stored.id, cancel);
-        throw Error(Errc::kCorrupt, "Drive's copy of " + key + " differs from what was sent (" +
-                                        std::to_string(stored.size) + " bytes, MD5 " + stored.md5 +
-                                        "; sent " + std::to_string(size) + " bytes, MD5 " + md5 +
-                                        "); it was removed and will be sent again");
+        std::string message = "Drive's copy of " + key + " differs from what was sent (";
+        message += std::to_string(stored.size) + " bytes, MD5 " + stored.md5;
+        message += "; sent " + std::to_string(size) + " bytes, MD5 " + md5;
+        message += "); it was removed and will be sent again";
+        throw Error(Errc::kCorrupt, message);
       }
       ++result.files_uploaded;
       result.bytes_uploaded += size;

@@ -22,15 +22,15 @@ namespace ramsafe {
 
 struct SetUpload {
   std::string backup_id;
-  uint64_t bytes_total = 0;      // stored bytes of the set
-  uint64_t bytes_uploaded = 0;   // of those, sent in this call (files already there skipped)
+  uint64_t bytes_total = 0;     // stored bytes of the set
+  uint64_t bytes_uploaded = 0;  // of those, sent in this call (files already there skipped)
   UploadStats stats;
   int files_uploaded = 0;
   int files_already_there = 0;
 };
 
-using UploadProgress = std::function<void(const std::string& backup_id, uint64_t done,
-                                          uint64_t total)>;
+using UploadProgress =
+    std::function<void(const std::string& backup_id, uint64_t done, uint64_t total)>;
 
 class DriveStore : public Store {
  public:
@@ -59,16 +59,17 @@ class DriveStore : public Store {
   DriveApi& api() { return api_; }
 
  private:
-  std::string cluster_folder(bool create);
-  std::vector<DriveFile> files_of_cluster();
-  std::string file_id(const std::string& set_id, const std::string& path);
+  std::string cluster_folder(bool create, const CancelCheck& cancel);
+  std::vector<DriveFile> files_of_cluster(const CancelCheck& cancel);
+  std::string file_id(const std::string& set_id, const std::string& path,
+                      const CancelCheck& cancel);
 
   DriveApi api_;
   std::string parent_;
   std::string cluster_;
-  std::string folder_id_;  // found or created once
+  std::string folder_id_;                                 // found or created once
   std::map<std::string, Manifest> manifests_by_file_id_;  // Drive files never change
-  std::map<std::string, std::string> sessions_;            // "<set>/<path>" -> session URI
+  std::map<std::string, std::string> sessions_;           // "<set>/<path>" -> session URI
   std::vector<DriveFile> last_listing_;
   CancelCheck cancel_;
 };

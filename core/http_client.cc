@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <cerrno>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 
@@ -80,7 +80,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   try {
     if (t->request->response_sink != nullptr && status >= 200 && status < 300) {
       t->request->response_sink->write(reinterpret_cast<const uint8_t*>(data), n);
-    } else if (t->response->body.size() < 1024 * 1024) {  // error bodies are small
+    } else if (t->response->body.size() < (size_t{1} << 20)) {  // error bodies are small
       t->response->body.append(data, n);
     }
   } catch (...) {

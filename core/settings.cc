@@ -204,10 +204,10 @@ std::vector<SettingDef> build_setting_defs() {
       path_setting("ramsafe.drive_ca_file", &Settings::drive_ca_file,
                    "CA bundle that Drive's TLS certificates are checked against; empty means "
                    "the system's."),
-      with_check(integer_setting("ramsafe.drive_chunk_kb", 8192, 256, 1048576,
-                                 &Settings::drive_chunk_kb,
-                                 "Size of each resumable upload request to Drive, in KiB."),
-                 is_chunk_size, "a multiple of 256 from 256 to 1048576"),
+      with_check(
+          integer_setting("ramsafe.drive_chunk_kb", 8192, 256, 1048576, &Settings::drive_chunk_kb,
+                          "Size of each resumable upload request to Drive, in KiB."),
+          is_chunk_size, "a multiple of 256 from 256 to 1048576"),
       with_check(with_default(text_setting("ramsafe.drive_api_url", &Settings::drive_api_url,
                                            "Base URL of the Drive API."),
                               "https://www.googleapis.com"),

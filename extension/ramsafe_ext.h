@@ -71,8 +71,8 @@ struct SharedState {
   uint64_t backups_failed;
 
   // The Drive store (remote[0] == '\0': not configured).
-  char remote[256];       // its description, "drive My Drive/main"
-  int pending_uploads;    // local sets Drive does not hold; -1 until first counted
+  char remote[256];     // its description, "drive My Drive/main"
+  int pending_uploads;  // local sets Drive does not hold; -1 until first counted
   char uploading_id[kIdLength];
   uint64_t upload_bytes_done;
   uint64_t upload_bytes_total;

@@ -252,10 +252,10 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
             running ? std::optional<std::string>(number(state.bytes_read)) : std::nullopt,
             running ? std::optional<std::string>(number(state.bytes_stored)) : std::nullopt,
             // Pending uploads: NULL until the worker has compared the stores once.
-            state.remote[0] == '\0'  ? std::optional<std::string>("0")
-            : state.pending_uploads < 0 ? std::nullopt
-                                        : std::optional<std::string>(
-                                              std::to_string(state.pending_uploads)),
+            state.remote[0] == '\0' ? std::optional<std::string>("0")
+            : state.pending_uploads < 0
+                ? std::nullopt
+                : std::optional<std::string>(std::to_string(state.pending_uploads)),
             number(state.backups_requested),
             number(state.backups_scheduled),
             number(state.backups_failed),

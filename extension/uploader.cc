@@ -172,18 +172,18 @@ void run_upload_pass(bool (*stop)()) {
   SpinLockRelease(&shared->mutex);
 
   if (r.uploaded > 0)
-    ereport(LOG, (errmsg("ramsafe: copied backup %s to %s: %llu bytes sent in %.1f s",
-                         r.uploaded_ids, r.remote,
-                         static_cast<unsigned long long>(r.bytes_sent), r.seconds)));
+    ereport(LOG,
+            (errmsg("ramsafe: copied backup %s to %s: %llu bytes sent in %.1f s", r.uploaded_ids,
+                    r.remote, static_cast<unsigned long long>(r.bytes_sent), r.seconds)));
   if (r.failed) {
     consecutive_failures++;
     int64_t delay = kFirstRetrySeconds << std::min(consecutive_failures - 1, 6);
     delay = std::min(delay, kMaxRetrySeconds);
     next_attempt = static_cast<int64_t>(time(nullptr)) + delay;
     ereport(WARNING,
-            (r.failed_id[0] ? errmsg("ramsafe: copying backup %s to Drive failed: %s",
-                                     r.failed_id, r.message)
-                            : errmsg("ramsafe: copying backups to Drive failed: %s", r.message),
+            (r.failed_id[0]
+                 ? errmsg("ramsafe: copying backup %s to Drive failed: %s", r.failed_id, r.message)
+                 : errmsg("ramsafe: copying backups to Drive failed: %s", r.message),
              errdetail("Local backups go on as scheduled; the copy is tried again in %lld s.",
                        static_cast<long long>(delay))));
   } else if (r.cancelled) {

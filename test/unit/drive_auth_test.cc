@@ -100,10 +100,9 @@ TEST(DriveAuthTest, JwtIsSignedRs256WithTheClaimsGoogleWants) {
   std::string signed_part = text.substr(0, dot2);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   ASSERT_EQ(EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, pair.key), 1);
-  int verified = EVP_DigestVerify(ctx, reinterpret_cast<const uint8_t*>(signature.data()),
-                                  signature.size(),
-                                  reinterpret_cast<const uint8_t*>(signed_part.data()),
-                                  signed_part.size());
+  int verified =
+      EVP_DigestVerify(ctx, reinterpret_cast<const uint8_t*>(signature.data()), signature.size(),
+                       reinterpret_cast<const uint8_t*>(signed_part.data()), signed_part.size());
   EVP_MD_CTX_free(ctx);
   EXPECT_EQ(verified, 1) << "the signature must verify with the service account's public key";
 }
@@ -126,8 +125,9 @@ TEST(DriveAuthTest, BadServiceAccountFilesNameTheProblem) {
   EXPECT_EQ(error_of([&] { DriveCredentials::from_service_account_file(not_json); }),
             not_json + ": not a JSON object");
   std::string user = write_secret(dir, "b.json", R"({"type":"authorized_user"})");
-  EXPECT_NE(error_of([&] { DriveCredentials::from_service_account_file(user); })
-                .find("\"type\" is \"authorized_user\", expected \"service_account\""),
+  EXPECT_NE(error_of([&] {
+              DriveCredentials::from_service_account_file(user);
+            }).find("\"type\" is \"authorized_user\", expected \"service_account\""),
             std::string::npos);
   std::string bad_key = write_secret(
       dir, "c.json",

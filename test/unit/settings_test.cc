@@ -90,10 +90,10 @@ TEST(SettingDefsTest, SecretFilesAreSuperuserOnly) {
     if (def.superuser_only) superuser_only.insert(def.name);
     if (def.context == SettingContext::kPostmaster) postmaster.insert(def.name);
   }
-  EXPECT_EQ(superuser_only,
-            (std::set<std::string>{"ramsafe.passphrase_file", "ramsafe.identity_file",
-                                   "ramsafe.passfile", "ramsafe.drive_credentials_file",
-                                   "ramsafe.drive_token_file"}));
+  EXPECT_EQ(
+      superuser_only,
+      (std::set<std::string>{"ramsafe.passphrase_file", "ramsafe.identity_file", "ramsafe.passfile",
+                             "ramsafe.drive_credentials_file", "ramsafe.drive_token_file"}));
   EXPECT_EQ(postmaster, std::set<std::string>{"ramsafe.data_directory"});
 }
 
@@ -182,8 +182,7 @@ INSTANTIATE_TEST_SUITE_P(
         ValidCase{"ramsafe.schedule", "'@daily'", "@daily"},
         ValidCase{"ramsafe.schedule", "''", ""},
         ValidCase{"ramsafe.timezone", "'Europe/Berlin'", "Europe/Berlin"},
-        ValidCase{"ramsafe.timezone", "''", ""},
-        ValidCase{"ramsafe.ram_warn_percent", "90", "90"},
+        ValidCase{"ramsafe.timezone", "''", ""}, ValidCase{"ramsafe.ram_warn_percent", "90", "90"},
         ValidCase{"ramsafe.drive_chunk_kb", "512", "512"},
         ValidCase{"ramsafe.drive_api_url", "'https://127.0.0.1:8443'", "https://127.0.0.1:8443"},
         ValidCase{"ramsafe.drive_folder_id", "'0AbCdEfGhIjK'", "0AbCdEfGhIjK"}));
@@ -216,7 +215,8 @@ INSTANTIATE_TEST_SUITE_P(
     All, InvalidSettingTest,
     testing::Values(
         InvalidCase{"ramsafe.drive_chunk_kb", "300",
-                    "invalid value for ramsafe.drive_chunk_kb: \"300\" (expected a multiple of 256 from 256 to 1048576)"},
+                    "invalid value for ramsafe.drive_chunk_kb: \"300\" (expected a multiple of 256 "
+                    "from 256 to 1048576)"},
         InvalidCase{"ramsafe.drive_chunk_kb", "128",
                     "invalid value for ramsafe.drive_chunk_kb: \"128\" (expected a multiple of 256 "
                     "from 256 to 1048576)"},
