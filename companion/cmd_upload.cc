@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 
 #include "companion/commands.h"
@@ -27,8 +28,13 @@ int run_upload(const ParsedArgs& args) {
     throw UsageError(
         "Drive is not configured: set ramsafe.drive_credentials_file or "
         "ramsafe.drive_token_file");
-  std::vector<SetEntry> pending =
-      sets_to_upload(stores.local->list_sets(), stores.drive->list_sets());
+  std::vector<SetEntry> local_sets = stores.local->list_sets();
+  if (std::none_of(local_sets.begin(), local_sets.end(),
+                   [](const SetEntry& s) { return s.usable(); })) {
+    std::cout << "no usable backups in " << stores.local->describe() << " to upload\n";
+    return kExitOk;
+  }
+  std::vector<SetEntry> pending = sets_to_upload(local_sets, stores.drive->list_sets());
   if (!args.positionals.empty()) {
     const std::string& id = args.positionals[0];
     std::vector<SetEntry> one;
@@ -36,8 +42,7 @@ int run_upload(const ParsedArgs& args) {
       if (s.id == id) one.push_back(s);
     if (one.empty()) {
       bool local_has = false;
-      for (const auto& s : stores.local->list_sets())
-        local_has = local_has || (s.id == id && s.usable());
+      for (const auto& s : local_sets) local_has = local_has || (s.id == id && s.usable());
       if (!local_has) {
         std::cerr << "ramsafe upload: no usable backup " << id << " in " << stores.local->describe()
                   << "\n";

@@ -55,7 +55,8 @@ GoogleError google_error(const std::string& body) {
 
 bool is_retryable(const HttpResponse& response) {
   long s = response.status;
-  if (s == 0 || s == 408 || s == 429 || (s >= 500 && s <= 599)) return true;
+  if (s == 0) return !response.transport_permanent;
+  if (s == 408 || s == 429 || (s >= 500 && s <= 599)) return true;
   if (s == 403) {
     std::string reason = google_error(response.body).reason;
     return reason == "rateLimitExceeded" || reason == "userRateLimitExceeded";

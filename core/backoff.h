@@ -36,7 +36,8 @@ class Backoff {
 void sleep_cancellable(int64_t milliseconds, const CancelCheck& cancel);
 
 // True for outcomes that may succeed when repeated: no response at all (reset, refused,
-// timeout), 408, 429, 5xx, and 403 with reason rateLimitExceeded/userRateLimitExceeded.
+// timeout; not a TLS verification failure), 408, 429, 5xx, and 403 with reason
+// rateLimitExceeded/userRateLimitExceeded.
 bool is_retryable(const HttpResponse& response);
 
 // Google's error reason ("storageQuotaExceeded") and message from a JSON error body,

@@ -218,6 +218,16 @@ HttpResponse HttpClient::perform(const HttpRequest& request, const CancelCheck& 
     if (transfer.read_failed) throw Error(Errc::kIo, "cannot read the file being uploaded");
     response.status = 0;
     response.transport_error = curl_easy_strerror(rc);
+    // A certificate that does not verify is not a flaky network: retrying only delays
+    // the message. DNS and connection failures are retried (a network still coming up).
+    response.transport_permanent = rc == CURLE_PEER_FAILED_VERIFICATION ||
+                                   rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
+                                   rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL ||
+                                   rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+    if (rc == CURLE_PEER_FAILED_VERIFICATION)
+      response.transport_error +=
+          " (the server's TLS certificate does not verify against the "
+          "trusted CA bundle)";
     return response;
   }
   long status = 0;

@@ -34,8 +34,10 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  long status = 0;                             // 0: no HTTP response (see transport_error)
-  std::string transport_error;                 // why there was no complete response
+  long status = 0;              // 0: no HTTP response (see transport_error)
+  std::string transport_error;  // why there was no complete response
+  // The transport failure cannot go away by trying again (TLS verification, a bad URL).
+  bool transport_permanent = false;
   std::map<std::string, std::string> headers;  // names lower-cased; last value wins
   std::string body;
   uint64_t body_bytes_sent = 0;      // request body bytes handed to the connection

@@ -125,12 +125,19 @@ expected="$(checksum)"
 pg_stop_cluster x
 pg_wipe_data x
 rm -rf "$WORK/store/main"
+# Downloads cut mid-body resume with Range.
+drive_admin POST /stats/reset >/dev/null
+drive_admin POST /faults '{"seed": 3, "rules": [{"match": {"kind": "media"}, "action": "reset",
+  "afterBytes": {"random": [1000, 400000]}, "probability": 0.5, "count": 4}]}' >/dev/null
 out="$(run restore --no-progress)"
 assert_contains "$out" "restored backup $id4" "restore took the newest set from Drive"
+cut="$(drive_admin GET /stats | json 'd.faults.reset || 0')"
+[[ "$cut" -ge 1 ]] || fail "no download was cut"
+drive_admin DELETE /faults >/dev/null
 pg_start_existing x
 assert_eq "$expected" "$(checksum)" "the data is back, from Drive alone"
 assert_eq 13 "$(psql_as x app -c 'SELECT max(g) FROM s')" "up to the last backup"
-pass "boot restore from Drive alone"
+pass "boot restore from Drive alone, $cut downloads cut and resumed"
 
 # Corrupt the newest remote set's database file: restore falls back to the previous one.
 db_file_id="$(drive_set_files "$id4" | awk -F'\t' '$1 ~ /^db\/app/ {print $2}')"
@@ -145,6 +152,46 @@ assert_contains "$out" "falling back to the next older backup $id3" "and the fal
 pg_start_existing x
 assert_eq 12 "$(psql_as x app -c 'SELECT max(g) FROM s')" "the previous set restored"
 pass "a corrupted newest remote set falls back to the previous one"
+
+# ------------------------------------------------------------------- tokens, TLS, login
+drive_admin POST /expire-tokens >/dev/null
+assert_contains "$(run list --store drive)" "$id4" "after the tokens expired early: a 401, a fresh token, success"
+grep -v '^ramsafe.drive_ca_file' "$conf" >"$WORK/no-ca.conf"
+chown postgres:postgres "$WORK/no-ca.conf"
+start_s="$SECONDS"
+rc=0
+out="$(rs "$WORK/no-ca.conf" list --store drive 2>&1)" || rc=$?
+assert_eq 1 "$rc" "a server certificate from an unknown CA: exit code"
+assert_contains "$out" "does not verify against the trusted CA bundle" "a certificate that does not verify is refused"
+[[ $((SECONDS - start_s)) -lt 10 ]] || fail "an untrusted certificate was retried for $((SECONDS - start_s)) s"
+pass "tokens refreshed after a 401; TLS verification on and not retried"
+
+drive_admin POST /oauth-clients '{"client_id": "pi-client", "client_secret": "pi-secret-8861"}' >/dev/null
+drive_admin POST /settings '{"device_interval": 1}' >/dev/null
+DRIVE_SECRETS+=("pi-secret-8861")
+printf 'pi-secret-8861\n' >"$DRIVE_DIR/pi-client-secret"
+chown postgres:postgres "$DRIVE_DIR/pi-client-secret"
+chmod 0600 "$DRIVE_DIR/pi-client-secret"
+login_conf="$(ramsafe_config x "ramsafe.drive_ca_file = '$DRIVE_CA'" "ramsafe.drive_oauth_url = '$DRIVE_URL'")"
+(rs_exec "$login_conf" drive-login --client-id pi-client --client-secret-file "$DRIVE_DIR/pi-client-secret" \
+  -o "$WORK/pi.json" >"$WORK/login.out" 2>&1) &
+login=$!
+wait_for "drive-login to show the code" 30 grep -q "enter the code" "$WORK/login.out"
+user_code="$(sed -n 's/.*enter the code \([A-Z0-9-]*\).*/\1/p' "$WORK/login.out")"
+drive_admin POST /device/approve "{\"user_code\": \"$user_code\", \"user\": \"pi@example.com\"}" >/dev/null
+rc=0
+wait "$login" || rc=$?
+assert_eq 0 "$rc" "drive-login exits 0 once approved"
+assert_contains "$(cat "$WORK/login.out")" "https://www.google.com/device" "it shows the verification URL"
+assert_eq 600 "$(stat -c %a "$WORK/pi.json")" "the token file is mode 0600"
+DRIVE_SECRETS+=("$(json d.refresh_token <"$WORK/pi.json")")
+all_output+="$(cat "$WORK/login.out")"$'\n'
+mapfile -t lines < <(drive_settings "$WORK/pi.json")
+pi_conf="$(ramsafe_config x "${lines[@]}")"
+run backup >/dev/null
+out="$(rs "$pi_conf" upload --no-progress 2>&1)" || fail "upload with the drive-login token failed" "$out"
+assert_contains "$out" "to drive My Drive/main" "the user's token uploads to their My Drive"
+pass "drive-login: device flow, token file 0600, uploads with it"
 
 # ------------------------------------------------------------------------ bad credentials
 run backup >/dev/null  # a local set for the uploads below to fail on

@@ -67,6 +67,9 @@ TEST(RetryableTest, FatalOutcomesAreNot) {
   EXPECT_FALSE(is_retryable(response(404)));
   EXPECT_FALSE(is_retryable(response(403, drive_error(403, "storageQuotaExceeded", "Full"))));
   EXPECT_FALSE(is_retryable(response(403, "not json")));
+  HttpResponse untrusted = response(0);
+  untrusted.transport_permanent = true;  // e.g. a certificate that does not verify
+  EXPECT_FALSE(is_retryable(untrusted));
 }
 
 TEST(GoogleErrorTest, ReadsBothErrorShapes) {
