@@ -4,6 +4,7 @@
 #include "companion/commands.h"
 #include "companion/stores.h"
 #include "core/error.h"
+#include "core/prune.h"
 
 namespace ramsafe::cli {
 
@@ -11,10 +12,10 @@ CommandSpec upload_spec() {
   return {"upload",
           "upload [options] [BACKUP_ID]",
           "Copy the local backup sets that Google Drive does not hold yet to Drive.\n"
-          "Newest first; the server's worker does this after every backup. Files already on Drive "
-          "with the\n"
-          "right size and MD5 are kept; the manifest goes last, so an interrupted upload is never\n"
-          "listed as a complete set and the next upload finishes it.",
+          "Newest first, and only sets that ramsafe.drive_retention keeps (the newest always);\n"
+          "the server's worker does this after every backup. Files already on Drive with the\n"
+          "right size and MD5 are kept; the manifest goes last, so an interrupted upload is\n"
+          "never listed as a complete set and the next upload finishes it.",
           {config_option(), {"no-progress", 0, false, "", "no progress line even on a terminal"}},
           1,
           "BACKUP_ID   upload only this set"};
@@ -34,27 +35,33 @@ int run_upload(const ParsedArgs& args) {
     std::cout << "no usable backups in " << stores.local->describe() << " to upload\n";
     return kExitOk;
   }
-  std::vector<SetEntry> pending = sets_to_upload(local_sets, stores.drive->list_sets());
+  std::vector<SetEntry> remote_sets = stores.drive->list_sets();
+  std::vector<SetEntry> pending;
   if (!args.positionals.empty()) {
+    // One set asked for by name: sent even if Drive's retention would not keep it.
     const std::string& id = args.positionals[0];
-    std::vector<SetEntry> one;
-    for (const auto& s : pending)
-      if (s.id == id) one.push_back(s);
-    if (one.empty()) {
-      bool local_has = false;
-      for (const auto& s : local_sets) local_has = local_has || (s.id == id && s.usable());
-      if (!local_has) {
-        std::cerr << "ramsafe upload: no usable backup " << id << " in " << stores.local->describe()
-                  << "\n";
-        return kExitFailed;
-      }
+    auto has = [&id](const std::vector<SetEntry>& sets) {
+      return std::any_of(sets.begin(), sets.end(),
+                         [&id](const SetEntry& s) { return s.id == id && s.usable(); });
+    };
+    if (!has(local_sets)) {
+      std::cerr << "ramsafe upload: no usable backup " << id << " in " << stores.local->describe()
+                << "\n";
+      return kExitFailed;
+    }
+    if (has(remote_sets)) {
       std::cout << id << ": already on " << stores.drive->describe() << "\n";
       return kExitOk;
     }
-    pending = one;
+    for (const auto& s : local_sets)
+      if (s.id == id) pending.push_back(s);
+  } else {
+    PruneRequest policy = prune_request_for(settings);
+    pending = sets_to_upload(local_sets, remote_sets, policy.drive_policy, policy.zone);
   }
   if (pending.empty()) {
-    std::cout << "every local backup is already on " << stores.drive->describe() << "\n";
+    std::cout << "Drive holds every local backup that ramsafe.drive_retention keeps ("
+              << stores.drive->describe() << ")\n";
     return kExitOk;
   }
   ProgressLine line(stdout_is_terminal() && !args.has("no-progress"));

@@ -4,10 +4,15 @@ namespace ramsafe::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
-      {backup_spec(), run_backup}, {restore_spec(), run_restore},
-      {list_spec(), run_list},     {verify_spec(), run_verify},
-      {keygen_spec(), run_keygen}, {decrypt_spec(), run_decrypt},
-      {upload_spec(), run_upload}, {drive_login_spec(), run_drive_login},
+      {backup_spec(), run_backup},
+      {restore_spec(), run_restore},
+      {list_spec(), run_list},
+      {verify_spec(), run_verify},
+      {keygen_spec(), run_keygen},
+      {decrypt_spec(), run_decrypt},
+      {upload_spec(), run_upload},
+      {prune_spec(), run_prune},
+      {drive_login_spec(), run_drive_login},
   };
   return list;
 }

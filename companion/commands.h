@@ -22,6 +22,7 @@ int run_verify(const ParsedArgs& args);
 int run_keygen(const ParsedArgs& args);
 int run_decrypt(const ParsedArgs& args);
 int run_upload(const ParsedArgs& args);
+int run_prune(const ParsedArgs& args);
 int run_drive_login(const ParsedArgs& args);
 
 CommandSpec backup_spec();
@@ -31,6 +32,7 @@ CommandSpec verify_spec();
 CommandSpec keygen_spec();
 CommandSpec decrypt_spec();
 CommandSpec upload_spec();
+CommandSpec prune_spec();
 CommandSpec drive_login_spec();
 
 }  // namespace ramsafe::cli

@@ -7,7 +7,6 @@
 #include <cerrno>
 
 #include <algorithm>
-#include <set>
 
 #include "core/backup.h"
 #include "core/error.h"
@@ -158,8 +157,9 @@ void DriveStore::read_file(const std::string& set_id, const std::string& path, S
 }
 
 void DriveStore::delete_set(const std::string& set_id) {
+  std::vector<DriveFile> listing = files_of_cluster(cancel_);
   std::vector<const DriveFile*> files;
-  for (const auto& f : files_of_cluster(cancel_))
+  for (const auto& f : listing)
     if (property(f, kSetKey) == set_id) files.push_back(&f);
   // The manifest goes first: a half-deleted set is then never listed as complete.
   std::stable_partition(files.begin(), files.end(),
@@ -267,18 +267,6 @@ std::unique_ptr<DriveStore> make_drive_store(const Settings& settings) {
   std::string cluster = cluster_name(settings);
   return std::make_unique<DriveStore>(std::move(options), std::move(*credentials),
                                       settings.drive_folder_id, cluster);
-}
-
-std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
-                                     const std::vector<SetEntry>& remote) {
-  std::set<std::string> remote_ids;
-  for (const auto& r : remote)
-    if (r.usable()) remote_ids.insert(r.id);
-  std::vector<SetEntry> out;
-  for (const auto& l : local)
-    if (l.usable() && remote_ids.count(l.id) == 0) out.push_back(l);
-  sort_newest_first(out);
-  return out;
 }
 
 }  // namespace ramsafe

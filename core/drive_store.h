@@ -80,8 +80,4 @@ bool drive_configured(const Settings& settings);
 // Throws Error(kConfig) naming the setting for a credentials file it cannot use.
 std::unique_ptr<DriveStore> make_drive_store(const Settings& settings);
 
-// Local sets that Drive does not hold as a usable set, newest first.
-std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
-                                     const std::vector<SetEntry>& remote);
-
 }  // namespace ramsafe

@@ -9,6 +9,7 @@
 
 #include "core/cron.h"
 #include "core/error.h"
+#include "core/retention.h"
 #include "core/timezone.h"
 
 namespace ramsafe {
@@ -119,6 +120,15 @@ std::optional<std::string> schedule_problem(const std::string& value) {
   }
 }
 
+std::optional<std::string> retention_problem(const std::string& value) {
+  try {
+    RetentionPolicy::parse(value);
+    return std::nullopt;
+  } catch (const Error& e) {
+    return std::string(e.what());
+  }
+}
+
 std::optional<std::string> timezone_problem(const std::string& value) {
   if (value.empty()) return std::nullopt;  // the server's TimeZone
   try {
@@ -204,6 +214,17 @@ std::vector<SettingDef> build_setting_defs() {
       path_setting("ramsafe.drive_ca_file", &Settings::drive_ca_file,
                    "CA bundle that Drive's TLS certificates are checked against; empty means "
                    "the system's."),
+      with_explain(with_default(text_setting("ramsafe.local_retention", &Settings::local_retention,
+                                             "Which local backups to keep: last=N hourly=N "
+                                             "daily=N weekly=N monthly=N yearly=N; empty keeps "
+                                             "all."),
+                                "last=3 hourly=24 daily=7"),
+                   retention_problem),
+      with_explain(with_default(text_setting("ramsafe.drive_retention", &Settings::drive_retention,
+                                             "Which backups to keep on Drive, in the same form "
+                                             "as ramsafe.local_retention."),
+                                "daily=7 weekly=4 monthly=12"),
+                   retention_problem),
       with_check(
           integer_setting("ramsafe.drive_chunk_kb", 8192, 256, 1048576, &Settings::drive_chunk_kb,
                           "Size of each resumable upload request to Drive, in KiB."),

@@ -40,6 +40,8 @@ struct Settings {
   int drive_chunk_kb = 8192;           // ramsafe.drive_chunk_kb, multiple of 256
   std::string drive_api_url = "https://www.googleapis.com";       // ramsafe.drive_api_url
   std::string drive_oauth_url = "https://oauth2.googleapis.com";  // ramsafe.drive_oauth_url
+  std::string local_retention = "last=3 hourly=24 daily=7";       // ramsafe.local_retention
+  std::string drive_retention = "daily=7 weekly=4 monthly=12";    // ramsafe.drive_retention
 
   // Where each value came from ("file:line" or "default"), for messages.
   std::map<std::string, std::string> origin;

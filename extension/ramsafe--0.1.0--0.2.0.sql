@@ -1,5 +1,6 @@
 -- ramsafe 0.1.0 -> 0.2.0: ramsafe_status() gains the Drive store's columns (appended, so
--- the 0.2.0 library also answers the 0.1.0 definition until this update runs).
+-- the 0.2.0 library also answers the 0.1.0 definition until this update runs), and
+-- ramsafe_prune() is new.
 \echo Use "ALTER EXTENSION ramsafe UPDATE TO '0.2.0'" to load this file. \quit
 
 DROP FUNCTION ramsafe_status();
@@ -23,3 +24,13 @@ LANGUAGE C VOLATILE PARALLEL SAFE;
 
 REVOKE ALL ON FUNCTION ramsafe_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ramsafe_status() TO pg_monitor;
+
+CREATE FUNCTION ramsafe_prune(dry_run boolean DEFAULT true,
+  OUT store text, OUT backup_id text, OUT finished_at timestamptz, OUT action text,
+  OUT reason text, OUT error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ramsafe_prune'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION ramsafe_prune(boolean) IS
+  'Applies ramsafe.local_retention and ramsafe.drive_retention (with dry_run, only shows the decisions): one row per backup set with keep or delete and the rule that decided';
+REVOKE ALL ON FUNCTION ramsafe_prune(boolean) FROM PUBLIC;

@@ -1,4 +1,4 @@
--- ramsafe extension, version 0.2.0 (0.1.0 plus the Drive store's columns in ramsafe_status)
+-- ramsafe extension, version 0.2.0 (0.1.0 plus the Drive store's columns in ramsafe_status, and ramsafe_prune)
 \echo Use "CREATE EXTENSION ramsafe" to load this file. \quit
 
 CREATE FUNCTION ramsafe_backup_now(wait boolean DEFAULT true,
@@ -49,6 +49,15 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'ramsafe_ram_usage'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
+CREATE FUNCTION ramsafe_prune(dry_run boolean DEFAULT true,
+  OUT store text, OUT backup_id text, OUT finished_at timestamptz, OUT action text,
+  OUT reason text, OUT error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ramsafe_prune'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION ramsafe_prune(boolean) IS
+  'Applies ramsafe.local_retention and ramsafe.drive_retention (with dry_run, only shows the decisions): one row per backup set with keep or delete and the rule that decided';
+
 -- Nothing for PUBLIC. Monitoring for pg_monitor; backups and verification for
 -- superusers and roles granted EXECUTE explicitly.
 REVOKE ALL ON FUNCTION ramsafe_backup_now(boolean) FROM PUBLIC;
@@ -56,6 +65,7 @@ REVOKE ALL ON FUNCTION ramsafe_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ramsafe_backups() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ramsafe_verify(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ramsafe_ram_usage() FROM PUBLIC;
+REVOKE ALL ON FUNCTION ramsafe_prune(boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ramsafe_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION ramsafe_backups() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION ramsafe_ram_usage() TO pg_monitor;

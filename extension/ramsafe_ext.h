@@ -13,7 +13,9 @@ extern "C" {
 
 #include <cstdint>
 
+#include "core/prune.h"
 #include "core/settings.h"
+#include "core/timezone.h"
 
 namespace ramsafe::ext {
 
@@ -100,6 +102,15 @@ long upload_wait_ms(int64_t now, long cap_ms);
 // Copies pending local sets to Drive until done, failed or cancel says stop (a backup is
 // due, a request or SIGHUP came in, SIGTERM). Logs outcomes; never raises an ERROR.
 void run_upload_pass(bool (*stop)());
+// Retention after a backup when Drive is not configured (with Drive, an upload pass that
+// finishes applies it, knowing what Drive holds).
+void retention_after_backup(bool (*stop)());
+
+// The zone the schedule and retention use: ramsafe.timezone, else the server's TimeZone
+// (UTC if that is not a zoneinfo file); shown_name is what ramsafe_status() shows.
+TimeZone schedule_zone(const Settings& settings, std::string* shown_name);
+// Retention as the server applies it: the settings' policies in schedule_zone().
+PruneRequest server_prune_request(const Settings& settings);
 
 void request_shared_memory();
 void attach_shared_memory();

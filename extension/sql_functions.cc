@@ -9,6 +9,7 @@
 #include "core/keys.h"
 #include "core/local_store.h"
 #include "core/manifest.h"
+#include "core/prune.h"
 #include "core/verify.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
@@ -26,6 +27,7 @@ PG_FUNCTION_INFO_V1(ramsafe_status);
 PG_FUNCTION_INFO_V1(ramsafe_backups);
 PG_FUNCTION_INFO_V1(ramsafe_verify);
 PG_FUNCTION_INFO_V1(ramsafe_ram_usage);
+PG_FUNCTION_INFO_V1(ramsafe_prune);
 }
 
 namespace ramsafe::ext {
@@ -377,4 +379,36 @@ Datum ramsafe_ram_usage(PG_FUNCTION_ARGS) {
       },
       &table, &error);
   return finish_record(fcinfo, ok, &table, &error);
+}
+
+Datum ramsafe_prune(PG_FUNCTION_ARGS) {
+  bool dry_run = PG_GETARG_BOOL(0);
+  CTable table;
+  CError error;
+  bool ok = run_cpp(
+      [dry_run]() -> Rows {
+        Settings settings = current_settings();
+        PruneRequest request = server_prune_request(settings);
+        request.dry_run = dry_run;
+        request.cancel = interrupted;
+        std::unique_ptr<LocalStore> local;
+        if (!settings.local_dir.empty())
+          local = std::make_unique<LocalStore>(local_store_root(settings));
+        std::unique_ptr<DriveStore> drive = make_drive_store(settings);
+        if (drive) drive->set_cancel(interrupted);
+        Rows rows;
+        for (const auto& e : run_prune(request, local.get(), drive.get())) {
+          std::string action = e.keep      ? "keep"
+                               : dry_run   ? "delete"
+                               : e.deleted ? "deleted"
+                                           : "failed";
+          rows.push_back({e.store, text_or_null(e.backup_id), text_or_null(e.finished_at),
+                          e.backup_id.empty() ? std::nullopt : std::optional<std::string>(action),
+                          text_or_null(e.reason), text_or_null(e.error)});
+        }
+        return rows;
+      },
+      &table, &error);
+  finish(fcinfo, ok, &table, &error);
+  return (Datum)0;
 }

@@ -9,6 +9,7 @@
 #include "core/backup.h"
 #include "core/drive_store.h"
 #include "core/local_store.h"
+#include "core/prune.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
 
@@ -88,7 +89,9 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
     known_remote.clear();
     for (const auto& set : remote_sets)
       if (set.usable()) known_remote.insert(set.id);
-    std::vector<SetEntry> pending = sets_to_upload(local_sets, remote_sets);
+    PruneRequest policy = server_prune_request(settings);
+    std::vector<SetEntry> pending =
+        sets_to_upload(local_sets, remote_sets, policy.drive_policy, policy.zone);
     r->pending = static_cast<int>(pending.size());
     publish_pending(r->pending);
     std::string ids;
@@ -126,7 +129,64 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
                static_cast<double>(end.tv_nsec - start.tv_nsec) / 1e9;
 }
 
+struct PruneOutcome {
+  int deleted;
+  char deleted_ids[kMessageLength];  // "local 2026...Z, drive 2026...Z"
+  char error[kMessageLength];
+};
+
+// Retention on the local store and, when given, Drive. Deleting sets is part of keeping
+// backups: errors are reported, never raised.
+void prune_guarded(DriveStore* with_drive, const CancelCheck& cancel, PruneOutcome* out) noexcept {
+  *out = PruneOutcome{};
+  try {
+    Settings settings = current_settings();
+    PruneRequest request = server_prune_request(settings);
+    request.dry_run = false;
+    request.cancel = cancel;
+    std::unique_ptr<LocalStore> local;
+    if (!settings.local_dir.empty())
+      local = std::make_unique<LocalStore>(local_store_root(settings));
+    std::string ids;
+    std::string errors;
+    for (const auto& e : run_prune(request, local.get(), with_drive)) {
+      if (e.deleted) {
+        out->deleted++;
+        ids += (ids.empty() ? "" : ", ") + e.store + " " + e.backup_id;
+      }
+      if (!e.error.empty())
+        errors += (errors.empty() ? "" : "; ") + e.store + " " + e.backup_id + ": " + e.error;
+    }
+    copy_text(out->deleted_ids, sizeof out->deleted_ids, ids);
+    copy_text(out->error, sizeof out->error, errors);
+  } catch (const std::exception& e) {
+    strlcpy(out->error, e.what(), sizeof out->error);
+  }
+}
+
+void log_prune(const PruneOutcome& p) {
+  if (p.deleted > 0)
+    ereport(LOG,
+            (errmsg("ramsafe: retention deleted %d backup sets: %s", p.deleted, p.deleted_ids)));
+  if (p.error[0] != '\0')
+    ereport(WARNING, (errmsg("ramsafe: retention could not finish: %s", p.error)));
+}
+
 }  // namespace
+
+void retention_after_backup(bool (*stop)()) {
+  bool with_drive = true;
+  try {
+    with_drive = drive_configured(current_settings());
+  } catch (const std::exception&) {
+    return;  // settings unreadable: the next backup reports it
+  }
+  if (with_drive) return;
+  PruneOutcome p;
+  prune_guarded(
+      nullptr, [stop] { return stop(); }, &p);
+  log_prune(p);
+}
 
 void uploader_reset() {
   drive.reset();
@@ -193,6 +253,11 @@ void run_upload_pass(bool (*stop)()) {
     consecutive_failures = 0;
     next_attempt = 0;
     pending_known_zero = r.pending == 0;
+    // Drive's listing is fresh: local sets it now holds may go, and Drive's own retention.
+    PruneOutcome p;
+    prune_guarded(
+        drive.get(), [stop] { return stop(); }, &p);
+    log_prune(p);
   }
 }
 

@@ -16,6 +16,7 @@
 #include "core/local_store.h"
 #include "core/manifest.h"
 #include "core/process.h"
+#include "core/prune.h"
 #include "core/scheduler.h"
 #include "core/timezone.h"
 #include "extension/boundary.h"
@@ -37,6 +38,29 @@ PGDLLEXPORT void ramsafe_worker_main(Datum arg);
 }
 
 namespace ramsafe::ext {
+
+TimeZone schedule_zone(const Settings& settings, std::string* shown_name) {
+  const char* server = session_timezone ? pg_get_timezone_name(session_timezone) : nullptr;
+  std::string name = !settings.timezone.empty() ? settings.timezone : server ? server : "UTC";
+  try {
+    *shown_name = name;
+    return TimeZone::load(name);
+  } catch (const Error&) {
+    // e.g. a POSIX-style server TimeZone that is no file in the zoneinfo directory
+    *shown_name = "UTC (TimeZone " + name + " is not in the zoneinfo directory)";
+    return TimeZone::utc();
+  }
+}
+
+PruneRequest server_prune_request(const Settings& settings) {
+  PruneRequest request;
+  request.local_policy = RetentionPolicy::parse(settings.local_retention);
+  request.drive_policy = RetentionPolicy::parse(settings.drive_retention);
+  std::string shown;
+  request.zone = schedule_zone(settings, &shown);
+  return request;
+}
+
 namespace {
 
 volatile sig_atomic_t got_sigterm = 0;
@@ -50,24 +74,6 @@ void handle_sigterm(SIGNAL_ARGS) {
 
 TimestampTz to_timestamptz(int64_t unix_seconds) {
   return time_t_to_timestamptz(static_cast<pg_time_t>(unix_seconds));
-}
-
-std::string server_timezone_name() {
-  const char* name = session_timezone ? pg_get_timezone_name(session_timezone) : nullptr;
-  return name ? name : "UTC";
-}
-
-// The zone the schedule runs in, and its name as ramsafe_status() shows it.
-TimeZone schedule_zone(const Settings& settings, std::string* shown_name) {
-  std::string name = settings.timezone.empty() ? server_timezone_name() : settings.timezone;
-  try {
-    *shown_name = name;
-    return TimeZone::load(name);
-  } catch (const Error&) {
-    // e.g. a POSIX-style server TimeZone that is no file in the zoneinfo directory
-    *shown_name = "UTC (TimeZone " + name + " is not in the zoneinfo directory)";
-    return TimeZone::utc();
-  }
 }
 
 // Newest finished backup in the local store (unix seconds), if any.
@@ -390,6 +396,7 @@ void ramsafe_worker_main(Datum arg) {
       run_one_backup(!requested);
       scheduler_ran(time(nullptr));
       uploader_note_new_backup();
+      retention_after_backup(upload_should_stop);
     }
     publish_next_run();
 

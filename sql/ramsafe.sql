@@ -16,6 +16,7 @@ FROM ramsafe_status();
 SELECT used_percent BETWEEN 0 AND 100 AS sane, data_directory_bytes > 0 AS has_bytes
 FROM ramsafe_ram_usage();
 SELECT count(*) FROM ramsafe_backups();
+SELECT count(*) FROM ramsafe_prune();
 
 -- Core errors cross the boundary as proper ERRORs: no store configured.
 SELECT * FROM ramsafe_verify();
@@ -33,6 +34,7 @@ ALTER SYSTEM SET ramsafe.compression_level = 42;
 ALTER SYSTEM SET ramsafe.on_missing = 'maybe';
 ALTER SYSTEM SET ramsafe.shedule = '@daily';
 ALTER SYSTEM SET ramsafe.drive_chunk_kb = 300;
+ALTER SYSTEM SET ramsafe.local_retention = 'hourly=24 dayly=7';
 ALTER SYSTEM SET ramsafe.drive_api_url = 'http://www.googleapis.com';
 SET ramsafe.schedule = '@daily';
 
@@ -42,6 +44,7 @@ SET ROLE ramsafe_regress_user;
 SELECT count(*) FROM ramsafe_status();
 SELECT * FROM ramsafe_backup_now();
 SELECT * FROM ramsafe_verify();
+SELECT * FROM ramsafe_prune();
 SHOW ramsafe.identity_file;
 SHOW ramsafe.drive_credentials_file;
 RESET ROLE;

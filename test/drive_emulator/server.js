@@ -75,7 +75,13 @@ function route(app, req, url) {
     if (method === 'POST') return { kind: 'create', auth: true, run: (r) => app.drive.create(r) };
   }
   if ((m = /^\/drive\/v3\/files\/([^/]+)$/.exec(p))) {
-    const id = decodeURIComponent(m[1]);
+    // A malformed escape names no file: answer 404 like any unknown id, never crash.
+    let id = m[1];
+    try {
+      id = decodeURIComponent(m[1]);
+    } catch {
+      // keep the raw text
+    }
     if (method === 'GET') {
       return { kind: q.get('alt') === 'media' ? 'media' : 'get', auth: true, run: (r) => app.drive.get(r, id) };
     }
@@ -105,7 +111,13 @@ function route(app, req, url) {
     }
   }
   if ((m = /^\/upload\/drive\/v3\/files\/([^/]+)$/.exec(p)) && method === 'PATCH') {
-    const id = decodeURIComponent(m[1]);
+    // A malformed escape names no file: answer 404 like any unknown id, never crash.
+    let id = m[1];
+    try {
+      id = decodeURIComponent(m[1]);
+    } catch {
+      // keep the raw text
+    }
     return { kind: 'upload_update', auth: true, run: (r) => app.drive.updateContent(r, id) };
   }
   return { kind: 'unknown' };

@@ -57,7 +57,7 @@ done < <(drive_set_files "$id1")
 files_local="$(cd "$WORK/store/main/$id1" && find . -type f | wc -l)"
 assert_eq "$files_local" "$(drive_set_files "$id1" | wc -l)" "every file of the set is on Drive, once"
 pass "a real set uploaded, listed, verified deep and byte-identical on Drive"
-assert_contains "$(run upload)" "every local backup is already on" "a second upload sends nothing"
+assert_contains "$(run upload)" "Drive holds every local backup" "a second upload sends nothing"
 
 # --------------------------------------------------------------- cut connections, resumes
 psql_as x app -c "INSERT INTO s VALUES (11)"

@@ -39,6 +39,7 @@ pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
   "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
   "ramsafe.schedule = '* * * * *'" \
+  "ramsafe.local_retention = ''" "ramsafe.drive_retention = ''" \
   "${drive_lines[@]}"
 # 30% of Drive's answers fail from the very start.
 drive_admin POST /faults '{"seed": 5, "rules": [

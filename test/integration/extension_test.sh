@@ -35,7 +35,8 @@ pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
   "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
   "ramsafe.schedule = '* * * * *'" \
-  "ramsafe.timezone = 'Europe/Berlin'"
+  "ramsafe.timezone = 'Europe/Berlin'" \
+  "ramsafe.local_retention = ''"
 pg_start_existing x
 q() { psql_as x postgres -c "$1"; }
 status() { q "SELECT $1 FROM ramsafe_status()"; }

@@ -1,0 +1,88 @@
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "companion/commands.h"
+#include "companion/stores.h"
+#include "core/prune.h"
+
+namespace ramsafe::cli {
+
+CommandSpec prune_spec() {
+  return {"prune",
+          "prune [options]",
+          "Apply retention: delete the backup sets the policies do not keep.\n"
+          "ramsafe.local_retention and ramsafe.drive_retention choose what each store keeps\n"
+          "(last, hourly, daily, weekly, monthly, yearly, in ramsafe.timezone). Whatever they\n"
+          "say, the newest complete set of each store is kept, a local set Drive does not hold\n"
+          "yet is kept, and damaged sets are left alone. Every set is listed with keep or\n"
+          "delete and the rule that decided; the server's worker prunes after each backup.",
+          {config_option(),
+           store_option(),
+           {"dry-run", 'n', false, "", "show the decisions, delete nothing"},
+           {"json", 0, false, "", "print JSON"}}};
+}
+
+int run_prune(const ParsedArgs& args) {
+  Settings settings = load_config(args);
+  Stores stores = open_stores(settings, args.get("store"));
+  PruneRequest request = prune_request_for(settings);
+  request.dry_run = args.has("dry-run");
+  request.cancel = cancel_check();
+  // With --store local, Drive is still asked which sets it holds: a local set it lacks
+  // must not be deleted.
+  Stores drive_for_safety;
+  DriveStore* drive = stores.drive.get();
+  if (args.get("store") == "local") {
+    drive_for_safety = open_stores(settings, "");
+    drive = drive_for_safety.drive.get();
+  }
+  std::vector<PruneEntry> entries = ramsafe::run_prune(request, stores.local.get(), drive);
+  if (args.get("store") == "local") {
+    std::vector<PruneEntry> local_only;
+    for (auto& e : entries)
+      if (e.store == "local") local_only.push_back(std::move(e));
+    entries = std::move(local_only);
+  }
+
+  // A store that could not be listed comes as one entry without a backup id: a warning
+  // (nothing was deleted because of it), not a failure.
+  bool failed = false;
+  int deleting = 0;
+  for (const auto& e : entries) {
+    if (e.backup_id.empty()) {
+      if (!args.has("json")) warn(e.reason + ": " + e.error);
+      continue;
+    }
+    failed = failed || !e.error.empty();
+    if (!e.keep) ++deleting;
+  }
+  if (args.has("json")) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries)
+      out.push_back({{"store", e.store},
+                     {"backup_id", e.backup_id},
+                     {"finished_at", e.finished_at},
+                     {"action", e.keep ? "keep" : "delete"},
+                     {"deleted", e.deleted},
+                     {"reason", e.reason},
+                     {"error", e.error}});
+    std::cout << out.dump(2) << "\n";
+    return failed ? kExitFailed : kExitOk;
+  }
+  std::printf("%-6s %-20s %-24s %-7s %s\n", "STORE", "BACKUP", "FINISHED (UTC)", "ACTION", "WHY");
+  for (const auto& e : entries) {
+    if (e.backup_id.empty()) continue;
+    const char* action =
+        e.keep ? "keep" : (request.dry_run ? "delete" : (e.deleted ? "deleted" : "FAILED"));
+    std::printf("%-6s %-20s %-24s %-7s %s%s\n", e.store.c_str(), e.backup_id.c_str(),
+                e.finished_at.c_str(), action, e.reason.c_str(),
+                e.error.empty() ? "" : (": " + e.error).c_str());
+  }
+  std::cout << (request.dry_run ? "would delete " : "deleted ") << deleting
+            << (deleting == 1 ? " set" : " sets") << (request.dry_run ? " (dry run)" : "") << "\n";
+  return failed ? kExitFailed : kExitOk;
+}
+
+}  // namespace ramsafe::cli

@@ -1,0 +1,130 @@
+#include "core/prune.h"
+
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "core/manifest.h"
+
+namespace ramsafe {
+namespace {
+
+std::vector<RetentionCandidate> candidates_of(const std::vector<SetEntry>& sets) {
+  std::vector<RetentionCandidate> out;
+  for (const auto& s : sets) {
+    RetentionCandidate c;
+    c.id = s.id;
+    c.usable = s.usable();
+    if (s.usable()) c.finished_unix = parse_rfc3339_utc(s.manifest->finished_at).value_or(0) / 1000;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::map<std::string, std::string> finish_times(const std::vector<SetEntry>& sets) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : sets)
+    if (s.usable()) out[s.id] = s.manifest->finished_at;
+  return out;
+}
+
+void decide_and_delete(const std::string& store_name, Store& store,
+                       const std::vector<SetEntry>& sets, const RetentionPolicy& policy,
+                       const PruneRequest& request,
+                       const std::map<std::string, std::string>& protect,
+                       std::vector<PruneEntry>& out) {
+  auto finished = finish_times(sets);
+  for (const auto& d : decide_retention(candidates_of(sets), policy, request.zone, protect)) {
+    PruneEntry e;
+    e.store = store_name;
+    e.backup_id = d.id;
+    e.finished_at = finished.count(d.id) ? finished[d.id] : "";
+    e.keep = d.keep;
+    e.reason = d.reason_text();
+    if (!d.keep && !request.dry_run) {
+      if (request.cancel && request.cancel()) throw Error(Errc::kCancelled, "cancelled");
+      try {
+        store.delete_set(d.id);
+        e.deleted = true;
+      } catch (const Error& err) {
+        if (err.code() == Errc::kCancelled) throw;
+        e.error = err.what();
+      }
+    }
+    out.push_back(std::move(e));
+  }
+}
+
+}  // namespace
+
+std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
+                                     const std::vector<SetEntry>& remote,
+                                     const RetentionPolicy& drive_policy, const TimeZone& zone) {
+  // Drive as it would be with every missing set added: the ones its policy keeps are due.
+  std::set<std::string> remote_ids;
+  std::vector<SetEntry> combined;
+  for (const auto& r : remote)
+    if (r.usable() && remote_ids.insert(r.id).second) combined.push_back(r);
+  std::map<std::string, const SetEntry*> missing;
+  for (const auto& l : local)
+    if (l.usable() && remote_ids.count(l.id) == 0 && missing.emplace(l.id, &l).second)
+      combined.push_back(l);
+  std::vector<SetEntry> out;
+  for (const auto& d : decide_retention(candidates_of(combined), drive_policy, zone)) {
+    auto it = missing.find(d.id);
+    if (it != missing.end() && d.keep) out.push_back(*it->second);
+  }
+  sort_newest_first(out);
+  return out;
+}
+
+std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local,
+                                  DriveStore* drive) {
+  std::vector<PruneEntry> out;
+  std::vector<SetEntry> remote;
+  bool remote_known = false;
+  std::string remote_error;
+  if (drive) {
+    try {
+      remote = drive->list_sets();
+      remote_known = true;
+    } catch (const Error& e) {
+      if (e.code() == Errc::kCancelled) throw;
+      remote_error = e.what();
+    }
+  }
+  if (local) {
+    UniqueFd lock;
+    if (!request.dry_run) lock = local->lock("prune");
+    std::vector<SetEntry> sets = local->list_sets();
+    std::map<std::string, std::string> protect;
+    if (drive && !remote_known) {
+      for (const auto& s : sets) protect[s.id] = "Drive could not be listed";
+    } else if (drive) {
+      for (const auto& s : sets_to_upload(sets, remote, request.drive_policy, request.zone))
+        protect[s.id] = "not yet on Drive";
+    }
+    decide_and_delete("local", *local, sets, request.local_policy, request, protect, out);
+  }
+  if (drive && remote_known) {
+    decide_and_delete("drive", *drive, remote, request.drive_policy, request, {}, out);
+  } else if (drive) {
+    PruneEntry e;
+    e.store = "drive";
+    e.error = remote_error;
+    e.reason = "Drive could not be listed: nothing deleted there, every local set kept";
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+PruneRequest prune_request_for(const Settings& settings) {
+  PruneRequest r;
+  r.local_policy = RetentionPolicy::parse(settings.local_retention);
+  r.drive_policy = RetentionPolicy::parse(settings.drive_retention);
+  r.zone =
+      settings.timezone.empty() ? TimeZone::system_default() : TimeZone::load(settings.timezone);
+  return r;
+}
+
+}  // namespace ramsafe

@@ -1,0 +1,57 @@
+// Applying retention (core/retention.h) to the stores: which sets each store keeps and
+// deletes, with the rule that decided, and the deleting itself. Safety rules on top of
+// the policy: a local set that Drive does not hold yet is kept while Drive is
+// configured (and every local set when Drive cannot be listed); the newest complete set
+// of each store is kept; damaged sets are left for the operator.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/drive_store.h"
+#include "core/local_store.h"
+#include "core/retention.h"
+#include "core/settings.h"
+#include "core/timezone.h"
+
+namespace ramsafe {
+
+struct PruneEntry {
+  std::string store;  // "local" or "drive"
+  std::string backup_id;
+  std::string finished_at;  // empty for an unusable set
+  bool keep = true;
+  std::string reason;
+  bool deleted = false;  // set by a run that is not a dry run
+  std::string error;     // why deleting failed
+};
+
+struct PruneRequest {
+  RetentionPolicy local_policy;
+  RetentionPolicy drive_policy;
+  TimeZone zone = TimeZone::utc();
+  bool dry_run = true;
+  CancelCheck cancel;
+};
+
+// Decides for every set of both stores (either may be null) and, unless dry_run, deletes
+// what the decisions say, local sets under the local store's lock. Throws Error(kBusy)
+// when a backup holds the lock, Error for a local store that cannot be listed; a Drive
+// that cannot be listed keeps every local set and is reported as a "drive" entry with
+// the error.
+std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local,
+                                  DriveStore* drive);
+
+// The upload queue: local sets that Drive does not hold and that Drive's retention would
+// keep if it did (the newest set always), newest first. A set Drive would delete at once
+// is not sent, so the two stores' policies can never chase each other; such a set is
+// also not protected from local retention.
+std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
+                                     const std::vector<SetEntry>& remote,
+                                     const RetentionPolicy& drive_policy, const TimeZone& zone);
+
+// The policies and zone the settings give (ramsafe.local_retention, drive_retention,
+// ramsafe.timezone, else the system's zone).
+PruneRequest prune_request_for(const Settings& settings);
+
+}  // namespace ramsafe
