@@ -5,3 +5,11 @@ set_tests_properties(drill_corruption PROPERTIES
   LABELS drill
   TIMEOUT 900
   ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
+
+# The disk-full drill (test/drills/disk_full.sh): the store's tmpfs and the data
+# directory's tmpfs filling up, through the server's worker.
+add_test(NAME drill_disk_full COMMAND bash ${CMAKE_SOURCE_DIR}/test/drills/disk_full.sh --cycles 1)
+set_tests_properties(drill_disk_full PROPERTIES
+  LABELS drill
+  TIMEOUT 600
+  ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
