@@ -13,3 +13,11 @@ set_tests_properties(drill_disk_full PROPERTIES
   LABELS drill
   TIMEOUT 600
   ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
+
+# The bad-input drill (test/drills/bad_input.sh): every setting malformed, broken includes,
+# SQL without rights, a missing pg_dump.
+add_test(NAME drill_bad_input COMMAND bash ${CMAKE_SOURCE_DIR}/test/drills/bad_input.sh)
+set_tests_properties(drill_bad_input PROPERTIES
+  LABELS drill
+  TIMEOUT 600
+  ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
