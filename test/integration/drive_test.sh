@@ -77,7 +77,8 @@ while read -r name interruptions resent; do
 done <"$WORK/per-file"
 assert_eq "$(drive_set_files "$id2" | wc -l)" "$(cd "$WORK/store/main/$id2" && find . -type f | wc -l)" "no file twice"
 assert_contains "$(run verify --store drive "$id2")" "): ok" "the set survived $resets cut connections"
-pass "$resets connections cut mid-chunk: upload complete, at most one chunk re-sent per cut"
+resent="$(json 'd.files.reduce((a, f) => a + f.resentBytes, 0)' <<<"$stats")"
+pass "$resets connections cut mid-chunk: upload complete, $resent bytes re-sent in all (at most one 256 KiB chunk per cut)"
 drive_admin DELETE /faults >/dev/null
 
 # An upload killed half-way (SIGTERM once a few chunks are in), then finished by the next.
