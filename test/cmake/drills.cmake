@@ -1,0 +1,17 @@
+# The power-loss drill (test/drills/power_loss.sh): a write workload, backups, SIGKILL of
+# the whole server and loss of its tmpfs, restore; nothing at or below the last completed
+# backup's recovery point may be lost. 5 cycles here; 50 with test/drills/report --long.
+add_test(NAME drill_power_loss COMMAND bash ${CMAKE_SOURCE_DIR}/test/drills/power_loss.sh --cycles 5)
+set_tests_properties(drill_power_loss PROPERTIES
+  LABELS drill
+  TIMEOUT 900
+  ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
+
+# The kill-during-backup drill (test/drills/kill_during_backup.sh): SIGKILL of the worker,
+# its pg_dump or the whole server in the middle of a backup; nothing partial listed, earlier
+# sets intact, the next backup and a restore succeed. 3 cycles here; 30 with --long.
+add_test(NAME drill_kill_during_backup COMMAND bash ${CMAKE_SOURCE_DIR}/test/drills/kill_during_backup.sh --cycles 3)
+set_tests_properties(drill_kill_during_backup PROPERTIES
+  LABELS drill
+  TIMEOUT 900
+  ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")

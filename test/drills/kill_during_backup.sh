@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Drill: SIGKILL at a random point of a backup. One cluster preloads the extension (no
+# schedule, no retention, ramsafe.max_rate so that a backup of its ~12 MB database takes
+# a few seconds); a first backup is taken. Per cycle the drill starts a backup with
+# ramsafe_backup_now(false), waits until it has read a random share of the data, and
+# SIGKILLs, in turn, the ramsafe worker, the worker's pg_dump child, or the whole server
+# (the postmaster's process group). Then: the killed backup is not listed (not by
+# `ramsafe list`, not by ramsafe_backups(), every row of which is usable), the earlier
+# sets are all still there and `ramsafe verify --all` passes, the server is back (started
+# again when it was killed), the next ramsafe_backup_now() publishes a set and removes any
+# leftover .partial, and `ramsafe restore` of that newest set into a fresh data directory
+# gives back exactly the data.
+#
+#   bash test/drills/kill_during_backup.sh [--cycles N] [--seed S]   (as root; default 3)
+#
+# Prints "ok - cycle i: ..." per cycle and, at the end (also after a failure), one line
+#   drill kill_during_backup: cycles=N faults_injected=N faults_detected=N restores_ok=N
+# Needs the installed extension (cmake --install build).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$HERE/../lib/common.sh"
+
+cycles=3
+seed="${RANDOM}${RANDOM}"
+while (($#)); do
+  case "$1" in
+    --cycles) cycles="${2:-}"; shift 2 ;;
+    --seed) seed="${2:-}"; shift 2 ;;
+    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "kill_during_backup.sh: unknown argument '$1' (use --cycles N, --seed S)" >&2; exit 2 ;;
+  esac
+done
+[[ "$cycles" =~ ^[1-9][0-9]{0,3}$ ]] || { echo "kill_during_backup.sh: --cycles wants 1-9999, not '$cycles'" >&2; exit 2; }
+[[ "$seed" =~ ^[0-9]{1,10}$ ]] || { echo "kill_during_backup.sh: --seed wants a number, not '$seed'" >&2; exit 2; }
+RANDOM=$((seed % 32768))
+
+ramsafe_test_init kill_during_backup
+# shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
+. "$HERE/../lib/ramsafe.sh"
+installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/ramsafe.so"
+[[ -f "$installed" ]] || fail "the extension is not installed ($installed): run cmake --install build"
+
+cycles_run=0 restores_ok=0 injected=0 detected=0 summary_done=0
+summary() {
+  ((summary_done)) && return 0
+  summary_done=1
+  printf 'drill kill_during_backup: cycles=%d faults_injected=%d faults_detected=%d restores_ok=%d\n' \
+    "$cycles_run" "$injected" "$detected" "$restores_ok"
+}
+ramsafe_on_exit summary
+note "kill_during_backup: $cycles cycles, seed $seed (rerun with --seed $seed)"
+
+ROWS="${ROWS:-300000}"
+MAX_RATE="${MAX_RATE:-4}" # MB/s: ~12 MB of dump data -> about 3 s per backup
+
+ramsafe_keys
+pg_mkdir "$WORK/store"
+store="$WORK/store/main"
+pg_init_cluster k
+pg_conf k "shared_preload_libraries = 'ramsafe'" \
+  "ramsafe.local_dir = '$WORK/store'" \
+  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "ramsafe.schedule = ''" \
+  "ramsafe.local_retention = ''" \
+  "ramsafe.max_rate = $MAX_RATE"
+pg_start_existing k
+data="$(pg_datadir k)"
+q() { psql_as k postgres -c "$1"; }
+status() { q "SELECT $1 FROM ramsafe_status()"; }
+q "CREATE EXTENSION ramsafe"
+q "CREATE DATABASE app"
+psql_as k app -c "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, $ROWS) g"
+FINGERPRINT_SQL="SELECT count(*) || ' ' || md5(string_agg(h, ',' ORDER BY id)) FROM t"
+fingerprint="$(psql_as k app -c "$FINGERPRINT_SQL")"
+
+# Conditions for wait_for.
+status_is() { [[ "$(status "$1" 2>/dev/null)" == t ]]; }
+worker_up() { local p; p="$(status worker_pid 2>/dev/null)" && [[ "$p" =~ ^[0-9]+$ ]]; }
+worker_replaced() { local p; p="$(status worker_pid 2>/dev/null)" && [[ "$p" =~ ^[0-9]+$ && "$p" != "$1" ]]; }
+has_dump_child() { pgrep -P "$1" -x pg_dump >/dev/null; }
+# gone PID...: none of them exists any more. A zombie still counts: PostgreSQL's lock file
+# check (kill(pid, 0)) takes a dead postmaster not yet reaped by init for a live one.
+gone() {
+  local p
+  for p in "$@"; do
+    [[ -e /proc/$p ]] && return 1
+  done
+  return 0
+}
+# Published sets (directory names), and .partial directories, of the store.
+sets() { find "$store" -mindepth 1 -maxdepth 1 -type d -name '2*' ! -name '*.partial' -printf '%f\n' | sort; }
+partials() { find "$store" -mindepth 1 -maxdepth 1 -name '*.partial' -printf '%f\n' | sort; }
+
+first="$(q "SELECT backup_id FROM ramsafe_backup_now()")"
+[[ -d "$store/$first" ]] || fail "the first backup $first is not in $store"
+plain="$(q "SELECT plaintext_bytes FROM ramsafe_backups() WHERE backup_id = '$first'")"
+((plain > 4000000)) || fail "the database is too small for the drill: $plain bytes of dump data"
+pass "setup: $ROWS rows, first backup $first ($plain bytes of dump data, max_rate $MAX_RATE MB/s)"
+
+conf="$(ramsafe_config k)"
+copy_conf="$(ramsafe_config k "ramsafe.data_directory = '$WORK/copy/data'")"
+pg_mkdir "$WORK/copy" "$WORK/copy/data"
+victims=(worker pg_dump server)
+
+for ((i = 1; i <= cycles; i++)); do
+  cycles_run=$i
+  victim="${victims[$(((i - 1) % 3))]}"
+  mapfile -t before < <(sets)
+  # A random point between 10% and 85% of the backup's reading.
+  threshold=$((plain * (10 + RANDOM % 76) / 100))
+  wpid="$(status worker_pid)"
+  failed_before="$(status backups_failed)"
+
+  outcome="$(q "SELECT outcome FROM ramsafe_backup_now(false)")"
+  assert_eq requested "$outcome" "cycle $i: a backup was requested"
+  wait_for "the backup to read $threshold bytes" 60 \
+    status_is "running AND running_backup_id IS NOT NULL AND bytes_read > $threshold"
+  running_id="$(status running_backup_id)"
+  phase="$(status "phase || ' ' || coalesce(database, '-') || ' ' || bytes_read")"
+  mapfile -t dumps < <(pgrep -P "$wpid" -x pg_dump || true)
+
+  case "$victim" in
+    worker)
+      kill -KILL "$wpid"
+      injected=$((injected + 1))
+      wait_for "the postmaster to restart the worker" 60 worker_replaced "$wpid"
+      ;;
+    pg_dump)
+      wait_for "the worker's pg_dump" 30 has_dump_child "$wpid"
+      dpid="$(pgrep -P "$wpid" -x pg_dump | head -n 1)"
+      kill -KILL "$dpid"
+      injected=$((injected + 1))
+      wait_for "the backup to end" 60 status_is "NOT running"
+      assert_eq t "$(status "backups_failed > $failed_before")" "cycle $i: the worker counts the backup as failed"
+      assert_contains "$(status last_error)" "pg_dump" "cycle $i: the worker's last error names pg_dump"
+      assert_contains "$(cat "$(pg_logfile k)")" "WARNING:  ramsafe: backup failed" "cycle $i: the log has the failure"
+      assert_eq "$wpid" "$(status worker_pid)" "cycle $i: the worker survived its pg_dump's death"
+      ;;
+    server)
+      # The postmaster's children are each their own session leader (setsid), so kill
+      # each of them with it, in one kill(1) call: a crash, not an orderly exit.
+      pm="$(head -n 1 "$data/postmaster.pid")"
+      [[ "$pm" =~ ^[0-9]+$ ]] || fail "cycle $i: no postmaster pid in $data/postmaster.pid"
+      mapfile -t kids < <(pgrep -P "$pm" || true)
+      [[ " ${kids[*]} " == *" $wpid "* ]] || fail "cycle $i: the worker $wpid is not a child of the postmaster $pm"
+      kill -KILL "${kids[@]}" "$pm"
+      injected=$((injected + 1))
+      wait_for "the killed server's processes to be gone" 30 gone "$pm" "${kids[@]}"
+      pg_start_existing k
+      wait_for "the worker after the restart" 60 worker_up
+      ;;
+  esac
+  # Whoever was killed, the worker's pg_dump must not outlive the backup.
+  wait_for "the killed backup's pg_dump to be gone" 30 gone "${dumps[@]}"
+  wait_for "the worker to be idle" 60 status_is "NOT running"
+
+  # The killed backup left nothing that is listed or used, and the earlier sets are intact.
+  mapfile -t after < <(sets)
+  assert_eq "${before[*]}" "${after[*]}" "cycle $i: the published sets are the same as before the kill"
+  assert_not_contains "$(rs "$conf" list)" "$running_id" "cycle $i: ramsafe list does not show the killed backup"
+  assert_eq "${#before[@]} 0 0" "$(q "SELECT count(*) || ' ' || count(*) FILTER (WHERE NOT usable) || ' ' ||
+      count(*) FILTER (WHERE backup_id = '$running_id') FROM ramsafe_backups()")" \
+    "cycle $i: ramsafe_backups() lists every earlier set, all usable, and not the killed one"
+  out="$(rs "$conf" verify --all 2>&1)" || fail "cycle $i: ramsafe verify --all failed after the kill" "$out"
+  leftover="$(partials | tr '\n' ' ')"
+  detected=$((detected + 1))
+
+  # The next backup succeeds and clears any leftover .partial.
+  row="$(q "SELECT backup_id || ' ' || outcome FROM ramsafe_backup_now()")"
+  next="${row%% *}"
+  assert_eq published "${row#* }" "cycle $i: the next backup is published ($row)"
+  [[ -d "$store/$next" ]] || fail "cycle $i: the next backup $next is not in $store"
+  assert_eq "" "$(partials)" "cycle $i: no .partial is left after the next backup"
+
+  # The newest set restores into a fresh data directory with exactly the data.
+  pg_wipe_data copy
+  out="$(rs "$copy_conf" restore 2>&1)" || fail "cycle $i: restore of the newest set failed" "$out"
+  assert_contains "$out" "restored backup $next " "cycle $i: restore chose the newest set"
+  pg_start_existing copy
+  assert_eq "$fingerprint" "$(psql_as copy app -c "$FINGERPRINT_SQL")" "cycle $i: the restored data"
+  assert_eq t "$(psql_as copy postgres -c "SELECT count(*) = 1 FROM pg_extension WHERE extname = 'ramsafe'")" \
+    "cycle $i: the restored cluster has the extension"
+  pg_stop_cluster copy
+  restores_ok=$((restores_ok + 1))
+  pass "cycle $i: SIGKILL of the $victim during backup $running_id (at $phase): not listed, ${#before[@]} earlier sets verified${leftover:+, leftover ${leftover% } cleared}; next backup $next restored"
+done
+
+summary
