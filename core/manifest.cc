@@ -1,5 +1,7 @@
 #include "core/manifest.h"
 
+#include <limits>
+
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -41,6 +43,37 @@ T require(const json& j, const char* key, const std::string& source) {
   } catch (const json::exception&) {
     throw Error(Errc::kCorrupt, source + ": manifest field \"" + key + "\" has the wrong type");
   }
+}
+
+// Integers must be JSON integers within T's range: nlohmann's get<int>() would cast a
+// float or an out-of-range number silently (and a float cast out of range is undefined).
+template <typename T>
+T require_integer(const json& j, const char* key, const std::string& source) {
+  auto it = j.find(key);
+  if (it == j.end()) throw Error(Errc::kCorrupt, source + ": manifest lacks \"" + key + "\"");
+  bool fits = false;
+  if (it->is_number_unsigned()) {
+    fits = it->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  } else if (it->is_number_integer()) {
+    int64_t v = it->get<int64_t>();
+    fits = std::numeric_limits<T>::is_signed
+               ? v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                     v <= static_cast<int64_t>(std::numeric_limits<T>::max())
+               : v >= 0;
+  }
+  if (!fits)
+    throw Error(Errc::kCorrupt, source + ": manifest field \"" + key + "\" is not a valid number");
+  return it->get<T>();
+}
+
+// An optional string field: absent means fallback; present, it must be a string.
+std::string optional_string(const json& j, const char* key, const std::string& fallback,
+                            const std::string& source) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if (!it->is_string())
+    throw Error(Errc::kCorrupt, source + ": manifest field \"" + key + "\" has the wrong type");
+  return it->get<std::string>();
 }
 
 bool is_hex_sha256(const std::string& s) {
@@ -98,7 +131,7 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
     throw Error(Errc::kCorrupt, source + ": manifest is not valid JSON (" + e.what() + ")");
   }
   if (!j.is_object()) throw Error(Errc::kCorrupt, source + ": manifest is not a JSON object");
-  if (j.value("format", "") != "ramsafe-backup")
+  if (optional_string(j, "format", "", source) != "ramsafe-backup")
     throw Error(Errc::kCorrupt, source + ": not a ramsafe manifest");
   std::string stored_checksum = require<std::string>(j, kChecksumKey, source);
   j.erase(kChecksumKey);
@@ -106,7 +139,7 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
     throw Error(Errc::kCorrupt, source + ": manifest checksum mismatch (the manifest is damaged)");
 
   Manifest m;
-  m.format_version = require<int>(j, "format_version", source);
+  m.format_version = require_integer<int>(j, "format_version", source);
   if (m.format_version > kManifestFormatVersion || m.format_version < 1)
     throw Error(Errc::kCorrupt, source + ": manifest format version " +
                                     std::to_string(m.format_version) +
@@ -120,11 +153,11 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
   if (!parse_rfc3339_utc(m.finished_at))
     throw Error(Errc::kCorrupt, source + ": manifest finished_at is not a timestamp");
   m.server_version = require<std::string>(j, "server_version", source);
-  m.server_version_num = require<int>(j, "server_version_num", source);
+  m.server_version_num = require_integer<int>(j, "server_version_num", source);
   m.pg_dump_version = require<std::string>(j, "pg_dump_version", source);
   m.system_identifier = require<std::string>(j, "system_identifier", source);
   m.ramsafe_version = require<std::string>(j, "ramsafe_version", source);
-  m.shared_preload_libraries = j.value("shared_preload_libraries", std::string());
+  m.shared_preload_libraries = optional_string(j, "shared_preload_libraries", "", source);
   const json initdb = require<json>(j, "initdb", source);
   m.initdb.encoding = require<std::string>(initdb, "encoding", source);
   m.initdb.lc_collate = require<std::string>(initdb, "lc_collate", source);
@@ -139,14 +172,14 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
     if (!is_safe_set_path(f.path))
       throw Error(Errc::kCorrupt, source + ": manifest names an unsafe path \"" + f.path + "\"");
     f.role = require<std::string>(fj, "role", source);
-    f.database = fj.value("database", "");
-    f.plaintext_bytes = require<uint64_t>(fj, "plaintext_bytes", source);
-    f.stored_bytes = require<uint64_t>(fj, "stored_bytes", source);
+    f.database = optional_string(fj, "database", "", source);
+    f.plaintext_bytes = require_integer<uint64_t>(fj, "plaintext_bytes", source);
+    f.stored_bytes = require_integer<uint64_t>(fj, "stored_bytes", source);
     f.sha256 = require<std::string>(fj, "sha256", source);
     if (!is_hex_sha256(f.sha256))
       throw Error(Errc::kCorrupt, source + ": manifest has a malformed sha256 for " + f.path);
     f.compression = require<std::string>(fj, "compression", source);
-    f.compression_level = require<int>(fj, "compression_level", source);
+    f.compression_level = require_integer<int>(fj, "compression_level", source);
     f.encryption = require<std::string>(fj, "encryption", source);
     f.recipients = require<std::vector<std::string>>(fj, "recipients", source);
     if (f.role == "database" && f.database.empty())
