@@ -1,6 +1,7 @@
 #include "core/manifest.h"
 
 #include <limits>
+#include <type_traits>
 
 #include <cctype>
 #include <chrono>
@@ -55,11 +56,10 @@ T require_integer(const json& j, const char* key, const std::string& source) {
   if (it->is_number_unsigned()) {
     fits = it->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
   } else if (it->is_number_integer()) {
+    // nlohmann reports non-negative integers as unsigned: this one is negative.
     int64_t v = it->get<int64_t>();
-    fits = std::numeric_limits<T>::is_signed
-               ? v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-                     v <= static_cast<int64_t>(std::numeric_limits<T>::max())
-               : v >= 0;
+    if constexpr (std::is_signed_v<T>)
+      fits = v >= static_cast<int64_t>(std::numeric_limits<T>::min());
   }
   if (!fits)
     throw Error(Errc::kCorrupt, source + ": manifest field \"" + key + "\" is not a valid number");
