@@ -175,7 +175,7 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
   const Manifest& m = *set.manifest;
   SetUpload result;
   result.backup_id = set.id;
-  result.bytes_total = m.stored_bytes() + 0;
+  result.bytes_total = m.stored_bytes();
   std::string folder = cluster_folder(true, cancel);
 
   // What Drive already holds of this set (an earlier, interrupted pass).
