@@ -27,8 +27,7 @@ Stores open_stores(const Settings& settings, const std::string& only) {
   if (!only.empty() && only != "local" && only != "drive")
     throw UsageError("--store must be local or drive, not \"" + only + "\"");
   Stores stores;
-  if (only != "drive" && !settings.local_dir.empty())
-    stores.local = std::make_unique<LocalStore>(local_store_root(settings));
+  if (only != "drive") stores.local = make_local_store(settings);
   if (only != "local") {
     stores.drive = make_drive_store(settings);
     if (stores.drive) stores.drive->set_cancel(cancel_check());

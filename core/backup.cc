@@ -280,6 +280,11 @@ std::string local_store_root(const Settings& settings) {
   return join_path(settings.local_dir, cluster_name(settings));
 }
 
+std::unique_ptr<LocalStore> make_local_store(const Settings& settings) {
+  if (settings.local_dir.empty()) return nullptr;
+  return std::make_unique<LocalStore>(local_store_root(settings));
+}
+
 BackupResult run_backup(const BackupRequest& request) {
   return Backup(request).run();
 }

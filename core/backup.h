@@ -7,10 +7,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/age.h"
+#include "core/local_store.h"
 #include "core/manifest.h"
 #include "core/pg_connection.h"
 #include "core/settings.h"
@@ -51,6 +53,9 @@ ConnectionParams connection_params(const Settings& settings,
 std::string cluster_name(const Settings& settings);
 // <local_dir>/<cluster>; throws Error(kConfig) if ramsafe.local_dir is not set.
 std::string local_store_root(const Settings& settings);
+// The local store the settings name, or nullptr when ramsafe.local_dir is empty (commands
+// that can work from Drive alone).
+std::unique_ptr<LocalStore> make_local_store(const Settings& settings);
 
 // Runs a whole backup; throws Error on failure, leaving no complete-looking set.
 BackupResult run_backup(const BackupRequest& request);

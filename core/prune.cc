@@ -118,13 +118,17 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
   return out;
 }
 
-PruneRequest prune_request_for(const Settings& settings) {
+PruneRequest prune_request_for(const Settings& settings, const TimeZone& zone) {
   PruneRequest r;
   r.local_policy = RetentionPolicy::parse(settings.local_retention);
   r.drive_policy = RetentionPolicy::parse(settings.drive_retention);
-  r.zone =
-      settings.timezone.empty() ? TimeZone::system_default() : TimeZone::load(settings.timezone);
+  r.zone = zone;
   return r;
+}
+
+PruneRequest prune_request_for(const Settings& settings) {
+  return prune_request_for(settings, settings.timezone.empty() ? TimeZone::system_default()
+                                                               : TimeZone::load(settings.timezone));
 }
 
 }  // namespace ramsafe

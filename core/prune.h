@@ -50,8 +50,10 @@ std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
                                      const std::vector<SetEntry>& remote,
                                      const RetentionPolicy& drive_policy, const TimeZone& zone);
 
-// The policies and zone the settings give (ramsafe.local_retention, drive_retention,
-// ramsafe.timezone, else the system's zone).
+// The policies the settings give (ramsafe.local_retention, drive_retention), evaluated in
+// zone; without one, in ramsafe.timezone, else the system's zone (the server passes its
+// own TimeZone instead).
+PruneRequest prune_request_for(const Settings& settings, const TimeZone& zone);
 PruneRequest prune_request_for(const Settings& settings);
 
 }  // namespace ramsafe

@@ -303,10 +303,8 @@ Datum ramsafe_backups(PG_FUNCTION_ARGS) {
                             std::nullopt, kind, location, std::string("f"), set.problem});
           }
         };
-        if (!settings.local_dir.empty()) {
-          LocalStore store(local_store_root(settings));
-          for (const auto& set : store.list_sets()) add(set, "local", store.set_path(set.id));
-        }
+        if (auto local = make_local_store(settings))
+          for (const auto& set : local->list_sets()) add(set, "local", local->set_path(set.id));
         // Drive is asked live; when it cannot answer, the local rows still come, with a
         // WARNING.
         try {
@@ -391,9 +389,7 @@ Datum ramsafe_prune(PG_FUNCTION_ARGS) {
         PruneRequest request = server_prune_request(settings);
         request.dry_run = dry_run;
         request.cancel = interrupted;
-        std::unique_ptr<LocalStore> local;
-        if (!settings.local_dir.empty())
-          local = std::make_unique<LocalStore>(local_store_root(settings));
+        std::unique_ptr<LocalStore> local = make_local_store(settings);
         std::unique_ptr<DriveStore> drive = make_drive_store(settings);
         if (drive) drive->set_cancel(interrupted);
         Rows rows;

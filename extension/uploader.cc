@@ -144,9 +144,7 @@ void prune_guarded(DriveStore* with_drive, const CancelCheck& cancel, PruneOutco
     PruneRequest request = server_prune_request(settings);
     request.dry_run = false;
     request.cancel = cancel;
-    std::unique_ptr<LocalStore> local;
-    if (!settings.local_dir.empty())
-      local = std::make_unique<LocalStore>(local_store_root(settings));
+    std::unique_ptr<LocalStore> local = make_local_store(settings);
     std::string ids;
     std::string errors;
     for (const auto& e : run_prune(request, local.get(), with_drive)) {

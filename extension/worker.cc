@@ -53,12 +53,8 @@ TimeZone schedule_zone(const Settings& settings, std::string* shown_name) {
 }
 
 PruneRequest server_prune_request(const Settings& settings) {
-  PruneRequest request;
-  request.local_policy = RetentionPolicy::parse(settings.local_retention);
-  request.drive_policy = RetentionPolicy::parse(settings.drive_retention);
   std::string shown;
-  request.zone = schedule_zone(settings, &shown);
-  return request;
+  return prune_request_for(settings, schedule_zone(settings, &shown));
 }
 
 namespace {
