@@ -13,6 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ramsafe_test_init drill_bad_input
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
+require_installed_extension
 
 ramsafe_keys
 pg_mkdir "$WORK/store"

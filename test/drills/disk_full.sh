@@ -23,6 +23,7 @@ done
 ramsafe_test_init drill_disk_full
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
+require_installed_extension
 
 ramsafe_keys
 store_fs="$WORK/storefs"

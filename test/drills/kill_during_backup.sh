@@ -38,8 +38,7 @@ RANDOM=$((seed % 32768))
 ramsafe_test_init kill_during_backup
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
-installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/ramsafe.so"
-[[ -f "$installed" ]] || fail "the extension is not installed ($installed): run cmake --install build"
+require_installed_extension
 
 cycles_run=0 restores_ok=0 injected=0 detected=0 summary_done=0
 summary() {

@@ -107,10 +107,7 @@ psql_as x app -c "INSERT INTO s VALUES (13)"
 run backup >/dev/null
 id4="$(basename "$(newest_set "$WORK/store/main")")"
 drive_admin POST /stats/reset >/dev/null
-drive_admin POST /faults '{"seed": 11, "rules": [
-  {"match": {"tokenEndpoint": false}, "action": "status", "status": 429, "probability": 0.12},
-  {"match": {"tokenEndpoint": false}, "action": "status", "status": 503, "probability": 0.12},
-  {"match": {"tokenEndpoint": false}, "action": "reset", "afterBytes": {"random": [0, 200000]}, "probability": 0.12}]}' >/dev/null
+drive_fail_30_percent 11
 start_s="$SECONDS"
 timeout 300 bash -c "$(declare -f rs); RAMSAFE_TEST_BIN='$RAMSAFE_TEST_BIN'; rs '$conf' upload --no-progress" >/dev/null 2>&1 ||
   fail "the upload did not complete within 300 s with 30% of requests failing"

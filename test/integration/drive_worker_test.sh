@@ -19,12 +19,7 @@ ramsafe_test_init drive_worker
 # shellcheck source-path=SCRIPTDIR source=../lib/drive.sh
 . "$HERE/../lib/drive.sh"
 
-installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/ramsafe.so"
-built="$(dirname "$RAMSAFE_BIN")/ramsafe.so"
-[[ -f "$installed" ]] || fail "the extension is not installed ($installed): run cmake --install build"
-if [[ -f "$built" ]] && ! cmp -s "$built" "$installed"; then
-  fail "the installed $installed is not this build's: run cmake --install build"
-fi
+require_installed_extension
 
 drive_start
 drive_shared_drive sd
@@ -42,10 +37,7 @@ pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_retention = ''" "ramsafe.drive_retention = ''" \
   "${drive_lines[@]}"
 # 30% of Drive's answers fail from the very start.
-drive_admin POST /faults '{"seed": 5, "rules": [
-  {"match": {"tokenEndpoint": false}, "action": "status", "status": 429, "probability": 0.12},
-  {"match": {"tokenEndpoint": false}, "action": "status", "status": 503, "probability": 0.12},
-  {"match": {"tokenEndpoint": false}, "action": "reset", "afterBytes": {"random": [0, 200000]}, "probability": 0.12}]}' >/dev/null
+drive_fail_30_percent 5
 pg_start_existing x
 q() { psql_as x postgres -c "$1"; }
 status() { q "SELECT $1 FROM ramsafe_status()"; }

@@ -20,12 +20,7 @@ ramsafe_test_init extension
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
 
-installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/ramsafe.so"
-built="$(dirname "$RAMSAFE_BIN")/ramsafe.so"
-[[ -f "$installed" ]] || fail "the extension is not installed ($installed): run cmake --install build"
-if [[ -f "$built" ]] && ! cmp -s "$built" "$installed"; then
-  fail "the installed $installed is not this build's: run cmake --install build"
-fi
+require_installed_extension
 
 ramsafe_keys
 pg_mkdir "$WORK/store"

@@ -15,6 +15,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ramsafe_test_init retention
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
+require_installed_extension
 # shellcheck source-path=SCRIPTDIR source=../lib/drive.sh
 . "$HERE/../lib/drive.sh"
 

@@ -15,6 +15,8 @@
 #   drive_set_files ID             the emulator's files of backup set ID, one
 #                                  "path<TAB>id<TAB>size" line each
 #   drive_secrets                  every secret a test made, one per line (for leak checks)
+#   drive_fail_30_percent SEED     fault plan: about 30% of Drive requests (not the token
+#                                  endpoint) answer 429 or 503 or lose their connection
 
 DRIVE_DIR="$WORK/drive"
 
@@ -44,8 +46,9 @@ drive_start() {
 drive_admin() {
   local method="$1" path="$2" body="${3:-}"
   local args=(-sS --fail-with-body --cacert "$DRIVE_CA" -X "$method" "$DRIVE_URL/__admin$path")
-  [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  curl "${args[@]}" || fail "drive_admin $method $path failed"
+  # The body (it may hold a test token) goes through stdin, never argv.
+  [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' --data-binary @-)
+  curl "${args[@]}" <<<"$body" || fail "drive_admin $method $path failed"
 }
 
 drive_service_account() {
@@ -73,9 +76,10 @@ drive_user_token() {
   local client="client-$name" secret="secret-$RANDOM$RANDOM-$name"
   drive_admin POST /oauth-clients "{\"client_id\":\"$client\",\"client_secret\":\"$secret\"}" >/dev/null
   token="$(drive_admin POST /refresh-tokens "{\"client_id\":\"$client\",\"user\":\"$name@example.com\"}" | json d.refresh_token)"
-  node -e 'const fs = require("fs"); const [c, s, t, out] = process.argv.slice(1);
-fs.writeFileSync(out, JSON.stringify({type: "authorized_user", client_id: c, client_secret: s,
-  refresh_token: t}, null, 2), {mode: 0o600});' "$client" "$secret" "$token" "$DRIVE_DIR/$name.json"
+  # Secrets through the environment, not argv.
+  C="$client" S="$secret" T="$token" node -e 'const fs = require("fs"); const e = process.env;
+fs.writeFileSync(process.argv[1], JSON.stringify({type: "authorized_user", client_id: e.C,
+  client_secret: e.S, refresh_token: e.T}, null, 2), {mode: 0o600});' "$DRIVE_DIR/$name.json"
   chown postgres:postgres "$DRIVE_DIR/$name.json"
   chmod 0600 "$DRIVE_DIR/$name.json"
   DRIVE_SECRETS+=("$secret" "$token")
@@ -112,4 +116,11 @@ assert_no_secrets() {
     [[ "$text" == *"$secret"* ]] && fail "$desc: a secret appears (${secret:0:6}...)"
   done < <(drive_secrets)
   return 0
+}
+
+drive_fail_30_percent() {
+  drive_admin POST /faults '{"seed": '"$1"', "rules": [
+  {"match": {"tokenEndpoint": false}, "action": "status", "status": 429, "probability": 0.12},
+  {"match": {"tokenEndpoint": false}, "action": "status", "status": 503, "probability": 0.12},
+  {"match": {"tokenEndpoint": false}, "action": "reset", "afterBytes": {"random": [0, 200000]}, "probability": 0.12}]}' >/dev/null
 }

@@ -11,6 +11,7 @@
 #   bindir_without_pg_dump DIR   DIR (postgres, 0700) with every program of $PG_BINDIR but
 #                                pg_dump, for a test to put its own (failing, stalling) one
 #   rs_exec CONF CMD ARGS...     as rs, exec'd in place (use in a background subshell to signal it)
+#   require_installed_extension  fail unless the installed ramsafe.so is this build's
 
 : "${RAMSAFE_BIN:=$RAMSAFE_REPO_DIR/build/ramsafe}"
 [[ -x "$RAMSAFE_BIN" ]] || fail "ramsafe binary not found at $RAMSAFE_BIN (build first, or set RAMSAFE_BIN)"
@@ -73,4 +74,14 @@ rs_exec() {
   local conf="$1" cmd="$2"
   shift 2
   exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$RAMSAFE_TEST_BIN" "$cmd" --config "$conf" "$@"
+}
+
+require_installed_extension() {
+  local installed built
+  installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/ramsafe.so"
+  built="$(dirname "$RAMSAFE_BIN")/ramsafe.so"
+  [[ -f "$installed" ]] || fail "the extension is not installed ($installed): run cmake --install build"
+  if [[ -f "$built" ]] && ! cmp -s "$built" "$installed"; then
+    fail "the installed $installed is not this build's: run cmake --install build"
+  fi
 }
