@@ -9,7 +9,7 @@
 namespace ramsafe {
 namespace {
 
-constexpr const char* kFileFields = "id,name,mimeType,size,md5Checksum,appProperties";
+constexpr const char* kFileFields = "id,name,mimeType,size,md5Checksum,modifiedTime,appProperties";
 
 std::string esc(const std::string& value) {
   return HttpClient::form_escape(value);
@@ -23,6 +23,7 @@ DriveFile file_from_json(const nlohmann::json& j) {
   if (j.contains("size") && j["size"].is_string())
     f.size = std::strtoull(j["size"].get<std::string>().c_str(), nullptr, 10);
   f.md5 = j.value("md5Checksum", "");
+  f.modified_time = j.value("modifiedTime", "");
   if (j.contains("appProperties") && j["appProperties"].is_object())
     for (const auto& [key, value] : j["appProperties"].items())
       if (value.is_string()) f.app_properties[key] = value.get<std::string>();

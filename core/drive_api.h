@@ -33,6 +33,7 @@ struct DriveFile {
   std::string mime_type;
   uint64_t size = 0;
   std::string md5;
+  std::string modified_time;  // RFC 3339, as Drive reports it
   std::map<std::string, std::string> app_properties;
 };
 

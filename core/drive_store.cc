@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <set>
 
 #include "core/backup.h"
 #include "core/error.h"
@@ -138,6 +139,27 @@ std::vector<SetEntry> DriveStore::list_sets() {
     out.push_back(std::move(entry));
   }
   sort_newest_first(out);
+  return out;
+}
+
+std::vector<UnfinishedUpload> DriveStore::unfinished_uploads() const {
+  std::map<std::string, UnfinishedUpload> by_set;
+  std::set<std::string> complete;
+  for (const auto& f : last_listing_) {
+    std::string id = property(f, kSetKey);
+    std::string path = property(f, kPathKey);
+    if (!is_valid_backup_id(id) || path.empty()) continue;
+    if (path == kManifestName) complete.insert(id);
+    UnfinishedUpload& u = by_set[id];
+    u.backup_id = id;
+    u.files++;
+    u.bytes += f.size;
+    int64_t modified = parse_rfc3339_utc(f.modified_time).value_or(0) / 1000;
+    u.last_modified_unix = std::max(u.last_modified_unix, modified);
+  }
+  std::vector<UnfinishedUpload> out;
+  for (auto& [id, u] : by_set)
+    if (complete.count(id) == 0) out.push_back(std::move(u));
   return out;
 }
 

@@ -29,6 +29,15 @@ struct SetUpload {
   int files_already_there = 0;
 };
 
+// A set with files on Drive but no manifest: an upload in progress, or one interrupted
+// and never finished (its local set may since have been pruned).
+struct UnfinishedUpload {
+  std::string backup_id;
+  int files = 0;
+  uint64_t bytes = 0;
+  int64_t last_modified_unix = 0;  // the newest file's modifiedTime; 0 when unknown
+};
+
 using UploadProgress =
     std::function<void(const std::string& backup_id, uint64_t done, uint64_t total)>;
 
@@ -46,6 +55,8 @@ class DriveStore : public Store {
   void read_file(const std::string& set_id, const std::string& path, Sink& out,
                  const CancelCheck& cancel) override;
   void delete_set(const std::string& set_id) override;
+  // The unfinished uploads in the listing of the last list_sets() call.
+  std::vector<UnfinishedUpload> unfinished_uploads() const;
 
   // Copies a complete local set to Drive: files already there with the right size and
   // MD5 are kept, a wrong or duplicate copy is replaced, an interrupted upload from an

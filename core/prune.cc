@@ -1,5 +1,7 @@
 #include "core/prune.h"
 
+#include <algorithm>
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -26,6 +28,48 @@ std::map<std::string, std::string> finish_times(const std::vector<SetEntry>& set
   for (const auto& s : sets)
     if (s.usable()) out[s.id] = s.manifest->finished_at;
   return out;
+}
+
+std::string age_text(int64_t seconds) {
+  if (seconds >= 2 * 86400) return std::to_string(seconds / 86400) + " days";
+  if (seconds >= 2 * 3600) return std::to_string(seconds / 3600) + " hours";
+  return std::to_string(std::max<int64_t>(seconds, 0) / 60) + " minutes";
+}
+
+// Unfinished uploads: the queue resumes the ones it holds; the rest are deleted once old.
+void prune_unfinished(DriveStore& drive, const std::vector<UnfinishedUpload>& unfinished,
+                      const std::set<std::string>& queued, bool queue_known,
+                      const PruneRequest& request, std::vector<PruneEntry>& out) {
+  const int64_t now = request.now_unix ? request.now_unix : static_cast<int64_t>(time(nullptr));
+  for (const auto& u : unfinished) {
+    PruneEntry e;
+    e.store = "drive";
+    e.backup_id = u.backup_id;
+    const int64_t age = now - u.last_modified_unix;
+    const std::string what = "unfinished upload (" + std::to_string(u.files) +
+                             " files, no manifest), last written " + age_text(age) + " ago";
+    if (queued.count(u.backup_id)) {
+      e.reason = what + "; the next upload pass finishes it";
+    } else if (u.last_modified_unix == 0 || age < request.abandoned_upload_seconds) {
+      e.reason = what + (queue_known ? "; not queued, deleted once " : "; deleted once ") +
+                 age_text(request.abandoned_upload_seconds) + " old";
+    } else {
+      e.keep = false;
+      e.reason = what + (queue_known ? "; abandoned: its local set is not queued for upload"
+                                     : "; abandoned");
+      if (!request.dry_run) {
+        if (request.cancel && request.cancel()) throw Error(Errc::kCancelled, "cancelled");
+        try {
+          drive.delete_set(u.backup_id);
+          e.deleted = true;
+        } catch (const Error& err) {
+          if (err.code() == Errc::kCancelled) throw;
+          e.error = err.what();
+        }
+      }
+    }
+    out.push_back(std::move(e));
+  }
 }
 
 void decide_and_delete(const std::string& store_name, Store& store,
@@ -82,11 +126,14 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
                                   DriveStore* drive) {
   std::vector<PruneEntry> out;
   std::vector<SetEntry> remote;
+  std::vector<UnfinishedUpload> unfinished;
+  std::set<std::string> queued;
   bool remote_known = false;
   std::string remote_error;
   if (drive) {
     try {
       remote = drive->list_sets();
+      unfinished = drive->unfinished_uploads();
       remote_known = true;
     } catch (const Error& e) {
       if (e.code() == Errc::kCancelled) throw;
@@ -101,13 +148,16 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
     if (drive && !remote_known) {
       for (const auto& s : sets) protect[s.id] = "Drive could not be listed";
     } else if (drive) {
-      for (const auto& s : sets_to_upload(sets, remote, request.drive_policy, request.zone))
+      for (const auto& s : sets_to_upload(sets, remote, request.drive_policy, request.zone)) {
         protect[s.id] = "not yet on Drive";
+        queued.insert(s.id);
+      }
     }
     decide_and_delete("local", *local, sets, request.local_policy, request, protect, out);
   }
   if (drive && remote_known) {
     decide_and_delete("drive", *drive, remote, request.drive_policy, request, {}, out);
+    prune_unfinished(*drive, unfinished, queued, local != nullptr, request, out);
   } else if (drive) {
     PruneEntry e;
     e.store = "drive";

@@ -96,6 +96,18 @@ class Admin {
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': content.length });
       return res.end(content);
     }
+    if ((m = /^POST \/files\/([^/]+)\/times$/.exec(route))) {
+      // Backdate a file, as if it had been written long ago (retention of old uploads).
+      const rec = this.fileOr404(decodeURIComponent(m[1]));
+      for (const k of ['createdTime', 'modifiedTime']) {
+        if (body[k] === undefined) continue;
+        if (typeof body[k] !== 'string' || Number.isNaN(Date.parse(body[k]))) {
+          throw adminError(400, `bad ${k}: ${JSON.stringify(body[k])}`);
+        }
+        rec[k] = new Date(body[k]).toISOString();
+      }
+      return ok(this.store.adminView(rec));
+    }
     if ((m = /^POST \/files\/([^/]+)\/corrupt$/.exec(route))) {
       // Damage stored content behind the API's back; Drive then reports the md5
       // of what it now holds, as it would after silent corruption at rest.

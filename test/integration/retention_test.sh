@@ -96,6 +96,40 @@ settled2() {
 wait_for "the new set on Drive, the old one pruned there" 90 settled2
 pass "a set Drive lacks stays local until it is there"
 
+# ------------------------------------- an upload that never finished, its local set lost
+# The manifest's upload is refused for good, then the local set is lost: Drive holds data
+# files of a set that can never complete. Prune keeps them while recent (an uploader it
+# cannot see might still be at work) and deletes them once old; complete sets are untouched.
+mapfile -t good_drive < <(drive_settings "$DRIVE_DIR/sa.json" sd)
+drive_conf="$(ramsafe_config x "ramsafe.local_retention = 'last=2'" "ramsafe.drive_retention = 'last=1'" "${good_drive[@]}")"
+failed_before="$(q "SELECT uploads_failed FROM ramsafe_status()")"
+data_files="$(json "d.files.length" <"$store/${ids[4]}/manifest.json")"  # every set has as many
+drive_admin POST /faults '{"rules": [{"match": {"kind": "upload_init"}, "skip": '"$data_files"', "action": "status",
+  "status": 403, "reason": "storageQuotaExceeded", "message": "The user'"'"'s Drive storage quota has been exceeded."}]}' >/dev/null
+ids+=("$(q "SELECT backup_id FROM ramsafe_backup_now()")")
+wait_for "the manifest's upload to be refused" 60 status_is "uploads_failed > $failed_before"
+q "ALTER SYSTEM SET ramsafe.drive_credentials_file = ''"
+q "SELECT pg_reload_conf()" >/dev/null
+drive_admin DELETE /faults >/dev/null
+assert_eq "$data_files" "$(drive_set_files "${ids[5]}" | wc -l)" "Drive holds the set's data files, no manifest"
+rm -rf "${store:?}/${ids[5]}"
+out="$(rs "$drive_conf" prune --dry-run)"
+assert_contains "$out" "${ids[5]}" "the unfinished upload is listed"
+assert_contains "$out" "unfinished upload ($data_files files, no manifest), last written 0 minutes ago; not queued, deleted once 24 hours old"   "and kept while recent, saying why"
+assert_contains "$out" "would delete 0 sets (dry run)" "nothing to delete yet"
+old_time="$(date -u -d '2 days ago' +%Y-%m-%dT%H:%M:%SZ)"
+while IFS=$'\t' read -r _ file_id _; do
+  drive_admin POST "/files/$file_id/times" "{\"modifiedTime\": \"$old_time\"}" >/dev/null
+done < <(drive_set_files "${ids[5]}")
+out="$(rs "$drive_conf" prune --dry-run)"
+assert_contains "$out" "last written 2 days ago; abandoned: its local set is not queued for upload"   "once old it is abandoned"
+assert_eq "$data_files" "$(drive_set_files "${ids[5]}" | wc -l)" "a dry run deletes nothing on Drive"
+out="$(rs "$drive_conf" prune)"
+assert_contains "$out" "deleted 1 set" "prune deletes the abandoned upload"
+assert_eq "" "$(drive_set_files "${ids[5]}")" "none of its files are left on Drive"
+assert_eq "${ids[4]}" "$(drive_sets)" "Drive's complete set is untouched"
+pass "an abandoned upload on Drive is deleted once old, kept while recent"
+
 # -------------------------------------------------------------- the companion, local only
 q "ALTER SYSTEM SET ramsafe.drive_credentials_file = ''"
 q "SELECT pg_reload_conf()" >/dev/null
