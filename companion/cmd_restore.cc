@@ -25,6 +25,7 @@ CommandSpec restore_spec() {
        {"pgdata", 'D', true, "DIR",
         "data directory to restore into (default: ramsafe.data_directory)"},
        {"backup-id", 0, true, "ID", "restore this set (no fallback to others)"},
+       store_option(),
        {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
        {"if-empty", 0, false, "", "leave a non-empty data directory alone and exit 0"},
        {"force", 0, false, "",
@@ -76,7 +77,7 @@ int run_restore(const ParsedArgs& args) {
     line.update(text);
   };
 
-  Stores stores = open_stores(request.settings);
+  Stores stores = open_stores(request.settings, args.get("store"));
   RestoreReport report = run_restore(request, stores.all());
   line.clear();
   if (args.has("json")) std::cout << report.to_json();
