@@ -8,9 +8,10 @@ set_tests_properties(drill_power_loss PROPERTIES
   ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
 
 # The kill-during-backup drill (test/drills/kill_during_backup.sh): SIGKILL of the worker,
-# its pg_dump or the whole server in the middle of a backup; nothing partial listed, earlier
-# sets intact, the next backup and a restore succeed. 3 cycles here; 30 with --long.
-add_test(NAME drill_kill_during_backup COMMAND bash ${CMAKE_SOURCE_DIR}/test/drills/kill_during_backup.sh --cycles 3)
+# its pg_dump or the whole server in the middle of a backup, and of the worker or the server
+# in the middle of an upload to Drive; nothing partial listed, earlier sets intact, the next
+# backup (or the resumed upload) and a restore succeed. 5 cycles here; 30 with --long.
+add_test(NAME drill_kill_during_backup COMMAND bash ${CMAKE_SOURCE_DIR}/test/drills/kill_during_backup.sh --cycles 5)
 set_tests_properties(drill_kill_during_backup PROPERTIES
   LABELS drill
   TIMEOUT 900

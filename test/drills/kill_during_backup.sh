@@ -10,8 +10,15 @@
 # again when it was killed), the next ramsafe_backup_now() publishes a set and removes any
 # leftover .partial, and `ramsafe restore` of that newest set into a fresh data directory
 # gives back exactly the data.
+# Cycles 4 and 5 of every 5 kill during an upload to Drive (the emulator, enabled at the
+# first such cycle; ramsafe.drive_retention = 'last=1', chunks slowed so an upload takes a
+# few seconds): once the upload has sent a random share of the set, further uploads are
+# refused (so the state the kill left can be inspected) and the worker, or the whole
+# server, is SIGKILLed. Then: Drive does not list the set, `ramsafe verify --store drive
+# --all` passes, and once Drive accepts again the worker finishes the upload with every
+# file stored once, and `ramsafe restore --store drive` gives back exactly the data.
 #
-#   bash test/drills/kill_during_backup.sh [--cycles N] [--seed S]   (as root; default 3)
+#   bash test/drills/kill_during_backup.sh [--cycles N] [--seed S]   (as root; default 5)
 #
 # Prints "ok - cycle i: ..." per cycle and, at the end (also after a failure), one line
 #   drill kill_during_backup: cycles=N faults_injected=N faults_detected=N restores_ok=N
@@ -21,13 +28,13 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$HERE/../lib/common.sh"
 
-cycles=3
+cycles=5
 seed="${RANDOM}${RANDOM}"
 while (($#)); do
   case "$1" in
     --cycles) cycles="${2:-}"; shift 2 ;;
     --seed) seed="${2:-}"; shift 2 ;;
-    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "kill_during_backup.sh: unknown argument '$1' (use --cycles N, --seed S)" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +46,8 @@ ramsafe_test_init kill_during_backup
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
 require_installed_extension
+# shellcheck source-path=SCRIPTDIR source=../lib/drive.sh
+. "$HERE/../lib/drive.sh"
 
 cycles_run=0 restores_ok=0 injected=0 detected=0 summary_done=0
 summary() {
@@ -100,11 +109,98 @@ pass "setup: $ROWS rows, first backup $first ($plain bytes of dump data, max_rat
 conf="$(ramsafe_config k)"
 copy_conf="$(ramsafe_config k "ramsafe.data_directory = '$WORK/copy/data'")"
 pg_mkdir "$WORK/copy" "$WORK/copy/data"
-victims=(worker pg_dump server)
+victims=(worker pg_dump server upload:worker upload:server)
+
+# ------------------------------------------------------------------ kills during an upload
+drive_on=0 chunk_kb=256
+drive_conf="" drive_copy_conf=""
+enable_drive_once() {
+  ((drive_on)) && return 0
+  drive_start
+  drive_shared_drive sd
+  drive_service_account sa
+  local line
+  mapfile -t drive_lines < <(drive_settings "$DRIVE_DIR/sa.json" sd)
+  for line in "${drive_lines[@]}" "ramsafe.drive_retention = 'last=1'"; do
+    q "ALTER SYSTEM SET ${line%% =*} = ${line#* = }"
+  done
+  q "SELECT pg_reload_conf()" >/dev/null
+  drive_conf="$(ramsafe_config k "${drive_lines[@]}")"
+  drive_copy_conf="$(ramsafe_config k "ramsafe.data_directory = '$WORK/copy/data'" "${drive_lines[@]}")"
+  local newest
+  newest="$(sets | tail -n 1)"
+  wait_for "the newest set $newest on Drive" 90 drive_lists "$newest"
+  drive_on=1
+}
+drive_lists() { rs "$drive_conf" list --store drive 2>/dev/null | grep -q "$1"; }
+# A reload with a changed setting makes the worker try its upload queue again at once.
+retry_uploads() {
+  chunk_kb=$((chunk_kb == 256 ? 512 : 256))
+  q "ALTER SYSTEM SET ramsafe.drive_chunk_kb = $chunk_kb"
+  q "SELECT pg_reload_conf()" >/dev/null
+}
+
+# upload_cycle I VICTIM: SIGKILL VICTIM (worker or server) during the upload of a new set.
+upload_cycle() {
+  local i="$1" victim="$2" id total threshold sent wpid pm kids dup
+  enable_drive_once
+  drive_admin POST /faults '{"rules": [{"match": {"kind": "upload_chunk"}, "action": "delay", "ms": 150}]}' >/dev/null
+  wpid="$(status worker_pid)"
+  id="$(q "SELECT backup_id FROM ramsafe_backup_now()")"
+  wait_for "the upload of $id to start" 60 status_is "uploading_backup_id = '$id' AND upload_bytes_total > 0"
+  total="$(status upload_bytes_total)"
+  threshold=$((total * (10 + RANDOM % 76) / 100))
+  wait_for "the upload to send $threshold of $total bytes" 60 \
+    status_is "uploading_backup_id = '$id' AND upload_bytes_done > $threshold"
+  sent="$(status upload_bytes_done)"
+  # From here Drive refuses uploads, so what the kill left stays as it was.
+  drive_admin POST /faults '{"rules": [{"match": {"kind": "upload_init"}, "action": "status", "status": 503},
+    {"match": {"kind": "upload_chunk"}, "action": "status", "status": 503}]}' >/dev/null
+  case "$victim" in
+    worker)
+      kill -KILL "$wpid"
+      injected=$((injected + 1))
+      wait_for "the postmaster to restart the worker" 60 worker_replaced "$wpid"
+      ;;
+    server)
+      pm="$(head -n 1 "$data/postmaster.pid")"
+      mapfile -t kids < <(pgrep -P "$pm" || true)
+      kill -KILL "${kids[@]}" "$pm" 2>/dev/null || true  # a child may have exited since pgrep; gone() checks
+      injected=$((injected + 1))
+      wait_for "the killed server's processes to be gone" 30 gone "$pm" "${kids[@]}"
+      pg_start_existing k
+      wait_for "the worker after the restart" 60 worker_up
+      ;;
+  esac
+  assert_not_contains "$(rs "$drive_conf" list --store drive)" "$id" "cycle $i: Drive does not list the killed upload"
+  out="$(rs "$drive_conf" verify --store drive --all 2>&1)" || fail "cycle $i: verify of Drive failed after the kill" "$out"
+  detected=$((detected + 1))
+
+  drive_admin DELETE /faults >/dev/null
+  retry_uploads
+  wait_for "the worker to finish the upload of $id" 120 drive_lists "$id"
+  dup="$(drive_set_files "$id" | cut -f1 | sort | uniq -d)"
+  assert_eq "" "$dup" "cycle $i: no file of $id is stored twice on Drive"
+  assert_eq "$(($(json "d.files.length" <"$store/$id/manifest.json") + 1))" "$(drive_set_files "$id" | wc -l)" \
+    "cycle $i: Drive holds each file of $id and its manifest"
+
+  pg_wipe_data copy
+  out="$(rs "$drive_copy_conf" restore --store drive 2>&1)" || fail "cycle $i: restore from Drive failed" "$out"
+  assert_contains "$out" "restored backup $id " "cycle $i: restore from Drive chose the finished set"
+  pg_start_existing copy
+  assert_eq "$fingerprint" "$(psql_as copy app -c "$FINGERPRINT_SQL")" "cycle $i: the data restored from Drive"
+  pg_stop_cluster copy
+  restores_ok=$((restores_ok + 1))
+  pass "cycle $i: SIGKILL of the $victim during the upload of $id ($sent of $total bytes sent): not listed, Drive verified; upload finished, every file once, restored from Drive"
+}
 
 for ((i = 1; i <= cycles; i++)); do
   cycles_run=$i
-  victim="${victims[$(((i - 1) % 3))]}"
+  victim="${victims[$(((i - 1) % ${#victims[@]}))]}"
+  if [[ "$victim" == upload:* ]]; then
+    upload_cycle "$i" "${victim#upload:}"
+    continue
+  fi
   mapfile -t before < <(sets)
   # A random point between 10% and 85% of the backup's reading.
   threshold=$((plain * (10 + RANDOM % 76) / 100))
@@ -143,7 +239,7 @@ for ((i = 1; i <= cycles; i++)); do
       [[ "$pm" =~ ^[0-9]+$ ]] || fail "cycle $i: no postmaster pid in $data/postmaster.pid"
       mapfile -t kids < <(pgrep -P "$pm" || true)
       [[ " ${kids[*]} " == *" $wpid "* ]] || fail "cycle $i: the worker $wpid is not a child of the postmaster $pm"
-      kill -KILL "${kids[@]}" "$pm"
+      kill -KILL "${kids[@]}" "$pm" 2>/dev/null || true  # a child may have exited since pgrep; gone() checks
       injected=$((injected + 1))
       wait_for "the killed server's processes to be gone" 30 gone "$pm" "${kids[@]}"
       pg_start_existing k
