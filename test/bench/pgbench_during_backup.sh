@@ -22,14 +22,15 @@ RUN_SECONDS="${SECONDS_PER_RUN:-30}"
 SCHEDULED_SECONDS="${SCHEDULED_SECONDS:-150}"
 CLIENTS="${CLIENTS:-4}"
 ROUNDS="${ROUNDS:-2}"
-DISK_DIR="${DISK_DIR:-/var/tmp}"
+export DISK_DIR="${DISK_DIR:-/var/tmp}"
 ramsafe_test_init pgbench
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$HERE/lib.sh"
 
-disk="$(mktemp -d "$DISK_DIR/ramsafe-pgbench-XXXX")"
-chown postgres:postgres "$disk"
-ramsafe_on_exit rm -rf "$disk"
+bench_disk_dir pgbench
+disk="$BENCH_DISK"
 ramsafe_keys
 pg_init_cluster b
 pg_conf b "shared_preload_libraries = 'ramsafe'" "shared_buffers = 256MB" "max_wal_size = 4GB" \
@@ -40,8 +41,11 @@ psql_as b postgres -c "CREATE EXTENSION ramsafe" -c "CREATE DATABASE bench"
 env $(pg_env b) "$PG_BINDIR/pgbench" -q -i -s "$SCALE" bench >/dev/null 2>&1
 
 tps() { # tps: one pgbench run, prints its TPS
-  env $(pg_env b) "$PG_BINDIR/pgbench" -n -c "$CLIENTS" -j 2 -T "$RUN_SECONDS" bench 2>/dev/null |
-    awk '/^tps/ { print $3 }'
+  (
+    # shellcheck disable=SC2046 # pg_env prints NAME=VALUE words without spaces
+    export $(pg_env b)
+    bench_tps bench "$RUN_SECONDS" "$CLIENTS"
+  )
 }
 dump_loop() { # plain pg_dump to /dev/null back to back (no compression, no encryption)
   while [[ ! -e "$WORK/stop" ]]; do
