@@ -49,12 +49,12 @@ require_installed_extension
 # shellcheck source-path=SCRIPTDIR source=../lib/drive.sh
 . "$HERE/../lib/drive.sh"
 
-cycles_run=0 restores_ok=0 injected=0 detected=0 summary_done=0
+cycles_run=0 restores_ok=0 injected=0 detected=0 missed=0 summary_done=0
 summary() {
   ((summary_done)) && return 0
   summary_done=1
-  printf 'drill kill_during_backup: cycles=%d faults_injected=%d faults_detected=%d restores_ok=%d\n' \
-    "$cycles_run" "$injected" "$detected" "$restores_ok"
+  printf 'drill kill_during_backup: cycles=%d faults_injected=%d faults_detected=%d restores_ok=%d kills_too_late=%d\n' \
+    "$cycles_run" "$injected" "$detected" "$restores_ok" "$missed"
 }
 ramsafe_on_exit summary
 note "kill_during_backup: $cycles cycles, seed $seed (rerun with --seed $seed)"
@@ -144,12 +144,12 @@ retry_uploads() {
 upload_cycle() {
   local i="$1" victim="$2" id total threshold sent wpid pm kids dup
   enable_drive_once
-  drive_admin POST /faults '{"rules": [{"match": {"kind": "upload_chunk"}, "action": "delay", "ms": 150}]}' >/dev/null
+  drive_admin POST /faults '{"rules": [{"match": {"kind": "upload_chunk"}, "action": "delay", "ms": 300}]}' >/dev/null
   wpid="$(status worker_pid)"
   id="$(q "SELECT backup_id FROM ramsafe_backup_now()")"
   wait_for "the upload of $id to start" 60 status_is "uploading_backup_id = '$id' AND upload_bytes_total > 0"
   total="$(status upload_bytes_total)"
-  threshold=$((total * (10 + RANDOM % 76) / 100))
+  threshold=$((total * (10 + RANDOM % 61) / 100))
   wait_for "the upload to send $threshold of $total bytes" 60 \
     status_is "uploading_backup_id = '$id' AND upload_bytes_done > $threshold"
   sent="$(status upload_bytes_done)"
@@ -172,9 +172,14 @@ upload_cycle() {
       wait_for "the worker after the restart" 60 worker_up
       ;;
   esac
-  assert_not_contains "$(rs "$drive_conf" list --store drive)" "$id" "cycle $i: Drive does not list the killed upload"
+  local counted=1
+  if drive_lists "$id"; then
+    # On a loaded machine the upload can finish between the poll and the refusal.
+    counted=0 injected=$((injected - 1)) missed=$((missed + 1))
+    note "cycle $i: the upload of $id finished before Drive refused uploads; the kill is not counted"
+  fi
   out="$(rs "$drive_conf" verify --store drive --all 2>&1)" || fail "cycle $i: verify of Drive failed after the kill" "$out"
-  detected=$((detected + 1))
+  ((counted)) && detected=$((detected + 1))
 
   drive_admin DELETE /faults >/dev/null
   retry_uploads
@@ -203,7 +208,7 @@ for ((i = 1; i <= cycles; i++)); do
   fi
   mapfile -t before < <(sets)
   # A random point between 10% and 85% of the backup's reading.
-  threshold=$((plain * (10 + RANDOM % 76) / 100))
+  threshold=$((plain * (10 + RANDOM % 61) / 100))
   wpid="$(status worker_pid)"
   failed_before="$(status backups_failed)"
 
@@ -252,14 +257,21 @@ for ((i = 1; i <= cycles; i++)); do
 
   # The killed backup left nothing that is listed or used, and the earlier sets are intact.
   mapfile -t after < <(sets)
+  counted=1
+  if [[ -d "$store/$running_id" ]]; then
+    # On a loaded machine the backup can be published between the poll and the kill.
+    counted=0 injected=$((injected - 1)) missed=$((missed + 1))
+    before+=("$running_id")
+    note "cycle $i: backup $running_id was published before the SIGKILL landed; the kill is not counted"
+  fi
   assert_eq "${before[*]}" "${after[*]}" "cycle $i: the published sets are the same as before the kill"
-  assert_not_contains "$(rs "$conf" list)" "$running_id" "cycle $i: ramsafe list does not show the killed backup"
-  assert_eq "${#before[@]} 0 0" "$(q "SELECT count(*) || ' ' || count(*) FILTER (WHERE NOT usable) || ' ' ||
+  ((counted)) && assert_not_contains "$(rs "$conf" list)" "$running_id" "cycle $i: ramsafe list does not show the killed backup"
+  assert_eq "${#before[@]} 0 $((1 - counted))" "$(q "SELECT count(*) || ' ' || count(*) FILTER (WHERE NOT usable) || ' ' ||
       count(*) FILTER (WHERE backup_id = '$running_id') FROM ramsafe_backups()")" \
     "cycle $i: ramsafe_backups() lists every earlier set, all usable, and not the killed one"
   out="$(rs "$conf" verify --all 2>&1)" || fail "cycle $i: ramsafe verify --all failed after the kill" "$out"
   leftover="$(partials | tr '\n' ' ')"
-  detected=$((detected + 1))
+  ((counted)) && detected=$((detected + 1))
 
   # The next backup succeeds and clears any leftover .partial.
   row="$(q "SELECT backup_id || ' ' || outcome FROM ramsafe_backup_now()")"
