@@ -31,8 +31,8 @@ std::map<std::string, std::string> finish_times(const std::vector<SetEntry>& set
 }
 
 std::string age_text(int64_t seconds) {
-  if (seconds >= 2 * 86400) return std::to_string(seconds / 86400) + " days";
-  if (seconds >= 2 * 3600) return std::to_string(seconds / 3600) + " hours";
+  if (seconds >= int64_t{2} * 86400) return std::to_string(seconds / 86400) + " days";
+  if (seconds >= int64_t{2} * 3600) return std::to_string(seconds / 3600) + " hours";
   return std::to_string(std::max<int64_t>(seconds, 0) / 60) + " minutes";
 }
 

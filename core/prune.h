@@ -35,15 +35,15 @@ struct PruneRequest {
   // An unfinished Drive upload that is not in the upload queue (its local set is gone, or
   // Drive's policy no longer wants it) is deleted once its newest file is this old; the
   // bound only guards against racing an uploader this process cannot see.
-  int64_t abandoned_upload_seconds = 24 * 3600;
+  int64_t abandoned_upload_seconds = int64_t{24} * 3600;
   int64_t now_unix = 0;  // 0: the clock
 };
 
 // Decides for every set of both stores (either may be null) and, unless dry_run, deletes
-// what the decisions say (and abandoned unfinished Drive uploads), local sets under the local store's lock. Throws Error(kBusy)
-// when a backup holds the lock, Error for a local store that cannot be listed; a Drive
-// that cannot be listed keeps every local set and is reported as a "drive" entry with
-// the error.
+// what the decisions say (and abandoned unfinished Drive uploads), local sets under the local
+// store's lock. Throws Error(kBusy) when a backup holds the lock, Error for a local store that
+// cannot be listed; a Drive that cannot be listed keeps every local set and is reported as a
+// "drive" entry with the error.
 std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local,
                                   DriveStore* drive);
 
