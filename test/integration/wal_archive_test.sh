@@ -11,6 +11,8 @@
 #     archived, nothing lost
 #   - a different file of the same name already stored -> refused, the stored file is not
 #     replaced; PostgreSQL keeps retrying until it is removed
+#   - the store full (ENOSPC on a 256 KiB tmpfs) -> WARNING naming the segment, no
+#     temporary or partial file left; with room again the segment is archived intact
 # Needs the installed extension (cmake --install build), or RAMSAFE_TEST_LIBRARY set to
 # the absolute path of a built ramsafe.so to test that one without installing it. Run as root.
 set -euo pipefail
@@ -166,6 +168,30 @@ cp "$(pg_datadir w)/pg_wal/$seg3" "$WORK/orig-$seg3"
 rs "$conf" wal-fetch "$seg3" "$WORK/fetch/seg3" || fail "wal-fetch $seg3 failed"
 cmp "$WORK/orig-$seg3" "$WORK/fetch/seg3" || fail "$seg3 differs from pg_wal's"
 pass "a different file of the same name is refused and left as it was; PostgreSQL retries"
+
+# ------------------------------------------------------------------ full store
+mount_tmpfs "$WORK/small" 256k
+q "ALTER SYSTEM SET ramsafe.local_dir = '$WORK/small'"
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "the reload" 10 setting_is ramsafe.local_dir "$WORK/small"
+failed="$(archiver failed_count)"
+seg4="$(new_segment)"
+cp "$(pg_datadir w)/pg_wal/$seg4" "$WORK/orig-$seg4"
+wait_for "failed_count to rise with the store full" 60 failed_more_than "$failed"
+wait_for "the WARNING naming $seg4" 10 log_has "WARNING:  ramsafe: could not archive WAL file \"$seg4\""
+assert_contains "$(grep -F "could not archive WAL file \"$seg4\"" "$log" | head -n 1)" \
+  "No space left on device" "the WARNING says the disk is full"
+[[ -z "$(find "$WORK/small" -name '.*.tmp')" ]] || fail "temporary files left in the full store" "$(find "$WORK/small")"
+[[ -z "$(find "$WORK/small" -name "$seg4.zst.age")" ]] || fail "a partial $seg4 was published in the full store"
+q "SELECT 1" >/dev/null || fail "the server stopped answering"
+q "ALTER SYSTEM RESET ramsafe.local_dir"
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "the reload" 10 setting_is ramsafe.local_dir "$WORK/store"
+new_segment >/dev/null
+wait_for "segment $seg4 to be archived once there is room" 90 archived_up_to "$seg4"
+rs "$conf" wal-fetch "$seg4" "$WORK/fetch/seg4" || fail "wal-fetch $seg4 failed"
+cmp "$WORK/orig-$seg4" "$WORK/fetch/seg4" || fail "$seg4 differs from pg_wal's"
+pass "a full store: WARNING with ENOSPC naming $seg4, no temporary or partial file, server runs; then archived intact"
 
 # ------------------------------------------------------------------ no crash, measurements
 pg_is_running w || fail "the server is not running at the end"
