@@ -16,11 +16,12 @@ namespace ramsafe::cli {
 // Documented in `ramsafe --help` and docs/companion.md; scripts depend on them.
 enum ExitCode {
   kExitOk = 0,
-  kExitFailed = 1,    // the operation failed (details on stderr)
-  kExitUsage = 2,     // bad arguments or configuration
-  kExitNoBackup = 3,  // restore: no backup found (--on-missing=fail)
-  kExitNotEmpty = 4,  // restore: data directory not empty (no --if-empty or --force)
-  kExitDamaged = 5,   // verify: damage found
+  kExitFailed = 1,       // the operation failed (details on stderr)
+  kExitUsage = 2,        // bad arguments or configuration
+  kExitNoBackup = 3,     // restore: no backup found (--on-missing=fail)
+  kExitNotEmpty = 4,     // restore: data directory not empty (no --if-empty or --force)
+  kExitDamaged = 5,      // verify: damage found; wal-fetch: the archived file is damaged
+  kExitFetchFailed = 6,  // wal-fetch: any other failure (I/O, permissions)
   kExitCancelled = 130,
 };
 

@@ -13,6 +13,7 @@ const std::vector<Command>& commands() {
       {upload_spec(), run_upload},
       {prune_spec(), run_prune},
       {drive_login_spec(), run_drive_login},
+      {wal_fetch_spec(), run_wal_fetch},
   };
   return list;
 }

@@ -24,6 +24,7 @@ int run_decrypt(const ParsedArgs& args);
 int run_upload(const ParsedArgs& args);
 int run_prune(const ParsedArgs& args);
 int run_drive_login(const ParsedArgs& args);
+int run_wal_fetch(const ParsedArgs& args);
 
 CommandSpec backup_spec();
 CommandSpec restore_spec();
@@ -34,5 +35,6 @@ CommandSpec decrypt_spec();
 CommandSpec upload_spec();
 CommandSpec prune_spec();
 CommandSpec drive_login_spec();
+CommandSpec wal_fetch_spec();
 
 }  // namespace ramsafe::cli

@@ -23,11 +23,12 @@ void print_main_help() {
   std::cout << "\nRun `ramsafe COMMAND --help` for a command's options.\n\n"
                "Exit codes:\n"
                "  0    success (restore: restored, skipped with --if-empty, or initialized)\n"
-               "  1    the operation failed\n"
+               "  1    the operation failed; wal-fetch: the file is not in the archive\n"
                "  2    bad arguments or configuration\n"
                "  3    restore: no backup found (--on-missing=fail)\n"
                "  4    restore: the data directory is not empty (use --if-empty or --force)\n"
-               "  5    verify: damage found\n"
+               "  5    verify: damage found; wal-fetch: the archived file is damaged\n"
+               "  6    wal-fetch: the file is archived but could not be fetched\n"
                "  130  cancelled (SIGINT or SIGTERM)\n";
 }
 

@@ -83,6 +83,14 @@ struct SharedState {
   char last_remote_error[kMessageLength];
   TimestampTz last_remote_error_at;
   uint64_t uploads_failed;
+
+  // WAL archiving (archive.cc), updated by the archiver process; not yet shown in SQL.
+  uint64_t wal_archived;  // files stored, or found already stored with identical content
+  uint64_t wal_failed;    // failed attempts (PostgreSQL retries them)
+  char wal_last_archived[kIdLength];
+  TimestampTz wal_last_archived_at;
+  char wal_last_failed[kIdLength];
+  TimestampTz wal_last_failed_at;
 };
 
 extern SharedState* shared;
