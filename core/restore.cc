@@ -179,7 +179,11 @@ class PrivatePostmaster {
     params.port = 5432;
     params.user = superuser_;
     params.application_name = "ramsafe restore";
-    return params.environment();
+    auto env = params.environment();
+    // A database set to default_transaction_read_only would make pg_restore --create's
+    // reconnect read-only; options given at connection start win over database settings.
+    env["PGOPTIONS"] = "-c default_transaction_read_only=off";
+    return env;
   }
 
   // Fast shutdown (SIGINT): ends sessions, writes the shutdown checkpoint.
