@@ -407,9 +407,10 @@ class Restorer {
         report_.attempts.push_back({set.id, set.store, false, e.what()});
         bool more = i + 1 < candidates.size() && request_.backup_id.empty();
         warn("RESTORE OF BACKUP " + set.id + " FAILED: " + e.what() +
-             (more ? "; falling back to the next backup " + candidates[i + 1].id + " (" +
-                         candidates[i + 1].manifest->kind + ")"
-                   : ""));
+             (!more ? ""
+              : candidates[i + 1].manifest->is_physical()
+                  ? "; falling back to the physical backup " + candidates[i + 1].id + " + WAL"
+                  : "; falling back to the next older backup " + candidates[i + 1].id));
       }
     }
     report_.outcome = "failed";
