@@ -1,3 +1,6 @@
+#include <unistd.h>
+
+#include <climits>
 #include <iostream>
 
 #include "companion/commands.h"
@@ -19,12 +22,19 @@ CommandSpec restore_spec() {
       "recorded encoding, locale and checksum settings, restores roles, every database and the\n"
       "configuration files through a private postmaster (unix socket only, no TCP), and writes\n"
       "a JSON report to <data directory>/ramsafe_restore_report.json.\n"
+      "With WAL archiving (docs/wal.md), a physical base backup plus the archived WAL after it\n"
+      "is restored instead when that reaches a later point than the newest logical backup: the\n"
+      "base is extracted and the WAL replayed (restore_command = this program's wal-fetch) to\n"
+      "its end, or to --target-time. Without its WAL, the next backup is used, loudly.\n"
       "Run it as the database's OS user, e.g. in systemd's ExecStartPre:\n"
       "  ramsafe restore --if-empty",
       {config_option(),
        {"pgdata", 'D', true, "DIR",
         "data directory to restore into (default: ramsafe.data_directory)"},
        {"backup-id", 0, true, "ID", "restore this set (no fallback to others)"},
+       {"target-time", 0, true, "TIME",
+        "replay WAL only up to this time, e.g. '2026-11-26 10:00:00+00' (UTC offset required);\n"
+        "uses the newest physical base backup finished before it"},
        store_option(),
        {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
        {"if-empty", 0, false, "", "leave a non-empty data directory alone and exit 0"},
@@ -39,6 +49,35 @@ CommandSpec restore_spec() {
        {"json", 0, false, "", "print the report as JSON on stdout"},
        {"no-progress", 0, false, "", "no progress line even on a terminal"}}};
 }
+
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string absolute(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  if (!::getcwd(cwd, sizeof cwd)) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+// restore_command for a physical restore: this very program's wal-fetch, with the same
+// configuration file and identity.
+std::string wal_fetch_command(const ParsedArgs& args) {
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "";
+  std::string command = shell_quote(std::string(self, static_cast<size_t>(n))) +
+                        " wal-fetch --config " + shell_quote(absolute(config_path(args)));
+  if (args.has("identity")) command += " --identity " + shell_quote(absolute(args.get("identity")));
+  return command;
+}
+
+}  // namespace
 
 int run_restore(const ParsedArgs& args) {
   RestoreRequest request;
@@ -55,6 +94,11 @@ int run_restore(const ParsedArgs& args) {
   if (!request.backup_id.empty() && !is_valid_backup_id(request.backup_id))
     throw UsageError("invalid value for --backup-id: \"" + request.backup_id +
                      "\" (expected an id such as 20261122T031500Z)");
+  request.target_time = args.get("target-time");
+  if (!request.target_time.empty() && !parse_target_time(request.target_time))
+    throw UsageError("invalid value for --target-time: \"" + request.target_time +
+                     "\" (expected e.g. '2026-11-26 10:00:00+00', with a UTC offset)");
+  request.wal_fetch_command = wal_fetch_command(args);
   request.if_empty = args.has("if-empty");
   request.force = args.has("force");
   if (request.if_empty && request.force)
@@ -83,14 +127,20 @@ int run_restore(const ParsedArgs& args) {
   if (args.has("json")) std::cout << report.to_json();
 
   if (report.outcome == "restored") {
-    if (!args.has("json"))
+    if (!args.has("json") && report.kind == "physical")
+      std::cout << "restored base " << report.backup_id << " + WAL up to "
+                << (report.recovered_to_time.empty() ? "(no transaction replayed)"
+                                                     : report.recovered_to_time)
+                << " (" << report.recovered_to_lsn << ") into " << report.data_directory << " in "
+                << format_duration(report.seconds) << "\n";
+    else if (!args.has("json"))
       std::cout << "restored backup " << report.backup_id << " (finished "
                 << report.backup_finished_at << ", " << report.databases.size()
                 << " databases) into " << report.data_directory << " in "
                 << format_duration(report.seconds) << "\n";
     if (report.attempts.size() > 1)
-      warn("the newest backup could not be used; restored the older " + report.backup_id +
-           " (see the report's attempts)");
+      warn("the newest backup could not be used; restored the older " + report.kind + " backup " +
+           report.backup_id + " (see the report's attempts)");
     return kExitOk;
   }
   if (report.outcome == "skipped" || report.outcome == "initialized") return kExitOk;

@@ -14,6 +14,7 @@ const std::vector<Command>& commands() {
       {prune_spec(), run_prune},
       {drive_login_spec(), run_drive_login},
       {wal_fetch_spec(), run_wal_fetch},
+      {base_backup_spec(), run_base_backup},
   };
   return list;
 }

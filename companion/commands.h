@@ -25,6 +25,7 @@ int run_upload(const ParsedArgs& args);
 int run_prune(const ParsedArgs& args);
 int run_drive_login(const ParsedArgs& args);
 int run_wal_fetch(const ParsedArgs& args);
+int run_base_backup(const ParsedArgs& args);
 
 CommandSpec backup_spec();
 CommandSpec restore_spec();
@@ -36,5 +37,6 @@ CommandSpec upload_spec();
 CommandSpec prune_spec();
 CommandSpec drive_login_spec();
 CommandSpec wal_fetch_spec();
+CommandSpec base_backup_spec();
 
 }  // namespace ramsafe::cli

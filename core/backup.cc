@@ -11,18 +11,6 @@
 #include "core/version.h"
 
 namespace ramsafe {
-namespace {
-
-struct ServerFacts {
-  std::string server_version;
-  int server_version_num = 0;
-  std::string system_identifier;
-  std::string data_directory;
-  InitdbSettings initdb;
-  std::string shared_preload_libraries;
-  std::vector<std::string> databases;
-  std::vector<std::string> config_files;  // absolute paths inside the data directory
-};
 
 ServerFacts query_server(PgConnection& conn) {
   ServerFacts facts;
@@ -78,6 +66,8 @@ ServerFacts query_server(PgConnection& conn) {
   }
   return facts;
 }
+
+namespace {
 
 // pg_dump and pg_dumpall connect under this name, so their backends can be found.
 constexpr const char* kChildApplicationName = "ramsafe pg_dump";

@@ -46,6 +46,21 @@ struct BackupResult {
   std::vector<std::string> vanished_databases;  // dropped while the backup ran
 };
 
+// What a backup records about the server it backs up.
+struct ServerFacts {
+  std::string server_version;
+  int server_version_num = 0;
+  std::string system_identifier;
+  std::string data_directory;
+  InitdbSettings initdb;
+  std::string shared_preload_libraries;
+  std::vector<std::string> databases;
+  std::vector<std::string> config_files;  // absolute paths inside the data directory
+};
+
+// Reads the facts above; throws Error(kConfig) unless the connection's role is a superuser.
+ServerFacts query_server(PgConnection& conn);
+
 // Connection parameters for the server the settings describe.
 ConnectionParams connection_params(const Settings& settings,
                                    const std::string& dbname = "postgres");

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "core/stages.h"
+#include "core/wal_archive.h"
 
 namespace ramsafe {
 namespace {
@@ -91,6 +92,38 @@ bool is_safe_set_path(const std::string& p) {
   return is_safe_relative_path(p) && p.find('\\') == std::string::npos;
 }
 
+bool is_segment_name(const std::string& name) {
+  return is_wal_file_name(name) && parse_wal_file_name(name).kind == WalFileKind::kSegment;
+}
+
+PhysicalInfo parse_physical(const json& j, const std::string& source) {
+  const json p = require<json>(j, "physical", source);
+  if (!p.is_object())
+    throw Error(Errc::kCorrupt, source + ": manifest field \"physical\" has the wrong type");
+  PhysicalInfo info;
+  info.start_lsn = require<std::string>(p, "start_lsn", source);
+  info.stop_lsn = require<std::string>(p, "stop_lsn", source);
+  info.timeline = require_integer<uint32_t>(p, "timeline", source);
+  info.start_wal_file = require<std::string>(p, "start_wal_file", source);
+  info.stop_wal_file = require<std::string>(p, "stop_wal_file", source);
+  info.wal_segment_size = require_integer<uint64_t>(p, "wal_segment_size", source);
+  auto start = parse_lsn(info.start_lsn), stop = parse_lsn(info.stop_lsn);
+  if (!start || !stop || *stop < *start)
+    throw Error(Errc::kCorrupt, source + ": manifest has malformed start/stop LSNs (" +
+                                    info.start_lsn + ", " + info.stop_lsn + ")");
+  if (info.timeline == 0) throw Error(Errc::kCorrupt, source + ": manifest physical timeline is 0");
+  if (!is_valid_wal_segment_size(info.wal_segment_size))
+    throw Error(Errc::kCorrupt, source + ": manifest wal_segment_size " +
+                                    std::to_string(info.wal_segment_size) + " is not valid");
+  if (!is_segment_name(info.start_wal_file) || !is_segment_name(info.stop_wal_file) ||
+      info.start_wal_file != wal_segment_file_name(info.timeline, *start, info.wal_segment_size) ||
+      info.stop_wal_file.substr(8) !=
+          wal_segment_file_name(info.timeline, *stop, info.wal_segment_size).substr(8))
+    throw Error(Errc::kCorrupt, source + ": manifest WAL file names (" + info.start_wal_file +
+                                    ", " + info.stop_wal_file + ") do not match its LSNs");
+  return info;
+}
+
 }  // namespace
 
 std::string Manifest::to_json() const {
@@ -118,6 +151,13 @@ std::string Manifest::to_json() const {
               {"data_checksums", initdb.data_checksums},
               {"bootstrap_superuser", initdb.bootstrap_superuser}}},
             {"files", files_json}};
+  if (physical)
+    j["physical"] = {{"start_lsn", physical->start_lsn},
+                     {"stop_lsn", physical->stop_lsn},
+                     {"timeline", physical->timeline},
+                     {"start_wal_file", physical->start_wal_file},
+                     {"stop_wal_file", physical->stop_wal_file},
+                     {"wal_segment_size", physical->wal_segment_size}};
   // json objects keep keys sorted, so dump() is canonical for the checksum.
   j[kChecksumKey] = sha256_hex(j.dump());
   return j.dump(2) + "\n";
@@ -146,7 +186,9 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
                                     " is not supported by this ramsafe (supports up to " +
                                     std::to_string(kManifestFormatVersion) + ")");
   m.backup_id = require<std::string>(j, "backup_id", source);
-  m.kind = require<std::string>(j, "kind", source);
+  // Manifests written before physical sets existed may lack the kind: they are logical.
+  m.kind = optional_string(j, "kind", "logical", source);
+  if (m.kind == "physical") m.physical = parse_physical(j, source);
   m.cluster = require<std::string>(j, "cluster", source);
   m.started_at = require<std::string>(j, "started_at", source);
   m.finished_at = require<std::string>(j, "finished_at", source);

@@ -38,10 +38,21 @@ struct InitdbSettings {
   std::string bootstrap_superuser;  // the role with OID 10
 };
 
+// What a physical set (kind "physical", a pg_basebackup tar) needs from the WAL archive:
+// every WAL file from start_wal_file through stop_wal_file, then whatever follows.
+struct PhysicalInfo {
+  std::string start_lsn;          // "0/2000028", the backup's redo start point
+  std::string stop_lsn;           // the backup's end point (consistency)
+  uint32_t timeline = 0;          // the start point's timeline
+  std::string start_wal_file;     // the first WAL segment replay needs
+  std::string stop_wal_file;      // the segment holding stop_lsn (archived before publishing)
+  uint64_t wal_segment_size = 0;  // bytes, the server's wal_segment_size
+};
+
 struct Manifest {
   int format_version = kManifestFormatVersion;
   std::string backup_id;
-  std::string kind = "logical";
+  std::string kind = "logical";  // "logical" or "physical"; absent in old manifests: logical
   std::string cluster;
   std::string started_at;  // RFC 3339 UTC with milliseconds
   std::string finished_at;
@@ -55,6 +66,7 @@ struct Manifest {
   std::string shared_preload_libraries;
   InitdbSettings initdb;
   std::vector<ManifestFile> files;
+  std::optional<PhysicalInfo> physical;  // set exactly when kind == "physical"
 
   std::string to_json() const;  // pretty, with its own checksum
   // Throws Error(kCorrupt) naming source for bad JSON, a wrong checksum, missing fields
@@ -65,6 +77,7 @@ struct Manifest {
   uint64_t stored_bytes() const;
   uint64_t plaintext_bytes() const;
   std::vector<std::string> databases() const;
+  bool is_physical() const { return kind == "physical"; }
 };
 
 // A file name for a database's dump that is safe in any store: bytes outside

@@ -7,9 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -17,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base_backup.h"
 #include "core/error.h"
 #include "core/paths.h"
 #include "core/pg_connection.h"
@@ -61,35 +65,16 @@ class TempDir {
 };
 
 // A postmaster that only this process can reach: unix socket in a private 0700 directory,
-// no TCP, trust for local connections through its own hba file, settings for bulk load.
-// Crash safety is not needed while restoring: a failed restore is thrown away.
-// Whether a shared_preload_libraries value names ramsafe ("ramsafe", "$libdir/ramsafe",
-// quoted or not).
-bool preloads_ramsafe(const std::string& libraries) {
-  size_t start = 0;
-  while (start <= libraries.size()) {
-    size_t end = libraries.find(',', start);
-    if (end == std::string::npos) end = libraries.size();
-    std::string name = libraries.substr(start, end - start);
-    auto strip = [&name](const char* chars) {
-      name.erase(0, name.find_first_not_of(chars));
-      name.erase(name.find_last_not_of(chars) + 1);
-    };
-    strip(" \t");
-    strip("\"");
-    std::string base = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
-    if (base == "ramsafe" || base == "ramsafe.so") return true;
-    start = end + 1;
-  }
-  return false;
-}
-
+// no TCP, trust for local connections through its own hba file, plus the settings the
+// caller gives (for bulk load, or for WAL recovery).
 class PrivatePostmaster {
  public:
-  // preload: the backed-up server's shared_preload_libraries, which some extensions need
-  // before CREATE EXTENSION works (ramsafe among them).
+  // settings: "name=value" pairs for -c, on top of the socket, port and hba file.
+  // on_wait is called while waiting for connections (progress; it may throw to give up).
   PrivatePostmaster(const PgTools& tools, const std::string& datadir, const std::string& superuser,
-                    const std::string& preload, const CancelCheck& cancel)
+                    const std::vector<std::string>& settings, const CancelCheck& cancel,
+                    int start_timeout_seconds = kPostmasterStartSeconds,
+                    const std::function<void(ChildProcess&)>& on_wait = nullptr)
       : superuser_(superuser) {
     write_file_atomic(join_path(dir_.path(), "pg_hba.conf"), "local all all trust\n");
     ProcessOptions options;
@@ -103,56 +88,19 @@ class PrivatePostmaster {
                     "-c",
                     "listen_addresses=",
                     "-c",
-                    "hba_file=" + join_path(dir_.path(), "pg_hba.conf"),
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "wal_level=minimal",
-                    "-c",
-                    "max_wal_senders=0",
-                    "-c",
-                    "archive_mode=off",
-                    "-c",
-                    "autovacuum=off",
-                    "-c",
-                    "shared_preload_libraries=" + preload,
-                    "-c",
-                    "max_wal_size=4GB",
-                    "-c",
-                    "checkpoint_timeout=1h",
-                    "-c",
-                    "maintenance_work_mem=256MB",
-                    "-c",
-                    "logging_collector=off",
-                    "-c",
-                    "log_min_messages=warning",
-                    "-c",
-                    "log_checkpoints=off",
-                    "-c",
-                    "log_connections=off",
-                    "-c",
-                    "log_disconnections=off",
-                    "-c",
-                    "log_statement=none",
-                    "-c",
-                    "log_min_error_statement=panic"};
-    // ramsafe's own worker, if preloaded, must not schedule backups of a half-restored
-    // cluster.
-    if (preloads_ramsafe(preload)) {
+                    "hba_file=" + join_path(dir_.path(), "pg_hba.conf")};
+    for (const auto& setting : settings) {
       options.argv.push_back("-c");
-      options.argv.push_back("ramsafe.schedule=");
+      options.argv.push_back(setting);
     }
     child_ = std::make_unique<ChildProcess>(options);
     std::string conninfo = "host=" + conninfo_quote(dir_.path()) +
                            " port=5432 dbname=postgres user=" + conninfo_quote(superuser) +
                            " connect_timeout=5";
-    auto deadline = Clock::now() + std::chrono::seconds(kPostmasterStartSeconds);
+    auto deadline = Clock::now() + std::chrono::seconds(start_timeout_seconds);
     for (;;) {
       if (PQping(conninfo.c_str()) == PQPING_OK) break;
+      if (on_wait) on_wait(*child_);
       if (auto status = child_->poll())
         throw Error(Errc::kChildFailed,
                     "the restore postmaster " + status->describe() + ": " + child_->stderr_tail());
@@ -161,7 +109,7 @@ class PrivatePostmaster {
       if (Clock::now() > deadline)
         throw Error(Errc::kChildFailed,
                     "the restore postmaster did not accept connections within " +
-                        std::to_string(kPostmasterStartSeconds) + " s: " + child_->stderr_tail());
+                        std::to_string(start_timeout_seconds) + " s: " + child_->stderr_tail());
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
@@ -171,6 +119,8 @@ class PrivatePostmaster {
   }
   PrivatePostmaster(const PrivatePostmaster&) = delete;
   PrivatePostmaster& operator=(const PrivatePostmaster&) = delete;
+
+  const std::string& socket_dir() const { return dir_.path(); }
 
   // Client environment for psql and pg_restore.
   std::map<std::string, std::optional<std::string>> environment() const {
@@ -208,6 +158,35 @@ class PrivatePostmaster {
   std::string superuser_;
   std::unique_ptr<ChildProcess> child_;
 };
+
+// Settings for a logical restore's postmaster: crash safety is not needed while restoring
+// (a failed restore is thrown away). preload: the backed-up server's
+// shared_preload_libraries, which some extensions need before CREATE EXTENSION works
+// (ramsafe among them).
+std::vector<std::string> bulk_load_settings(const std::string& preload) {
+  std::vector<std::string> settings = {"fsync=off",
+                                       "full_page_writes=off",
+                                       "synchronous_commit=off",
+                                       "wal_level=minimal",
+                                       "max_wal_senders=0",
+                                       "archive_mode=off",
+                                       "autovacuum=off",
+                                       "shared_preload_libraries=" + preload,
+                                       "max_wal_size=4GB",
+                                       "checkpoint_timeout=1h",
+                                       "maintenance_work_mem=256MB",
+                                       "logging_collector=off",
+                                       "log_min_messages=warning",
+                                       "log_checkpoints=off",
+                                       "log_connections=off",
+                                       "log_disconnections=off",
+                                       "log_statement=none",
+                                       "log_min_error_statement=panic"};
+  // ramsafe's own worker, if preloaded, must not schedule backups of a half-restored
+  // cluster.
+  if (names_ramsafe_library(preload)) settings.push_back("ramsafe.schedule=");
+  return settings;
+}
 
 int cpu_count() {
   long n = ::sysconf(_SC_NPROCESSORS_ONLN);
@@ -247,8 +226,21 @@ class Restorer {
     check_preconditions();
     UniqueFd lock = lock_data_directory();
     if (prepare_data_directory()) {
+      if (!request_.target_time.empty()) {
+        target_ms_ = parse_target_time(request_.target_time);
+        if (!target_ms_)
+          throw Error(Errc::kInvalidArgument, "invalid target time \"" + request_.target_time +
+                                                  "\" (expected e.g. 2026-11-26 10:00:00+00)");
+        report_.target_time = format_target_time(*target_ms_);
+      }
       std::vector<SetEntry> candidates = collect_candidates();
-      if (candidates.empty()) {
+      if (request_.backup_id.empty()) candidates = plan(candidates);
+      if (candidates.empty() && !request_.target_time.empty()) {
+        report_.outcome = "no-backup";
+        report_.error = "no physical base backup finished before " + report_.target_time +
+                        " with its WAL archived; --target-time needs one (logical backups "
+                        "cannot be restored to a point in time)";
+      } else if (candidates.empty()) {
         handle_missing();
       } else {
         try_candidates(candidates);
@@ -355,6 +347,25 @@ class Restorer {
     return usable;
   }
 
+  // Orders the candidates by how late a point each restores to (plan_restore), and says
+  // loudly why a physical set is left out.
+  std::vector<SetEntry> plan(const std::vector<SetEntry>& candidates) {
+    std::vector<StoredWalFile> wal;
+    if (!request_.settings.local_dir.empty()) wal = list_wal_files(local_store_root());
+    RestorePlan p = plan_restore(candidates, wal, target_ms_);
+    for (const auto& [set, reason] : p.skipped) {
+      warn("physical base backup " + set.id + " cannot be used: " + reason);
+      report_.attempts.push_back({set.id, set.store, false, reason});
+    }
+    return p.order;
+  }
+
+  std::string local_store_root() const {
+    return join_path(request_.settings.local_dir, request_.settings.cluster_name.empty()
+                                                      ? "main"
+                                                      : request_.settings.cluster_name);
+  }
+
   void handle_missing() {
     std::string where;
     for (Store* store : stores_) where += (where.empty() ? "" : ", ") + store->describe();
@@ -376,13 +387,21 @@ class Restorer {
       const SetEntry& set = candidates[i];
       Store* store = store_for(set);
       try {
-        restore_set(*store, set);
+        report_.databases = set.manifest->databases();
+        if (set.manifest->is_physical()) {
+          restore_physical(*store, set);
+        } else if (target_ms_) {
+          throw Error(Errc::kInvalidArgument,
+                      "--target-time needs a physical base backup; " + set.id + " is logical");
+        } else {
+          restore_set(*store, set);
+        }
         report_.attempts.push_back({set.id, set.store, true, ""});
         report_.outcome = "restored";
+        report_.kind = set.manifest->kind;
         report_.backup_id = set.id;
         report_.backup_finished_at = set.manifest->finished_at;
         report_.store = set.store;
-        report_.databases = set.manifest->databases();
         report_.stored_bytes = set.manifest->stored_bytes();
         report_.plaintext_bytes = set.manifest->plaintext_bytes();
         return;
@@ -392,7 +411,10 @@ class Restorer {
         report_.attempts.push_back({set.id, set.store, false, e.what()});
         bool more = i + 1 < candidates.size() && request_.backup_id.empty();
         warn("RESTORE OF BACKUP " + set.id + " FAILED: " + e.what() +
-             (more ? "; falling back to the next older backup " + candidates[i + 1].id : ""));
+             (!more ? ""
+              : candidates[i + 1].manifest->is_physical()
+                  ? "; falling back to the physical backup " + candidates[i + 1].id + " + WAL"
+                  : "; falling back to the next older backup " + candidates[i + 1].id));
       }
     }
     report_.outcome = "failed";
@@ -449,7 +471,7 @@ class Restorer {
 
     {
       PrivatePostmaster postmaster(tools, staging_, m.initdb.bootstrap_superuser,
-                                   m.shared_preload_libraries, request_.cancel);
+                                   bulk_load_settings(m.shared_preload_libraries), request_.cancel);
       progress_.phase = "globals";
       report_progress();
       restore_globals(tools, postmaster, globals, m.initdb.bootstrap_superuser);
@@ -469,6 +491,152 @@ class Restorer {
       fd.close_checked(path);
     }
     // The restore postmaster's command line is not the server's.
+    ::unlink(join_path(staging_, "postmaster.opts").c_str());
+    move_into_place();
+  }
+
+  // A physical set: extract the base into the staging directory (streamed: decrypt, zstd,
+  // tar; no plaintext tar on disk), then replay the archived WAL with a private postmaster
+  // whose restore_command is wal-fetch, promote at the end (or at the target time), stop
+  // it, move the result into place. The recovery settings are given on the postmaster's
+  // command line, so nothing in the data directory has to be undone afterwards; PostgreSQL
+  // removes recovery.signal itself when it promotes.
+  void restore_physical(Store& store, const SetEntry& set) {
+    const Manifest& m = *set.manifest;
+    if (!m.physical)
+      throw Error(Errc::kCorrupt, "physical backup " + set.id + " lacks its WAL points");
+    const PhysicalInfo& p = *m.physical;
+    if (request_.wal_fetch_command.empty())
+      throw Error(Errc::kConfig, "no restore_command to replay WAL with");
+    progress_ = RestoreProgress{};
+    progress_.backup_id = set.id;
+    std::vector<StoredWalFile> wal;
+    if (!request_.settings.local_dir.empty()) wal = list_wal_files(local_store_root());
+    WalReach reach =
+        wal_reach(p.timeline, p.start_wal_file, p.stop_wal_file, p.wal_segment_size, wal);
+    if (!reach.complete)
+      throw Error(Errc::kNotFound, "WAL file " + reach.missing + " is not in the archive");
+    report_.wal_last_archived = reach.last_segment;
+    info("restoring physical base backup " + set.id + " (finished " + m.finished_at + ") from " +
+         set.store + " + archived WAL from " + p.start_wal_file + " through " + reach.last_segment +
+         " (" + std::to_string(reach.segments) + " segments)" +
+         (report_.target_time.empty() ? "" : ", to " + report_.target_time));
+    PgTools tools = find_pg_tools(request_.settings.bindir, m.server_version_num / 10000);
+
+    progress_.phase = "verifying";
+    progress_.bytes_total = m.stored_bytes();
+    report_progress();
+    SetVerification check =
+        verify_set(store, set, false, {}, request_.cancel, [&](uint64_t done, uint64_t) {
+          progress_.bytes_done = done;
+          report_progress();
+        });
+    for (const auto& f : check.files)
+      if (!f.ok) throw Error(Errc::kCorrupt, f.problem);
+
+    progress_.phase = "extracting";
+    progress_.bytes_done = 0;
+    report_progress();
+    const ManifestFile& base = require_file(m, "base");
+    make_dirs(staging_, 0700);
+    {
+      TarExtractor extract(staging_, "tar");
+      DecryptChain chain(base, set.id + "/" + base.path, request_.identities, extract);
+      CallbackStage counted(chain, [&](size_t n) {
+        progress_.bytes_done += n;
+        report_progress();
+      });
+      store.read_file(set.id, base.path, counted, request_.cancel);
+      counted.finish();
+    }
+    if (!path_exists(join_path(staging_, "PG_VERSION")))
+      throw Error(Errc::kCorrupt, set.id + "/" + base.path + " holds no PG_VERSION");
+    // The base's backup_manifest describes the base, not the cluster it becomes.
+    ::unlink(join_path(staging_, "backup_manifest").c_str());
+    make_dirs(join_path(staging_, "pg_wal/archive_status"), 0700);
+    write_file_atomic(join_path(staging_, "recovery.signal"), "", 0600);
+
+    std::vector<std::string> settings = {
+        "restore_command=" + request_.wal_fetch_command + " %f %p",
+        "recovery_target_action=promote", "recovery_target_timeline=latest",
+        // No connections until recovery ends: the standby parameter checks (max_connections
+        // and friends at least the primary's) do not apply then.
+        "hot_standby=off",
+        // .ready files for what the promotion writes (the new timeline's history file, the
+        // last partial segment), for the real server's archiver; this one archives nothing.
+        "archive_mode=on", "archive_library=", "archive_command=", "max_wal_senders=0",
+        "shared_preload_libraries=" + m.shared_preload_libraries, "logging_collector=off",
+        "log_min_messages=log",  // "restored log file ..." lines, for progress
+        "log_checkpoints=off", "log_connections=off", "log_disconnections=off",
+        "log_min_error_statement=panic"};
+    if (!report_.target_time.empty())
+      settings.push_back("recovery_target_time=" + report_.target_time);
+    if (names_ramsafe_library(m.shared_preload_libraries)) settings.push_back("ramsafe.schedule=");
+
+    progress_.phase = "recovering";
+    progress_.bytes_done = progress_.bytes_total = 0;
+    report_progress();
+    auto last_change = Clock::now();
+    auto on_wait = [&](ChildProcess& child) {
+      // Each refused connection attempt logs a line: ping less often while replaying.
+      std::this_thread::sleep_for(std::chrono::milliseconds(450));
+      std::string tail = child.stderr_tail(1 << 16);
+      const std::string key = "restored log file \"";
+      size_t at = tail.rfind(key);
+      std::string file;
+      if (at != std::string::npos) file = tail.substr(at + key.size(), 24);
+      if (file != progress_.wal_file) {
+        progress_.wal_file = file;
+        last_change = Clock::now();
+        report_progress();
+      } else if (Clock::now() - last_change >
+                 std::chrono::seconds(request_.recovery_stall_seconds)) {
+        throw Error(Errc::kChildFailed, "WAL replay made no progress for " +
+                                            std::to_string(request_.recovery_stall_seconds) +
+                                            " s (last file " + file + "): " + child.stderr_tail());
+      }
+    };
+    {
+      PrivatePostmaster postmaster(tools, staging_, m.initdb.bootstrap_superuser, settings,
+                                   request_.cancel, std::numeric_limits<int>::max() / 2, on_wait);
+      ConnectionParams params;
+      params.host = postmaster.socket_dir();
+      params.port = 5432;
+      params.user = m.initdb.bootstrap_superuser;
+      params.application_name = "ramsafe restore";
+      PgConnection conn(params);
+      for (auto deadline = Clock::now() + std::chrono::seconds(kPostmasterStartSeconds);;) {
+        if (conn.scalar("SELECT pg_is_in_recovery()::text") == "false") break;
+        if (Clock::now() > deadline)
+          throw Error(Errc::kChildFailed,
+                      "the restore postmaster accepts connections but is "
+                      "still in recovery");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      auto row = conn.query(
+          "SELECT pg_last_wal_replay_lsn()::text,"
+          "       to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC',"
+          "               'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+          "       (SELECT timeline_id FROM pg_control_checkpoint())::text");
+      report_.recovered_to_lsn = row.at(0)[0].value_or("");
+      report_.recovered_to_time = row.at(0)[1].value_or("");
+      report_.databases.clear();
+      for (const auto& r :
+           conn.query("SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"))
+        report_.databases.push_back(r[0].value_or(""));
+      progress_.phase = "finishing";
+      report_progress();
+      postmaster.stop();
+    }
+    // Replay ended before the archive's last segment without a target: a damaged file?
+    auto lsn = parse_lsn(report_.recovered_to_lsn);
+    if (report_.target_time.empty() && lsn &&
+        wal_segment_number(wal_segment_file_name(1, *lsn, p.wal_segment_size), p.wal_segment_size) <
+            wal_segment_number(reach.last_segment, p.wal_segment_size))
+      warn("WAL replay ended at " + report_.recovered_to_lsn +
+           ", before the archive's last segment " + reach.last_segment +
+           ": a WAL file could not be fetched (see wal-fetch messages above)");
+    ::unlink(join_path(staging_, "recovery.signal").c_str());
     ::unlink(join_path(staging_, "postmaster.opts").c_str());
     move_into_place();
   }
@@ -704,11 +872,94 @@ class Restorer {
   std::string pgdata_;
   std::string staging_;
   RestoreReport report_;
+  std::optional<int64_t> target_ms_;
   RestoreProgress progress_;
   std::mutex progress_mutex_;
 };
 
 }  // namespace
+
+std::optional<int64_t> parse_target_time(const std::string& text) {
+  // YYYY-MM-DD[ T]HH:MM:SS[.f+](Z|[+-]HH[[:]MM])
+  if (text.size() < 20) return std::nullopt;
+  std::string base = text.substr(0, 19);
+  if (base[10] != ' ' && base[10] != 'T') return std::nullopt;
+  base[10] = 'T';
+  auto seconds = parse_rfc3339_utc(base + "Z");
+  if (!seconds) return std::nullopt;
+  size_t pos = 19;
+  int64_t millis = 0;
+  if (text[pos] == '.') {
+    size_t digits = 0;
+    int64_t scale = 100;
+    for (++pos; pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])); ++pos) {
+      millis += (text[pos] - '0') * scale;
+      scale /= 10;
+      digits++;
+    }
+    if (digits == 0) return std::nullopt;
+  }
+  if (pos < text.size() && text[pos] == ' ') ++pos;
+  if (pos >= text.size()) return std::nullopt;  // no offset
+  std::string zone = text.substr(pos);
+  int64_t offset_minutes = 0;
+  if (zone != "Z" && zone != "UTC") {
+    if (zone[0] != '+' && zone[0] != '-') return std::nullopt;
+    std::string digits;
+    for (size_t i = 1; i < zone.size(); ++i) {
+      if (zone[i] == ':' && i == 3) continue;
+      if (!std::isdigit(static_cast<unsigned char>(zone[i]))) return std::nullopt;
+      digits += zone[i];
+    }
+    if (digits.size() != 2 && digits.size() != 4) return std::nullopt;
+    int hours = std::stoi(digits.substr(0, 2));
+    int minutes = digits.size() == 4 ? std::stoi(digits.substr(2)) : 0;
+    if (hours > 15 || minutes > 59) return std::nullopt;
+    offset_minutes = int64_t{hours * 60 + minutes} * (zone[0] == '-' ? -1 : 1);
+  }
+  return *seconds + millis - offset_minutes * 60000;
+}
+
+std::string format_target_time(int64_t unix_millis) {
+  std::string iso = format_rfc3339_utc(unix_millis);  // 2026-11-26T10:00:00.000Z
+  iso[10] = ' ';
+  iso.pop_back();
+  return iso + "+00";
+}
+
+RestorePlan plan_restore(const std::vector<SetEntry>& usable_newest_first,
+                         const std::vector<StoredWalFile>& wal, std::optional<int64_t> target_ms) {
+  RestorePlan plan;
+  std::vector<std::pair<int64_t, SetEntry>> ranked;
+  for (const auto& set : usable_newest_first) {
+    const Manifest& m = *set.manifest;
+    int64_t finished = parse_rfc3339_utc(m.finished_at).value_or(0);
+    if (!m.is_physical()) {
+      if (!target_ms) ranked.emplace_back(finished, set);
+      continue;
+    }
+    if (target_ms && finished > *target_ms) continue;
+    if (!m.physical) {
+      plan.skipped.emplace_back(set, "its manifest lacks the WAL start and stop points");
+      continue;
+    }
+    const PhysicalInfo& p = *m.physical;
+    WalReach reach =
+        wal_reach(p.timeline, p.start_wal_file, p.stop_wal_file, p.wal_segment_size, wal);
+    if (!reach.complete) {
+      plan.skipped.emplace_back(set, "its WAL file " + reach.missing +
+                                         " is not in the WAL archive (a base backup needs the "
+                                         "WAL from " +
+                                         p.start_wal_file + " through " + p.stop_wal_file + ")");
+      continue;
+    }
+    ranked.emplace_back(std::max(finished, reach.last_mtime * 1000), set);
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (auto& [point, set] : ranked) plan.order.push_back(std::move(set));
+  return plan;
+}
 
 bool data_directory_is_empty(const std::string& path) {
   if (!is_directory(path)) return !path_exists(path);
@@ -729,6 +980,11 @@ std::string RestoreReport::to_json() const {
                       {"data_directory", data_directory},
                       {"backup_id", backup_id},
                       {"backup_finished_at", backup_finished_at},
+                      {"kind", kind},
+                      {"recovered_to_lsn", recovered_to_lsn},
+                      {"recovered_to_time", recovered_to_time},
+                      {"target_time", target_time},
+                      {"wal_last_archived", wal_last_archived},
                       {"store", store},
                       {"databases", databases},
                       {"attempts", attempts_json},

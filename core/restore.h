@@ -9,26 +9,32 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/age.h"
 #include "core/settings.h"
 #include "core/sink.h"
 #include "core/store.h"
+#include "core/wal_archive.h"
 
 namespace ramsafe {
 
 enum class OnMissing { kFail, kInit };
 
 struct RestoreProgress {
-  std::string phase;  // "verifying", "initdb", "globals", "database", "config", "finishing"
+  // "verifying", "initdb", "globals", "database", "config", "finishing"; physical:
+  // "verifying", "extracting", "recovering" (wal_file: the last one replayed), "finishing"
+  std::string phase;
   std::string backup_id;
   std::string database;
   int databases_done = 0;
   int database_count = 0;
   uint64_t bytes_done = 0;  // stored bytes processed in this phase
   uint64_t bytes_total = 0;
+  std::string wal_file;
 };
 
 struct RestoreRequest {
@@ -36,8 +42,16 @@ struct RestoreRequest {
   std::string data_directory;
   std::vector<age::Identity> identities;
   std::string backup_id;  // empty: newest good set, falling back to older ones
-  bool if_empty = false;  // a non-empty data directory is left alone: outcome "skipped"
-  bool force = false;     // a non-empty data directory (server not running) is emptied
+  // recovery_target_time for a physical restore, as parse_target_time accepts it; empty:
+  // replay all archived WAL. Only physical sets finished before it are candidates.
+  std::string target_time;
+  // The restore_command for WAL replay without " %f %p", e.g. the companion's
+  // "'/usr/bin/ramsafe' wal-fetch --config '/etc/ramsafe/ramsafe.conf'" (shell-quoted).
+  // Empty: physical sets cannot be restored (they are skipped, loudly).
+  std::string wal_fetch_command;
+  int recovery_stall_seconds = 600;  // give up when replay makes no progress this long
+  bool if_empty = false;             // a non-empty data directory is left alone: outcome "skipped"
+  bool force = false;                // a non-empty data directory (server not running) is emptied
   OnMissing on_missing = OnMissing::kFail;
   int jobs = 0;             // databases restored at once; 0 = settings.restore_jobs / CPUs
   std::string report_path;  // empty: <data_directory>/ramsafe_restore_report.json
@@ -62,6 +76,13 @@ struct RestoreReport {
   std::string data_directory;
   std::string backup_id;
   std::string backup_finished_at;
+  std::string kind;  // of the restored set: "logical" or "physical"
+  // physical: where WAL replay ended (pg_last_wal_replay_lsn(), the last replayed commit's
+  // time from pg_last_xact_replay_timestamp(), empty if none), the archive's last segment
+  std::string recovered_to_lsn;
+  std::string recovered_to_time;
+  std::string target_time;
+  std::string wal_last_archived;
   std::string store;
   std::vector<std::string> databases;
   std::vector<RestoreAttempt> attempts;
@@ -78,6 +99,26 @@ struct RestoreReport {
 // file, running as root, a running server); every backup-specific failure is recorded in
 // the report and the next older set is tried.
 RestoreReport run_restore(const RestoreRequest& request, const std::vector<Store*>& stores);
+
+// A --target-time: "2026-11-26 10:00:00+00", "2026-11-26T10:00:00.5Z", "... +01:30"; the
+// UTC offset is required (the restoring machine's time zone may not be the server's).
+// Returns unix milliseconds, or nullopt if malformed.
+std::optional<int64_t> parse_target_time(const std::string& text);
+// "2026-11-26 10:00:00.000+00", as recovery_target_time.
+std::string format_target_time(int64_t unix_millis);
+
+// The order in which sets are tried when no --backup-id is given: by the point each can
+// restore to, latest first. A logical set reaches its finish time; a physical set with
+// all the WAL from its start through its stop segment archived reaches the later of its
+// finish time and the archive time (mtime) of the last segment of the unbroken run after
+// it; a physical set lacking that WAL is left out, with the reason in skipped. With a
+// target time (unix ms, or nullopt), only physical sets finished before it qualify.
+struct RestorePlan {
+  std::vector<SetEntry> order;
+  std::vector<std::pair<SetEntry, std::string>> skipped;
+};
+RestorePlan plan_restore(const std::vector<SetEntry>& usable_newest_first,
+                         const std::vector<StoredWalFile>& wal, std::optional<int64_t> target_ms);
 
 // True if the directory is absent or holds nothing but "lost+found".
 bool data_directory_is_empty(const std::string& path);

@@ -1,5 +1,7 @@
 #include "core/tar.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -20,6 +22,13 @@ void put_octal(char* field, size_t width, uint64_t value) {
 
 uint64_t get_octal(const char* field, size_t width, const std::string& source) {
   uint64_t value = 0;
+  if (static_cast<unsigned char>(field[0]) & 0x80) {  // GNU base-256 (sizes over 8 GiB)
+    for (size_t i = 1; i < width; ++i) {
+      if (value >> 56) throw Error(Errc::kCorrupt, source + ": number too large in tar header");
+      value = (value << 8) | static_cast<unsigned char>(field[i]);
+    }
+    return value;
+  }
   size_t i = 0;
   while (i < width && field[i] == ' ') ++i;
   for (; i < width && field[i] != '\0' && field[i] != ' '; ++i) {
@@ -94,6 +103,131 @@ std::vector<TarEntry> read_tar(const std::string& archive, const std::string& so
     entries.push_back(std::move(e));
   }
   return entries;
+}
+
+void TarStreamParser::write(const uint8_t* data, size_t size) {
+  while (size > 0) {
+    if (ended_) return;  // anything after the end marker (more zero blocks) is ignored
+    if (remaining_ > 0) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, size));
+      on_data(data, n);
+      remaining_ -= n;
+      data += n;
+      size -= n;
+      if (remaining_ == 0) on_entry_end();
+      continue;
+    }
+    if (padding_ > 0) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(padding_, size));
+      padding_ -= n;
+      data += n;
+      size -= n;
+      continue;
+    }
+    size_t n = std::min(kBlock - block_fill_, size);
+    std::memcpy(block_ + block_fill_, data, n);
+    block_fill_ += n;
+    data += n;
+    size -= n;
+    if (block_fill_ == kBlock) {
+      block_fill_ = 0;
+      header();
+    }
+  }
+}
+
+void TarStreamParser::header() {
+  bool zero = true;
+  for (size_t i = 0; i < kBlock && zero; ++i) zero = block_[i] == 0;
+  if (zero) {
+    ended_ = true;
+    return;
+  }
+  const char* c = reinterpret_cast<const char*>(block_);
+  if (get_octal(c + 148, 8, source_) != header_checksum(block_))
+    throw Error(Errc::kCorrupt, source_ + ": tar header checksum mismatch");
+  std::string name(c, strnlen(c, 100));
+  char type = c[156] ? c[156] : '0';
+  if (type == '5' && !name.empty() && name.back() == '/') name.pop_back();
+  // pg_basebackup names a few entries "./pg_wal/...".
+  while (name.compare(0, 2, "./") == 0) name.erase(0, 2);
+  unsigned mode = static_cast<unsigned>(get_octal(c + 100, 8, source_));
+  // Only regular files have content (hard links, symlinks, directories: size 0 here).
+  uint64_t size = type == '0' || type == '7' ? get_octal(c + 124, 12, source_) : 0;
+  on_entry(name, type, mode, size);
+  remaining_ = size;
+  padding_ = (kBlock - size % kBlock) % kBlock;
+  if (remaining_ == 0) on_entry_end();
+}
+
+void TarStreamParser::finish() {
+  if (!ended_ || remaining_ > 0)
+    throw Error(Errc::kCorrupt, source_ + ": tar archive is truncated (no end marker)");
+}
+
+void TarExtractor::on_entry(const std::string& name, char type, unsigned mode, uint64_t size) {
+  (void)size;
+  if ((type != '0' && type != '5') || !is_safe_relative_path(name))
+    throw Error(Errc::kCorrupt, source() + ": tar entry \"" + name + "\" (type " +
+                                    std::string(1, type) +
+                                    ") is not a plain file or directory below the data "
+                                    "directory (tablespaces are not supported)");
+  mode &= 0700;
+  std::string path = join_path(dest_, name);
+  if (type == '5') {
+    make_dirs(path, mode ? mode : 0700);
+    return;
+  }
+  make_dirs(parent_dir(path), 0700);
+  current_ = open_or_throw(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode ? mode : 0600);
+  current_path_ = path;
+  files_++;
+}
+
+void TarExtractor::on_data(const uint8_t* data, size_t size) {
+  write_all(current_.get(), data, size, current_path_);
+  bytes_ += size;
+}
+
+void TarExtractor::on_entry_end() {
+  if (current_.valid()) current_.close_checked(current_path_);
+}
+
+TarWatch::TarWatch(Sink& next, std::string source, std::vector<std::string> names, size_t keep_tail)
+    : TarStreamParser(std::move(source)),
+      next_(next),
+      names_(std::move(names)),
+      keep_tail_(keep_tail) {}
+
+void TarWatch::write(const uint8_t* data, size_t size) {
+  next_.write(data, size);
+  TarStreamParser::write(data, size);
+}
+
+void TarWatch::finish() {
+  TarStreamParser::finish();
+  next_.finish();
+}
+
+const std::string* TarWatch::captured(const std::string& name) const {
+  for (const auto& [n, content] : captured_)
+    if (n == name) return &content;
+  return nullptr;
+}
+
+void TarWatch::on_entry(const std::string& name, char type, unsigned mode, uint64_t size) {
+  (void)mode;
+  (void)size;
+  current_ = nullptr;
+  if (type != '0' || std::find(names_.begin(), names_.end(), name) == names_.end()) return;
+  captured_.emplace_back(name, std::string());
+  current_ = &captured_.back().second;
+}
+
+void TarWatch::on_data(const uint8_t* data, size_t size) {
+  if (!current_) return;
+  current_->append(reinterpret_cast<const char*>(data), size);
+  if (current_->size() > 2 * keep_tail_) current_->erase(0, current_->size() - keep_tail_);
 }
 
 }  // namespace ramsafe

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -303,11 +305,105 @@ std::vector<StoredWalFile> list_wal_files(const std::string& store_root) {
       StoredWalFile f;
       f.file = *parsed;
       f.stored_bytes = file_size(join_path(dir, entry));
+      struct stat st;
+      if (::stat(join_path(dir, entry).c_str(), &st) == 0) f.mtime = st.st_mtime;
       files.push_back(std::move(f));
     }
   }
   // list_dir sorts each directory; timelines are visited in order.
   return files;
+}
+
+std::optional<uint64_t> parse_lsn(const std::string& text) {
+  size_t slash = text.find('/');
+  if (slash == std::string::npos || slash == 0 || slash > 8 || text.size() - slash - 1 == 0 ||
+      text.size() - slash - 1 > 8)
+    return std::nullopt;
+  uint64_t hi = 0, lo = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == slash) continue;
+    char c = text[i];
+    int v = (c >= '0' && c <= '9')   ? c - '0'
+            : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                     : -1;
+    if (v < 0) return std::nullopt;
+    uint64_t& part = i < slash ? hi : lo;
+    part = part * 16 + static_cast<uint64_t>(v);
+  }
+  return (hi << 32) | lo;
+}
+
+std::string format_lsn(uint64_t lsn) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
+                static_cast<unsigned>(lsn & 0xFFFFFFFFu));
+  return buf;
+}
+
+bool is_valid_wal_segment_size(uint64_t bytes) {
+  return bytes >= (uint64_t{1} << 20) && bytes <= (uint64_t{1} << 30) && (bytes & (bytes - 1)) == 0;
+}
+
+std::string wal_segment_file_name(uint32_t timeline, uint64_t lsn, uint64_t segment_size) {
+  if (!is_valid_wal_segment_size(segment_size))
+    throw Error(Errc::kInvalidArgument, "invalid WAL segment size " + std::to_string(segment_size));
+  uint64_t per_id = (uint64_t{1} << 32) / segment_size;
+  uint64_t segno = lsn / segment_size;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%08X%08X%08X", timeline, static_cast<unsigned>(segno / per_id),
+                static_cast<unsigned>(segno % per_id));
+  return buf;
+}
+
+uint64_t wal_segment_number(const std::string& segment_name, uint64_t segment_size) {
+  if (segment_name.size() < 24 || !is_upper_hex(segment_name, 0, 24) ||
+      !is_valid_wal_segment_size(segment_size))
+    throw Error(Errc::kInvalidArgument, "not a WAL segment name: " + quoted(segment_name));
+  uint64_t per_id = (uint64_t{1} << 32) / segment_size;
+  uint64_t log = std::stoull(segment_name.substr(8, 8), nullptr, 16);
+  uint64_t seg = std::stoull(segment_name.substr(16, 8), nullptr, 16);
+  return log * per_id + seg;
+}
+
+WalReach wal_reach(uint32_t timeline, const std::string& start_wal_file,
+                   const std::string& stop_wal_file, uint64_t segment_size,
+                   const std::vector<StoredWalFile>& files) {
+  // segment number -> the file of the newest timeline (>= the base's) that holds it
+  std::map<uint64_t, const StoredWalFile*> base_tl, any_tl;
+  uint32_t newest_tl = 0;
+  for (const auto& f : files) {
+    if (f.file.kind != WalFileKind::kSegment) continue;
+    auto tl = static_cast<uint32_t>(std::stoul(f.file.timeline, nullptr, 16));
+    if (tl < timeline) continue;
+    uint64_t n = wal_segment_number(f.file.name, segment_size);
+    if (tl == timeline) base_tl[n] = &f;
+    auto it = any_tl.find(n);
+    if (it == any_tl.end() || it->second->file.timeline < f.file.timeline) any_tl[n] = &f;
+    newest_tl = std::max(newest_tl, tl);
+  }
+  WalReach reach;
+  uint64_t start = wal_segment_number(start_wal_file, segment_size);
+  uint64_t stop = wal_segment_number(stop_wal_file, segment_size);
+  for (uint64_t n = start;; ++n) {
+    const auto& index = n <= stop ? base_tl : any_tl;
+    auto it = index.find(n);
+    if (it == index.end()) {
+      if (n <= stop) {
+        uint64_t per_id = (uint64_t{1} << 32) / segment_size;
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%08X%08X%08X", timeline, static_cast<unsigned>(n / per_id),
+                      static_cast<unsigned>(n % per_id));
+        reach.missing = buf;
+      }
+      break;
+    }
+    reach.last_segment = it->second->file.name;
+    reach.last_mtime = it->second->mtime;
+    reach.segments++;
+  }
+  reach.complete = reach.missing.empty();
+  return reach;
 }
 
 }  // namespace ramsafe

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,10 +86,37 @@ WalFetchResult fetch_wal_file(const std::string& store_root,
 struct StoredWalFile {
   WalFileName file;
   uint64_t stored_bytes = 0;
+  int64_t mtime = 0;  // unix seconds the stored file was written (about when it was archived)
 };
 
 // Every archived file (data file present), sorted by timeline, then name (for segments:
 // WAL position). Temporary files, lone .sha256 files and anything else are skipped.
 std::vector<StoredWalFile> list_wal_files(const std::string& store_root);
+
+// LSNs as PostgreSQL prints them: "16/B374D848" <-> 0x16B374D848. nullopt if malformed.
+std::optional<uint64_t> parse_lsn(const std::string& text);
+std::string format_lsn(uint64_t lsn);
+// A power of two from 1 MiB to 1 GiB, as initdb --wal-segsize allows.
+bool is_valid_wal_segment_size(uint64_t bytes);
+// The segment file holding lsn on timeline: "000000010000000000000002".
+std::string wal_segment_file_name(uint32_t timeline, uint64_t lsn, uint64_t segment_size);
+// The position of a segment name (its last 16 hex digits) as a segment number.
+uint64_t wal_segment_number(const std::string& segment_name, uint64_t segment_size);
+
+// How far the archived WAL reaches from a physical base backup whose WAL starts in
+// start_wal_file and must reach stop_wal_file to be consistent.
+struct WalReach {
+  bool complete = false;     // every segment from start through stop is archived
+  std::string missing;       // if not: the first segment that is not
+  std::string last_segment;  // the last of the contiguous run from start_wal_file
+  int64_t last_mtime = 0;    // its stored file's mtime
+  size_t segments = 0;       // in the run
+};
+// Segments from start through stop must be on the base's timeline; after stop, a segment
+// of any later timeline counts too (replay follows the newest timeline, as
+// recovery_target_timeline = 'latest' does); this is an estimate of where replay ends.
+WalReach wal_reach(uint32_t timeline, const std::string& start_wal_file,
+                   const std::string& stop_wal_file, uint64_t segment_size,
+                   const std::vector<StoredWalFile>& files);
 
 }  // namespace ramsafe
