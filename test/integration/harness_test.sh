@@ -133,13 +133,15 @@ compare_fingerprints "$WORK/fp/src" "$WORK/fp/src-again"
 ok "fingerprinting the same cluster twice gives the same result"
 
 # ------------------------------------------------------------------ baseline copy
+# (PGOPTIONS: the fixture's read-only database would make psql's \connect to it read-only.)
 copy_cluster() { # copy_cluster FROM TO [pg_dumpall args...]: dump | psql into a fresh cluster
   local from="$1" to="$2"
   shift 2
   pg_start_cluster "$to"
   # shellcheck disable=SC2046
   env $(pg_env "$from") "$PG_BINDIR/pg_dumpall" "$@" |
-    env $(pg_env "$to") "$PG_BINDIR/psql" -X -q -d postgres >/dev/null 2>"$WORK/$to.restore.err"
+    env $(pg_env "$to") PGOPTIONS="-c default_transaction_read_only=off" \
+      "$PG_BINDIR/psql" -X -q -d postgres >/dev/null 2>"$WORK/$to.restore.err"
 }
 copy_cluster src copy --clean --if-exists
 # The only errors a faithful dump | psql may show: the bootstrap superuser already exists.

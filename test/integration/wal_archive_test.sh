@@ -70,7 +70,7 @@ pg_mkdir "$WORK/fetch"
 new_segment() {
   q "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g" >/dev/null
   local seg
-  seg="$(q "SELECT pg_walfile_name(pg_current_wal_lsn())")"
+  seg="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
   q "SELECT pg_switch_wal()" >/dev/null
   printf '%s\n' "$seg"
 }
@@ -146,10 +146,10 @@ pass "an unwritable store: failed_count rises, WARNING names $seg2, server runs;
 
 # ------------------------------------------------------------------ conflicting file
 failed="$(archiver failed_count)"
-# Right after a switch, pg_walfile_name(pg_current_wal_lsn()) names the segment just
-# switched away from; one row moves into the next one, which gets the planted file.
+# After a switch, one row moves the insert position into the next segment, which gets the
+# planted file (the insert position: with synchronous_commit off the write one may lag).
 q "INSERT INTO t VALUES (0, 'next segment')"
-seg3="$(q "SELECT pg_walfile_name(pg_current_wal_lsn())")"
+seg3="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
 [[ ! -e "$waldir/$seg3.zst.age" ]] || fail "$seg3 is archived already; cannot plant a conflict"
 printf 'not this segment' >"$waldir/$seg3.zst.age"
 printf '%064d  %s\n' 0 "$seg3" >"$waldir/$seg3.sha256"

@@ -92,7 +92,7 @@ sleep 1.1
 insert_batch 2 201 400
 checksum_sql="SELECT count(*) || ' ' || md5(string_agg(id || ':' || batch || ':' || payload || ':' || at, ',' ORDER BY id)) FROM t WHERE id <= 400"
 expected="$(q "$checksum_sql")"
-seg="$(q "SELECT pg_walfile_name(pg_current_wal_lsn())")"
+seg="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
 q "SELECT pg_switch_wal()" >/dev/null
 wait_for "segment $seg to be archived" 60 archived_up_to "$seg"
 
