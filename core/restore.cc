@@ -448,16 +448,7 @@ class Restorer {
     PgTools tools = find_pg_tools(request_.settings.bindir, m.server_version_num / 10000);
 
     // 1. Every stored byte against the manifest, before touching the data directory.
-    progress_.phase = "verifying";
-    progress_.bytes_total = m.stored_bytes();
-    report_progress();
-    SetVerification check =
-        verify_set(store, set, false, {}, request_.cancel, [&](uint64_t done, uint64_t) {
-          progress_.bytes_done = done;
-          report_progress();
-        });
-    for (const auto& f : check.files)
-      if (!f.ok) throw Error(Errc::kCorrupt, f.problem);
+    verify_stored_files(store, set);
 
     // 2. Decrypt the small files now: a wrong key fails here, before initdb.
     std::string globals = decrypt_to_memory(store, set, require_file(m, "globals"));
@@ -523,16 +514,7 @@ class Restorer {
          (report_.target_time.empty() ? "" : ", to " + report_.target_time));
     PgTools tools = find_pg_tools(request_.settings.bindir, m.server_version_num / 10000);
 
-    progress_.phase = "verifying";
-    progress_.bytes_total = m.stored_bytes();
-    report_progress();
-    SetVerification check =
-        verify_set(store, set, false, {}, request_.cancel, [&](uint64_t done, uint64_t) {
-          progress_.bytes_done = done;
-          report_progress();
-        });
-    for (const auto& f : check.files)
-      if (!f.ok) throw Error(Errc::kCorrupt, f.problem);
+    verify_stored_files(store, set);
 
     progress_.phase = "extracting";
     progress_.bytes_done = 0;
@@ -697,6 +679,21 @@ class Restorer {
       discard_staging();
       throw;
     }
+  }
+
+  // Every stored byte of the set against its manifest; throws Error(kCorrupt) naming the
+  // first damaged file.
+  void verify_stored_files(Store& store, const SetEntry& set) {
+    progress_.phase = "verifying";
+    progress_.bytes_total = set.manifest->stored_bytes();
+    report_progress();
+    SetVerification check =
+        verify_set(store, set, false, {}, request_.cancel, [&](uint64_t done, uint64_t) {
+          progress_.bytes_done = done;
+          report_progress();
+        });
+    for (const auto& f : check.files)
+      if (!f.ok) throw Error(Errc::kCorrupt, f.problem);
   }
 
   void restore_globals(const PgTools& tools, PrivatePostmaster& postmaster,

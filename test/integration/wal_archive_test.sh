@@ -23,18 +23,7 @@ ramsafe_test_init wal_archive
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
 
-if [[ -n "${RAMSAFE_TEST_LIBRARY:-}" ]]; then
-  [[ "$RAMSAFE_TEST_LIBRARY" == /* && -f "$RAMSAFE_TEST_LIBRARY" ]] ||
-    fail "RAMSAFE_TEST_LIBRARY must be the absolute path of a ramsafe.so"
-  # Loaded by absolute path from a copy the postgres user can read; both settings must
-  # name the same file, so the archiver finds the preloaded library.
-  install -m 0755 -o postgres -g postgres "$RAMSAFE_TEST_LIBRARY" "$WORK/bin/ramsafe.so"
-  lib="$WORK/bin/ramsafe.so"
-  note "testing $RAMSAFE_TEST_LIBRARY (not the installed extension)"
-else
-  require_installed_extension
-  lib=ramsafe
-fi
+ramsafe_test_library  # sets lib
 
 ramsafe_keys
 pg_mkdir "$WORK/store"

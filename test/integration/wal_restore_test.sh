@@ -20,16 +20,7 @@ ramsafe_test_init wal_restore
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
 
-if [[ -n "${RAMSAFE_TEST_LIBRARY:-}" ]]; then
-  [[ "$RAMSAFE_TEST_LIBRARY" == /* && -f "$RAMSAFE_TEST_LIBRARY" ]] ||
-    fail "RAMSAFE_TEST_LIBRARY must be the absolute path of a ramsafe.so"
-  install -m 0755 -o postgres -g postgres "$RAMSAFE_TEST_LIBRARY" "$WORK/bin/ramsafe.so"
-  lib="$WORK/bin/ramsafe.so"
-  note "testing $RAMSAFE_TEST_LIBRARY (not the installed extension)"
-else
-  require_installed_extension
-  lib=ramsafe
-fi
+ramsafe_test_library  # sets lib
 
 ramsafe_keys
 pg_mkdir "$WORK/store"

@@ -76,6 +76,24 @@ rs_exec() {
   exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$RAMSAFE_TEST_BIN" "$cmd" --config "$conf" "$@"
 }
 
+# ramsafe_test_library: sets lib to what shared_preload_libraries and archive_library
+# should name: "ramsafe" (the installed extension, checked), or, with RAMSAFE_TEST_LIBRARY
+# set to the absolute path of a built ramsafe.so, a copy of it the postgres user can read
+# (both settings must name the same file, so the archiver finds the preloaded library).
+# shellcheck disable=SC2034 # lib is the result
+ramsafe_test_library() {
+  if [[ -n "${RAMSAFE_TEST_LIBRARY:-}" ]]; then
+    [[ "$RAMSAFE_TEST_LIBRARY" == /* && -f "$RAMSAFE_TEST_LIBRARY" ]] ||
+      fail "RAMSAFE_TEST_LIBRARY must be the absolute path of a ramsafe.so"
+    install -m 0755 -o postgres -g postgres "$RAMSAFE_TEST_LIBRARY" "$WORK/bin/ramsafe.so"
+    lib="$WORK/bin/ramsafe.so"
+    note "testing $RAMSAFE_TEST_LIBRARY (not the installed extension)"
+  else
+    require_installed_extension
+    lib=ramsafe
+  fi
+}
+
 require_installed_extension() {
   local installed built
   installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/ramsafe.so"
