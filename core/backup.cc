@@ -12,6 +12,23 @@
 
 namespace ramsafe {
 
+Manifest manifest_for_server(const ServerFacts& facts, const std::string& backup_id,
+                             const std::string& cluster, int64_t started_ms,
+                             const std::string& tool_version) {
+  Manifest manifest;
+  manifest.backup_id = backup_id;
+  manifest.cluster = cluster;
+  manifest.started_at = format_rfc3339_utc(started_ms);
+  manifest.server_version = facts.server_version;
+  manifest.server_version_num = facts.server_version_num;
+  manifest.pg_dump_version = tool_version;
+  manifest.system_identifier = facts.system_identifier;
+  manifest.ramsafe_version = RAMSAFE_VERSION;
+  manifest.initdb = facts.initdb;
+  manifest.shared_preload_libraries = facts.shared_preload_libraries;
+  return manifest;
+}
+
 ServerFacts query_server(PgConnection& conn) {
   ServerFacts facts;
   auto rows = conn.query(
@@ -96,18 +113,9 @@ class Backup {
     store.cleanup_partials(0);
     auto writer = store.begin_set(started_ms / 1000);
 
-    Manifest manifest;
-    manifest.backup_id = writer->id();
+    Manifest manifest = manifest_for_server(facts, writer->id(), cluster_name(request_.settings),
+                                            started_ms, tools.version_string("pg_dump"));
     progress_.backup_id = writer->id();
-    manifest.cluster = cluster_name(request_.settings);
-    manifest.started_at = format_rfc3339_utc(started_ms);
-    manifest.server_version = facts.server_version;
-    manifest.server_version_num = facts.server_version_num;
-    manifest.pg_dump_version = tools.version_string("pg_dump");
-    manifest.system_identifier = facts.system_identifier;
-    manifest.ramsafe_version = RAMSAFE_VERSION;
-    manifest.initdb = facts.initdb;
-    manifest.shared_preload_libraries = facts.shared_preload_libraries;
     progress_.database_count = static_cast<int>(facts.databases.size());
 
     report("globals");

@@ -60,6 +60,11 @@ struct ServerFacts {
 
 // Reads the facts above; throws Error(kConfig) unless the connection's role is a superuser.
 ServerFacts query_server(PgConnection& conn);
+// The manifest fields every set of this server has: id, cluster, start time, server and
+// tool versions, system identifier, initdb settings, preloaded libraries.
+Manifest manifest_for_server(const ServerFacts& facts, const std::string& backup_id,
+                             const std::string& cluster, int64_t started_ms,
+                             const std::string& tool_version);
 
 // Connection parameters for the server the settings describe.
 ConnectionParams connection_params(const Settings& settings,

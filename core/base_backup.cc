@@ -12,7 +12,6 @@
 #include "core/pg_tools.h"
 #include "core/pipeline.h"
 #include "core/tar.h"
-#include "core/version.h"
 #include "core/wal_archive.h"
 
 namespace ramsafe {
@@ -179,18 +178,9 @@ BaseBackupResult run_base_backup(const BaseBackupRequest& request) {
   auto writer = store.begin_set(started_ms / 1000);
   progress.backup_id = writer->id();
 
-  Manifest manifest;
-  manifest.backup_id = writer->id();
+  Manifest manifest = manifest_for_server(facts, writer->id(), cluster_name(request.settings),
+                                          started_ms, tools.version_string("pg_basebackup"));
   manifest.kind = "physical";
-  manifest.cluster = cluster_name(request.settings);
-  manifest.started_at = format_rfc3339_utc(started_ms);
-  manifest.server_version = facts.server_version;
-  manifest.server_version_num = facts.server_version_num;
-  manifest.pg_dump_version = tools.version_string("pg_basebackup");
-  manifest.system_identifier = facts.system_identifier;
-  manifest.ramsafe_version = RAMSAFE_VERSION;
-  manifest.initdb = facts.initdb;
-  manifest.shared_preload_libraries = facts.shared_preload_libraries;
 
   // -X none: the WAL comes from the archive. The backup manifest is kept for its
   // WAL-Ranges (the backup's start and end points; -X none does not print them), without
