@@ -45,7 +45,7 @@ while (($#)); do
     --base-every) base_every="${2:-}"; shift 2 ;;
     --no-checkpoint-after-start) wake=0; shift ;;
     --seed) seed="${2:-}"; shift 2 ;;
-    -h | --help) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "power_loss_wal.sh: unknown argument '$1' (use --cycles N, --archive-timeout S, --margin S, --base-every K, --no-checkpoint-after-start, --seed X)" >&2; exit 2 ;;
   esac
 done
