@@ -138,9 +138,9 @@ TEST_F(WalVerify, AFileForAnotherIdentityIsFlagged) {
 }
 
 TEST_F(WalVerify, AGapAfterABaseIsReportedWithTheBase) {
-  for (const char* n : {"000000010000000000000001", "000000010000000000000002",
-                        "000000010000000000000003", "000000010000000000000006",
-                        "000000010000000000000007"})
+  for (const char* n :
+       {"000000010000000000000001", "000000010000000000000002", "000000010000000000000003",
+        "000000010000000000000006", "000000010000000000000007"})
     archive(n);
   WalVerification v = check({base("20261126T100000Z", 1, "000000010000000000000002"),
                              base("20261126T090000Z", 1, "000000010000000000000001")},
@@ -163,10 +163,9 @@ TEST_F(WalVerify, SegmentsBeforeTheOldestBaseAndTimelineSwitchesAreNoGaps) {
   // Old WAL before the base (retention may have removed some), then the base on
   // timeline 1, a promotion to timeline 2 at segment 4 and to 3 at segment 6 (which
   // holds a copy of 5 on the new timeline).
-  for (const char* n :
-       {"000000010000000000000001", "000000010000000000000003", "000000010000000000000004",
-        "00000002.history", "000000020000000000000005", "00000003.history",
-        "000000030000000000000005", "000000030000000000000006"})
+  for (const char* n : {"000000010000000000000001", "000000010000000000000003",
+                        "000000010000000000000004", "00000002.history", "000000020000000000000005",
+                        "00000003.history", "000000030000000000000005", "000000030000000000000006"})
     archive(n);
   WalVerification v = check({base("20261126T100000Z", 1, "000000010000000000000003")}, false);
   EXPECT_TRUE(v.ok) << (v.gaps.empty() ? "" : v.gaps[0].first_missing);
