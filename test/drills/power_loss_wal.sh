@@ -12,7 +12,8 @@
 #   - the restored table is exactly ids 1..M, no row's checksum is wrong;
 #   - every row whose commit was reported more than archive_timeout + margin before the
 #     kill is there (M >= that id), and nothing beyond what was committed (M <= last + 1);
-#   - the data-loss window (kill time - the newest restored row's time) is measured.
+#   - the data-loss window (kill time - the newest restored row's time) is measured;
+#   - at the end, `ramsafe verify --all --deep` passes for the sets and the WAL archive.
 # The restored cluster promotes to a new timeline and later cycles write on it: restores
 # from an older base follow the timelines, restores from a newer base start on one.
 #
@@ -219,4 +220,9 @@ for ((i = 1; i <= cycles; i++)); do
     "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
 done
 
+# The archive the cycles left (several timelines, bases on some of them) is whole:
+# every file decrypts and matches its checksum, no segment is missing after a base.
+out="$(rs "$conf" verify --all --deep --no-progress 2>&1)" || fail "verify --deep of the store after the cycles failed" "$out"
+assert_contains "$out" "WAL archive ($WORK/store/main/wal): ok" "verify checked the WAL archive"
+note "$(grep 'WAL archive' <<<"$out")"
 summary
