@@ -344,6 +344,7 @@ std::vector<RemoteWalFile> DriveStore::list_wal() {
 
 std::vector<StoredWalFile> DriveStore::stored_of(const std::vector<RemoteWalFile>& remote) {
   std::vector<StoredWalFile> out;
+  out.reserve(remote.size());
   for (const auto& r : remote) out.push_back(r.wal);
   return out;
 }

@@ -332,6 +332,7 @@ std::vector<StoredWalFile> union_wal_files(const std::vector<StoredWalFile>& fir
   for (const auto* list : {&second, &first})
     for (const auto& f : *list) by_key[{f.file.timeline, f.file.name}] = f;
   std::vector<StoredWalFile> out;
+  out.reserve(by_key.size());
   for (auto& [key, f] : by_key) out.push_back(std::move(f));
   return out;
 }
