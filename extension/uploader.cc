@@ -34,6 +34,8 @@ int consecutive_failures = 0;
 // Sets Drive was last seen to hold: pending uploads stay countable while Drive is
 // unreachable.
 std::set<std::string> known_remote;
+// Likewise the WAL files (name -> stored bytes) Drive was last seen to hold.
+std::map<std::string, uint64_t> known_remote_wal;
 // The archiver's success counter when the last pass listed the WAL: a pass is due when it
 // moved (a new WAL file to copy).
 uint64_t wal_archived_seen = 0;
@@ -91,15 +93,20 @@ uint64_t wal_archived_now() {
 }
 
 // Copies the archived WAL files Drive lacks, oldest first, counting what still waits.
-void upload_wal(DriveStore& remote, const std::string& root, const CancelCheck& cancel,
+// local_wal: the local archive, listed before Drive was asked.
+void upload_wal(DriveStore& remote, const std::string& root,
+                const std::vector<StoredWalFile>& local_wal, const CancelCheck& cancel,
                 std::string& current, PassResult* r) {
-  wal_archived_seen = wal_archived_now();
-  std::vector<StoredWalFile> local_wal = list_wal_files(root);
   std::vector<RemoteWalFile> remote_wal = remote.list_wal();
   std::map<std::string, const RemoteWalFile*> by_name;
-  for (const auto& f : remote_wal) by_name[f.wal.file.name] = &f;
+  known_remote_wal.clear();
+  for (const auto& f : remote_wal) {
+    by_name[f.wal.file.name] = &f;
+    known_remote_wal[f.wal.file.name] = f.wal.stored_bytes;
+  }
   std::vector<StoredWalFile> pending = wal_to_upload(local_wal, DriveStore::stored_of(remote_wal));
   r->wal_pending = static_cast<int64_t>(pending.size());
+  r->wal_pending_bytes = 0;
   for (const auto& f : pending) r->wal_pending_bytes += f.stored_bytes;
   publish_wal_pending(r->wal_pending, r->wal_pending_bytes);
   for (const auto& f : pending) {
@@ -113,6 +120,7 @@ void upload_wal(DriveStore& remote, const std::string& root, const CancelCheck& 
     r->wal_uploaded++;
     r->wal_pending--;
     r->wal_pending_bytes -= f.stored_bytes;
+    known_remote_wal[f.file.name] = f.stored_bytes;
     publish_wal_pending(r->wal_pending, r->wal_pending_bytes);
   }
   current.clear();
@@ -140,6 +148,17 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
     r->pending = 0;
     for (const auto& set : local_sets)
       if (set.usable() && known_remote.count(set.id) == 0) r->pending++;
+    wal_archived_seen = wal_archived_now();
+    std::vector<StoredWalFile> local_wal = list_wal_files(local.root());
+    r->wal_pending = 0;
+    r->wal_pending_bytes = 0;
+    for (const auto& f : local_wal) {
+      auto known = known_remote_wal.find(f.file.name);
+      if (known == known_remote_wal.end() || known->second != f.stored_bytes) {
+        r->wal_pending++;
+        r->wal_pending_bytes += f.stored_bytes;
+      }
+    }
     if (!drive) drive = make_drive_store(settings);
     CancelCheck cancel = [stop] { return stop(); };
     drive->set_cancel(cancel);
@@ -147,7 +166,7 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
     known_remote.clear();
     for (const auto& set : remote_sets)
       if (set.usable()) known_remote.insert(set.id);
-    upload_wal(*drive, local.root(), cancel, current, r);
+    upload_wal(*drive, local.root(), local_wal, cancel, current, r);
     PruneRequest policy = server_prune_request(settings);
     std::vector<SetEntry> pending =
         sets_to_upload(local_sets, remote_sets, policy.drive_policy, policy.zone);
@@ -258,6 +277,7 @@ void retention_after_backup(bool (*stop)()) {
 void uploader_reset() {
   drive.reset();
   wal_archived_seen = 0;
+  known_remote_wal.clear();
   known_remote.clear();
   drive_unconfigured = false;
   pending_known_zero = false;
