@@ -97,6 +97,7 @@ uint64_t wal_archived_now() {
 void upload_wal(DriveStore& remote, const std::string& root,
                 const std::vector<StoredWalFile>& local_wal, const CancelCheck& cancel,
                 std::string& current, PassResult* r) {
+  if (local_wal.empty()) return;  // no WAL archive here: no Drive request either
   std::vector<RemoteWalFile> remote_wal = remote.list_wal();
   std::map<std::string, const RemoteWalFile*> by_name;
   known_remote_wal.clear();
