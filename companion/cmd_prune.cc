@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -17,7 +18,9 @@ CommandSpec prune_spec() {
           "(last, hourly, daily, weekly, monthly, yearly, in ramsafe.timezone). Whatever they\n"
           "say, the newest complete set of each store is kept, a local set Drive does not hold\n"
           "yet is kept, and damaged sets are left alone. Every set is listed with keep or\n"
-          "delete and the rule that decided; the server's worker prunes after each backup.",
+          "delete and the rule that decided; the server's worker prunes after each backup.\n"
+          "Archived WAL before the oldest physical base a store keeps is deleted too (one\n"
+          "line per store; .history files stay; a local WAL file Drive lacks stays).",
           {config_option(),
            store_option(),
            {"dry-run", 'n', false, "", "show the decisions, delete nothing"},
@@ -50,7 +53,13 @@ int run_prune(const ParsedArgs& args) {
   // (nothing was deleted because of it), not a failure.
   bool failed = false;
   int deleting = 0;
+  int wal_deleting = 0;
   for (const auto& e : entries) {
+    if (e.wal) {
+      failed = failed || !e.error.empty();
+      wal_deleting += e.wal_files;
+      continue;
+    }
     if (e.backup_id.empty()) {
       if (!args.has("json")) warn(e.reason + ": " + e.error);
       continue;
@@ -60,28 +69,47 @@ int run_prune(const ParsedArgs& args) {
   }
   if (args.has("json")) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& e : entries)
+    for (const auto& e : entries) {
+      if (e.wal) {
+        out.push_back({{"store", e.store},
+                       {"kind", "wal"},
+                       {"action", e.keep ? "keep" : "delete"},
+                       {"deleted", e.deleted},
+                       {"files", e.wal_files},
+                       {"bytes", e.wal_bytes},
+                       {"first", e.wal_first},
+                       {"last", e.wal_last},
+                       {"reason", e.reason},
+                       {"error", e.error}});
+        continue;
+      }
       out.push_back({{"store", e.store},
+                     {"kind", "set"},
                      {"backup_id", e.backup_id},
                      {"finished_at", e.finished_at},
                      {"action", e.keep ? "keep" : "delete"},
                      {"deleted", e.deleted},
                      {"reason", e.reason},
                      {"error", e.error}});
+    }
     std::cout << out.dump(2) << "\n";
     return failed ? kExitFailed : kExitOk;
   }
   std::printf("%-6s %-20s %-24s %-7s %s\n", "STORE", "BACKUP", "FINISHED (UTC)", "ACTION", "WHY");
   for (const auto& e : entries) {
-    if (e.backup_id.empty()) continue;
+    if (e.backup_id.empty() && !e.wal) continue;
     const char* action =
         e.keep ? "keep" : (request.dry_run ? "delete" : (e.deleted ? "deleted" : "FAILED"));
-    std::printf("%-6s %-20s %-24s %-7s %s%s\n", e.store.c_str(), e.backup_id.c_str(),
-                e.finished_at.c_str(), action, e.reason.c_str(),
-                e.error.empty() ? "" : (": " + e.error).c_str());
+    std::printf("%-6s %-20s %-24s %-7s %s%s\n", e.store.c_str(),
+                e.wal ? "WAL" : e.backup_id.c_str(), e.finished_at.c_str(), action,
+                e.reason.c_str(), e.error.empty() ? "" : (": " + e.error).c_str());
   }
   std::cout << (request.dry_run ? "would delete " : "deleted ") << deleting
             << (deleting == 1 ? " set" : " sets") << (request.dry_run ? " (dry run)" : "") << "\n";
+  if (std::any_of(entries.begin(), entries.end(), [](const PruneEntry& e) { return e.wal; }))
+    std::cout << (request.dry_run ? "would delete " : "deleted ") << wal_deleting
+              << (wal_deleting == 1 ? " WAL file" : " WAL files")
+              << (request.dry_run ? " (dry run)" : "") << "\n";
   return failed ? kExitFailed : kExitOk;
 }
 

@@ -1,17 +1,20 @@
 #include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "companion/commands.h"
 #include "companion/stores.h"
 #include "core/error.h"
 #include "core/prune.h"
+#include "core/wal_archive.h"
 
 namespace ramsafe::cli {
 
 CommandSpec upload_spec() {
   return {"upload",
           "upload [options] [BACKUP_ID]",
-          "Copy the local backup sets that Google Drive does not hold yet to Drive.\n"
+          "Copy the local backup sets and archived WAL files that Google Drive does not hold\n"
+          "yet to Drive (WAL first, oldest first).\n"
           "Newest first, and only sets that ramsafe.drive_retention keeps (the newest always);\n"
           "the server's worker does this after every backup. Files already on Drive with the\n"
           "right size and MD5 are kept; the manifest goes last, so an interrupted upload is\n"
@@ -21,6 +24,41 @@ CommandSpec upload_spec() {
           "BACKUP_ID   upload only this set"};
 }
 
+namespace {
+
+// The archived WAL files Drive lacks, oldest first (a no-op without a WAL archive).
+void upload_wal(const Stores& stores, ProgressLine& line) {
+  std::vector<StoredWalFile> local = list_wal_files(stores.local->root());
+  if (local.empty()) return;
+  std::vector<RemoteWalFile> remote = stores.drive->list_wal();
+  std::map<std::string, const RemoteWalFile*> by_name;
+  for (const auto& f : remote) by_name[f.wal.file.name] = &f;
+  std::vector<StoredWalFile> pending = wal_to_upload(local, DriveStore::stored_of(remote));
+  uint64_t total = 0, done = 0, sent = 0;
+  for (const auto& f : pending) total += f.stored_bytes;
+  int files = 0;
+  for (const auto& f : pending) {
+    line.update("upload WAL " + f.file.name + ": " + std::to_string(files) + " of " +
+                std::to_string(pending.size()) + " files, " + format_bytes(done) + " of " +
+                format_bytes(total));
+    auto it = by_name.find(f.file.name);
+    WalUploadResult up = stores.drive->upload_wal_file(
+        stores.local->root(), f, it == by_name.end() ? nullptr : it->second, cancel_check());
+    sent += up.stats.bytes_sent;
+    done += f.stored_bytes;
+    ++files;
+  }
+  line.clear();
+  if (pending.empty())
+    std::cout << "Drive holds every archived WAL file (" << local.size() << ")\n";
+  else
+    std::cout << "uploaded " << files << " WAL files (" << pending.front().file.name << " .. "
+              << pending.back().file.name << ") to " << stores.drive->describe() << " ("
+              << format_bytes(sent) << " sent)\n";
+}
+
+}  // namespace
+
 int run_upload(const ParsedArgs& args) {
   Settings settings = load_config(args);
   Stores stores = open_stores(settings);
@@ -29,6 +67,8 @@ int run_upload(const ParsedArgs& args) {
     throw UsageError(
         "Drive is not configured: set ramsafe.drive_credentials_file or "
         "ramsafe.drive_token_file");
+  ProgressLine line(stdout_is_terminal() && !args.has("no-progress"));
+  if (args.positionals.empty()) upload_wal(stores, line);
   std::vector<SetEntry> local_sets = stores.local->list_sets();
   if (std::none_of(local_sets.begin(), local_sets.end(),
                    [](const SetEntry& s) { return s.usable(); })) {
@@ -64,7 +104,6 @@ int run_upload(const ParsedArgs& args) {
               << stores.drive->describe() << ")\n";
     return kExitOk;
   }
-  ProgressLine line(stdout_is_terminal() && !args.has("no-progress"));
   for (const auto& set : pending) {
     SetUpload result = stores.drive->upload_set(
         *stores.local, set, cancel_check(),

@@ -1,7 +1,10 @@
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "companion/commands.h"
 #include "core/backup.h"
+#include "core/drive_store.h"
 #include "core/error.h"
 #include "core/keys.h"
 #include "core/wal_archive.h"
@@ -15,7 +18,8 @@ CommandSpec wal_fetch_spec() {
       "Fetch one archived WAL file for PostgreSQL's restore_command:\n"
       "  restore_command = 'ramsafe wal-fetch %f %p'\n"
       "Decrypts and decompresses <ramsafe.local_dir>/<cluster>/wal/<timeline>/WAL_NAME.zst.age\n"
-      "into DEST_PATH (atomically, after checking its SHA-256). Local store only.\n"
+      "into DEST_PATH (atomically, after checking its SHA-256). When the local copy is\n"
+      "missing or damaged and Drive is configured, fetches Drive's copy instead.\n"
       "Exit status: 0 fetched; 1 the archive does not hold WAL_NAME (PostgreSQL takes this\n"
       "as the end of the archive); 2 bad arguments or configuration; 5 the archived file is\n"
       "damaged or cannot be decrypted with the identity; 6 any other failure (I/O, permissions).",
@@ -27,37 +31,68 @@ CommandSpec wal_fetch_spec() {
       "DEST_PATH  where to write it (%p)"};
 }
 
+namespace {
+
+// The exit status for a failed fetch; Errors that have the usual status are rethrown.
+int exit_code_of(const Error& e) {
+  switch (e.code()) {
+    case Errc::kNotFound:
+      return kExitFailed;
+    case Errc::kCorrupt:
+    case Errc::kCrypto:
+      return kExitDamaged;
+    case Errc::kConfig:
+    case Errc::kInvalidArgument:
+    case Errc::kCancelled:
+      throw e;  // the usual exit codes: 2, 130
+    default:
+      return kExitFetchFailed;
+  }
+}
+
+}  // namespace
+
 int run_wal_fetch(const ParsedArgs& args) {
   if (args.positionals.size() != 2) throw UsageError("expected WAL_NAME and DEST_PATH");
   const std::string& name = args.positionals[0];
   const std::string& dest = args.positionals[1];
   parse_wal_file_name(name);  // a bad name is a usage error (exit 2), checked first
   Settings settings = load_config(args);
-  std::string root = local_store_root(settings);
+  if (settings.local_dir.empty() && !drive_configured(settings))
+    throw UsageError(
+        "ramsafe.local_dir is not set and Drive is not configured: there is no WAL archive");
   std::vector<age::Identity> identities = load_identities(settings, args.get("identity"));
+  // The local store first; Drive when the local copy is missing or damaged.
+  std::optional<Error> local_error;
+  if (!settings.local_dir.empty()) {
+    try {
+      fetch_wal_file(local_store_root(settings), identities, name, dest);
+      return kExitOk;
+    } catch (const Error& e) {
+      exit_code_of(e);
+      local_error = e;
+    }
+  }
+  std::unique_ptr<DriveStore> drive = make_drive_store(settings);
+  if (!drive) {
+    std::cerr << "ramsafe wal-fetch: " << local_error->what() << "\n";
+    return exit_code_of(*local_error);
+  }
   try {
-    fetch_wal_file(root, identities, name, dest);
+    drive->fetch_wal_file(identities, name, dest, cancel_check());
   } catch (const Error& e) {
-    int code;
-    switch (e.code()) {
-      case Errc::kNotFound:
-        code = kExitFailed;
-        break;
-      case Errc::kCorrupt:
-      case Errc::kCrypto:
-        code = kExitDamaged;
-        break;
-      case Errc::kConfig:
-      case Errc::kInvalidArgument:
-      case Errc::kCancelled:
-        throw;  // the usual exit codes: 2, 130
-      default:
-        code = kExitFetchFailed;
-        break;
+    int code = exit_code_of(e);
+    // Not on Drive either: the local store's answer stands (missing, or damaged).
+    if (code == kExitFailed && local_error && local_error->code() != Errc::kNotFound) {
+      std::cerr << "ramsafe wal-fetch: " << local_error->what() << "; " << e.what() << "\n";
+      return exit_code_of(*local_error);
     }
     std::cerr << "ramsafe wal-fetch: " << e.what() << "\n";
     return code;
   }
+  if (local_error && local_error->code() != Errc::kNotFound)
+    std::cerr << "ramsafe wal-fetch: " << local_error->what() << "; fetched " << name << " from "
+              << drive->describe() << " instead\n";
   return kExitOk;
 }
 

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "core/backup.h"
 #include "core/error.h"
@@ -22,6 +24,12 @@ constexpr const char* kClusterKey = "ramsafe_cluster";
 constexpr const char* kSetKey = "ramsafe_set";
 constexpr const char* kPathKey = "ramsafe_path";
 constexpr const char* kRoleKey = "ramsafe_role";
+constexpr const char* kWalFolderKey = "ramsafe_wal_folder";
+constexpr const char* kWalKey = "ramsafe_wal";
+constexpr const char* kWalPartKey = "ramsafe_wal_part";
+constexpr const char* kWalArchivedKey = "ramsafe_archived_at";
+constexpr const char* kWalDataSuffix = ".zst.age";
+constexpr const char* kWalSumSuffix = ".sha256";
 constexpr uint64_t kManifestLimit = 16u << 20;
 
 std::string property(const DriveFile& f, const char* key) {
@@ -44,6 +52,26 @@ std::string md5_of_file(int fd, uint64_t size, const std::string& path, const Ca
     done += static_cast<uint64_t>(n);
   }
   return md5.hex();
+}
+
+struct LocalFileFacts {
+  UniqueFd fd;
+  uint64_t size = 0;
+  std::string md5;
+};
+
+LocalFileFacts local_facts(const std::string& path, const CancelCheck& cancel) {
+  LocalFileFacts f;
+  f.fd = open_or_throw(path, O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (::fstat(f.fd.get(), &st) != 0) throw_errno("cannot stat " + path);
+  f.size = static_cast<uint64_t>(st.st_size);
+  f.md5 = md5_of_file(f.fd.get(), f.size, path, cancel);
+  return f;
+}
+
+bool same_file(const DriveFile& remote, const LocalFileFacts& local) {
+  return remote.size == local.size && remote.md5 == local.md5;
 }
 
 }  // namespace
@@ -257,6 +285,169 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
   }
   last_listing_.clear();
   return result;
+}
+
+std::string DriveStore::wal_folder(bool create, const CancelCheck& cancel) {
+  if (!wal_folder_id_.empty()) return wal_folder_id_;
+  std::string cluster = cluster_folder(create, cancel);
+  if (cluster.empty()) return "";
+  std::string q =
+      DriveApi::quote(cluster) + " in parents and mimeType = " + DriveApi::quote(kDriveFolderMime) +
+      " and trashed = false and appProperties has { key=" + DriveApi::quote(kWalFolderKey) +
+      " and value=" + DriveApi::quote(cluster_) + " }";
+  std::vector<DriveFile> found = api_.list(q, cancel);
+  if (!found.empty()) {
+    std::sort(found.begin(), found.end(),
+              [](const DriveFile& a, const DriveFile& b) { return a.id < b.id; });
+    wal_folder_id_ = found.front().id;
+  } else if (create) {
+    wal_folder_id_ = api_.create_folder("wal", cluster, {{kWalFolderKey, cluster_}}, cancel).id;
+  }
+  return wal_folder_id_;
+}
+
+std::vector<RemoteWalFile> DriveStore::list_wal() {
+  std::vector<RemoteWalFile> out;
+  std::string folder = wal_folder(false, cancel_);
+  if (folder.empty()) return out;
+  std::map<std::string, RemoteWalFile> by_name;
+  std::map<std::string, DriveFile> sums;
+  for (auto& f : api_.list(DriveApi::quote(folder) + " in parents and trashed = false", cancel_)) {
+    std::string name = property(f, kWalKey);
+    if (!is_wal_file_name(name)) continue;  // not ours
+    std::string part = property(f, kWalPartKey);
+    if (part == "sha256") {
+      sums.emplace(name, f);  // the first copy wins; upload_wal_file replaces the others
+    } else if (part == "data" && by_name.count(name) == 0) {
+      RemoteWalFile r;
+      r.wal.file = parse_wal_file_name(name);
+      r.wal.stored_bytes = f.size;
+      std::string archived = property(f, kWalArchivedKey);
+      r.wal.mtime = archived.empty() ? parse_rfc3339_utc(f.modified_time).value_or(0) / 1000
+                                     : std::strtoll(archived.c_str(), nullptr, 10);
+      r.data = std::move(f);
+      by_name.emplace(name, std::move(r));
+    }
+  }
+  for (auto& [name, r] : by_name) {
+    auto sum = sums.find(name);
+    if (sum != sums.end()) r.sum = sum->second;
+    out.push_back(std::move(r));
+  }
+  // list_wal_files' order: timeline, then name.
+  std::sort(out.begin(), out.end(), [](const RemoteWalFile& a, const RemoteWalFile& b) {
+    return std::tie(a.wal.file.timeline, a.wal.file.name) <
+           std::tie(b.wal.file.timeline, b.wal.file.name);
+  });
+  return out;
+}
+
+std::vector<StoredWalFile> DriveStore::stored_of(const std::vector<RemoteWalFile>& remote) {
+  std::vector<StoredWalFile> out;
+  out.reserve(remote.size());
+  for (const auto& r : remote) out.push_back(r.wal);
+  return out;
+}
+
+WalUploadResult DriveStore::upload_wal_file(const std::string& store_root,
+                                            const StoredWalFile& file, const RemoteWalFile* remote,
+                                            const CancelCheck& cancel) {
+  const std::string& name = file.file.name;
+  std::string data_path = wal_stored_path(store_root, name);
+  std::string sum_path =
+      data_path.substr(0, data_path.size() - std::string(kWalDataSuffix).size()) + kWalSumSuffix;
+  LocalFileFacts sum = local_facts(sum_path, cancel);
+  LocalFileFacts data = local_facts(data_path, cancel);
+  WalUploadResult result;
+  if (remote && same_file(remote->data, data) && remote->sum && same_file(*remote->sum, sum)) {
+    result.already_there = true;
+    return result;
+  }
+  // The checksum file records the plaintext's SHA-256, so a different one on Drive is a
+  // different WAL file under this name: never replaced, as the archive never replaces one.
+  if (remote && remote->sum && remote->sum->size == sum.size && remote->sum->md5 != sum.md5)
+    throw Error(Errc::kCorrupt, describe() + " holds a different WAL file " + name +
+                                    " (its .sha256 differs from " + sum_path +
+                                    "); not replacing it: check for a timeline mix-up or two "
+                                    "clusters sharing one ramsafe.cluster_name");
+  std::string folder = wal_folder(true, cancel);
+  std::string base = "wal/" + file.file.timeline + "/" + name;
+  std::string archived = std::to_string(file.mtime);
+
+  // Whatever Drive holds under this name that is not the local file goes (an interrupted
+  // or mismatched copy; duplicates from a race), the checksum file is sent before the data.
+  std::vector<DriveFile> existing = api_.list(
+      DriveApi::quote(folder) + " in parents and trashed = false and appProperties has { key=" +
+          DriveApi::quote(kWalKey) + " and value=" + DriveApi::quote(name) + " }",
+      cancel);
+  auto send = [&](const char* part, const std::string& suffix, LocalFileFacts& local) {
+    bool have = false;
+    for (const auto& f : existing) {
+      if (property(f, kWalPartKey) != part) continue;
+      if (!have && same_file(f, local))
+        have = true;
+      else
+        api_.remove(f.id, cancel);
+    }
+    if (have) return;
+    std::string key = base + suffix;
+    std::string& session = sessions_[key];
+    DriveFile stored =
+        api_.upload(local.fd.get(), local.size, key, folder,
+                    {{kWalKey, name}, {kWalPartKey, part}, {kWalArchivedKey, archived}}, session,
+                    result.stats, cancel);
+    sessions_.erase(key);
+    if (!same_file(stored, local)) {
+      api_.remove(stored.id, cancel);
+      throw Error(Errc::kCorrupt, "Drive's copy of " + key + " differs from what was sent (" +
+                                      std::to_string(stored.size) + " bytes, MD5 " + stored.md5 +
+                                      "; sent " + std::to_string(local.size) + " bytes, MD5 " +
+                                      local.md5 + "); it was removed and will be sent again");
+    }
+    result.bytes_uploaded += local.size;
+  };
+  send("sha256", kWalSumSuffix, sum);
+  send("data", kWalDataSuffix, data);
+  return result;
+}
+
+WalFetchResult DriveStore::fetch_wal_file(const std::vector<age::Identity>& identities,
+                                          const std::string& name, const std::string& dest_path,
+                                          const CancelCheck& cancel) {
+  WalFileName wal = parse_wal_file_name(name);
+  std::string folder = wal_folder(false, cancel);
+  std::string where = describe() + ": wal/" + wal.timeline + "/" + name;
+  if (folder.empty()) throw Error(Errc::kNotFound, where + kWalDataSuffix + " does not exist");
+  std::optional<DriveFile> data, sum;
+  for (auto& f :
+       api_.list(DriveApi::quote(folder) +
+                     " in parents and trashed = false and appProperties has { key=" +
+                     DriveApi::quote(kWalKey) + " and value=" + DriveApi::quote(name) + " }",
+                 cancel)) {
+    std::string part = property(f, kWalPartKey);
+    if (part == "data" && !data) data = f;
+    if (part == "sha256" && !sum) sum = f;
+  }
+  if (!data) throw Error(Errc::kNotFound, "WAL file " + name + " is not on " + describe());
+  if (!sum)
+    throw Error(Errc::kCorrupt, where + kWalSumSuffix +
+                                    " is missing: the checksum of archived WAL file " + name +
+                                    " is lost");
+  std::string recorded =
+      parse_wal_sha256(api_.download_small(sum->id, 4096, cancel), name, where + kWalSumSuffix);
+  return write_fetched_wal(
+      identities, recorded, where + kWalDataSuffix,
+      [&](Sink& out) {
+        api_.download(data->id, out, cancel);
+        out.finish();
+      },
+      dest_path);
+}
+
+void DriveStore::delete_wal_file(const RemoteWalFile& file, const CancelCheck& cancel) {
+  // The data file first: a checksum file alone means nothing (as in the local store).
+  api_.remove(file.data.id, cancel);
+  if (file.sum) api_.remove(file.sum->id, cancel);
 }
 
 bool drive_configured(const Settings& settings) {

@@ -17,6 +17,7 @@
 #include "core/local_store.h"
 #include "core/settings.h"
 #include "core/store.h"
+#include "core/wal_archive.h"
 
 namespace ramsafe {
 
@@ -36,6 +37,19 @@ struct UnfinishedUpload {
   int files = 0;
   uint64_t bytes = 0;
   int64_t last_modified_unix = 0;  // the newest file's modifiedTime; 0 when unknown
+};
+
+// A WAL file's copy on Drive: the data file (<name>.zst.age) and its .sha256 sidecar.
+struct RemoteWalFile {
+  StoredWalFile wal;  // mtime: when the local copy was archived (an app property)
+  DriveFile data;
+  std::optional<DriveFile> sum;
+};
+
+struct WalUploadResult {
+  bool already_there = false;  // data file and checksum file on Drive, same size and MD5
+  uint64_t bytes_uploaded = 0;
+  UploadStats stats;
 };
 
 using UploadProgress =
@@ -65,6 +79,26 @@ class DriveStore : public Store {
   SetUpload upload_set(LocalStore& local, const SetEntry& set, const CancelCheck& cancel,
                        const UploadProgress& progress = nullptr);
 
+  // The WAL archive's copy (docs/wal.md): a subfolder "wal" of the cluster folder holds
+  // every WAL file flat, named "wal/<timeline>/<name>.zst.age" and ".sha256" for people,
+  // tagged ramsafe_wal=<name>, ramsafe_wal_part=data|sha256 and ramsafe_archived_at (the
+  // local file's mtime). The checksum file goes first, so a data file on Drive always has
+  // it. Listing: the WAL files whose data file is there, as list_wal_files() orders them.
+  std::vector<RemoteWalFile> list_wal();
+  static std::vector<StoredWalFile> stored_of(const std::vector<RemoteWalFile>& remote);
+  // Copies one archived local WAL file; a copy already there with the same size and MD5
+  // counts as done, a different or duplicate one is replaced. remote: list_wal()'s entry
+  // for this name, if any.
+  WalUploadResult upload_wal_file(const std::string& store_root, const StoredWalFile& file,
+                                  const RemoteWalFile* remote, const CancelCheck& cancel);
+  // Fetches a WAL file from Drive into dest_path as fetch_wal_file does from the local
+  // store (Error kNotFound when Drive does not hold it, kCorrupt, kCrypto).
+  WalFetchResult fetch_wal_file(const std::vector<age::Identity>& identities,
+                                const std::string& name, const std::string& dest_path,
+                                const CancelCheck& cancel);
+  // Removes both files of a listed WAL file (the data file first).
+  void delete_wal_file(const RemoteWalFile& file, const CancelCheck& cancel);
+
   // The cancel check list_sets/delete_set use (they have no parameter for one).
   void set_cancel(CancelCheck cancel) { cancel_ = std::move(cancel); }
   DriveApi& api() { return api_; }
@@ -72,6 +106,7 @@ class DriveStore : public Store {
  private:
   std::string cluster_folder(bool create, const CancelCheck& cancel);
   std::vector<DriveFile> files_of_cluster(const CancelCheck& cancel);
+  std::string wal_folder(bool create, const CancelCheck& cancel);
   std::string file_id(const std::string& set_id, const std::string& path,
                       const CancelCheck& cancel);
 
@@ -79,8 +114,9 @@ class DriveStore : public Store {
   std::string parent_;
   std::string cluster_;
   std::string folder_id_;                                 // found or created once
+  std::string wal_folder_id_;                             // likewise
   std::map<std::string, Manifest> manifests_by_file_id_;  // Drive files never change
-  std::map<std::string, std::string> sessions_;           // "<set>/<path>" -> session URI
+  std::map<std::string, std::string> sessions_;  // "<set>/<path>" or "wal/..." -> session URI
   std::vector<DriveFile> last_listing_;
   CancelCheck cancel_;
 };

@@ -1,12 +1,18 @@
 #include "core/prune.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "core/error.h"
 #include "core/manifest.h"
+#include "core/paths.h"
+#include "core/unique_fd.h"
 
 namespace ramsafe {
 namespace {
@@ -99,7 +105,87 @@ void decide_and_delete(const std::string& store_name, Store& store,
   }
 }
 
+// Makes the local WAL deletions durable (one fsync per timeline directory).
+void fsync_wal_dirs(const std::string& root) {
+  std::string top = wal_archive_dir(root);
+  if (!is_directory(top)) return;
+  for (const auto& timeline : list_dir(top)) {
+    std::string dir = join_path(top, timeline);
+    if (is_directory(dir)) fsync_path(dir);
+  }
+}
+
+// The physical sets this store keeps after the decisions in out (entries of store_name).
+std::vector<WalBase> kept_bases(const std::string& store_name, const std::vector<SetEntry>& sets,
+                                const std::vector<PruneEntry>& out) {
+  std::set<std::string> kept;
+  for (const auto& e : out)
+    if (e.store == store_name && !e.wal && e.keep) kept.insert(e.backup_id);
+  std::vector<WalBase> bases;
+  for (const auto& s : sets)
+    if (s.usable() && s.manifest->is_physical() && s.manifest->physical && kept.count(s.id))
+      bases.push_back(
+          {s.id, s.manifest->physical->start_wal_file, s.manifest->physical->wal_segment_size});
+  return bases;
+}
+
+// Applies a WAL decision: one entry for the store; delete_one removes one file.
+void prune_wal(const std::string& store_name, const WalRetention& decision,
+               const PruneRequest& request,
+               const std::function<void(const StoredWalFile&)>& delete_one,
+               std::vector<PruneEntry>& out) {
+  PruneEntry e;
+  e.store = store_name;
+  e.wal = true;
+  e.keep = decision.remove.empty();
+  e.reason = decision.summary();
+  e.wal_files = static_cast<int>(decision.remove.size());
+  e.wal_bytes = decision.remove_bytes;
+  if (!decision.remove.empty()) {
+    e.wal_first = decision.remove.front().file.name;
+    e.wal_last = decision.remove.back().file.name;
+  }
+  if (!e.keep && !request.dry_run) {
+    int done = 0;
+    for (const auto& f : decision.remove) {
+      if (request.cancel && request.cancel()) throw Error(Errc::kCancelled, "cancelled");
+      try {
+        delete_one(f);
+        ++done;
+      } catch (const Error& err) {
+        if (err.code() == Errc::kCancelled) throw;
+        e.error = "deleted " + std::to_string(done) + " of " +
+                  std::to_string(decision.remove.size()) + "; " + f.file.name + ": " + err.what();
+        break;
+      }
+    }
+    e.deleted = e.error.empty();
+  }
+  out.push_back(std::move(e));
+}
+
+// Removes a local WAL file: the data file first (its presence means "archived"), then the
+// checksum file.
+void delete_local_wal(const std::string& root, const StoredWalFile& f) {
+  std::string data = wal_stored_path(root, f.file.name);
+  std::string sum = data.substr(0, data.size() - std::string(".zst.age").size()) + ".sha256";
+  if (::unlink(data.c_str()) != 0 && errno != ENOENT) throw_errno("cannot delete " + data);
+  if (::unlink(sum.c_str()) != 0 && errno != ENOENT) throw_errno("cannot delete " + sum);
+}
+
 }  // namespace
+
+std::vector<StoredWalFile> wal_to_upload(const std::vector<StoredWalFile>& local,
+                                         const std::vector<StoredWalFile>& remote) {
+  std::map<std::string, uint64_t> on_drive;
+  for (const auto& r : remote) on_drive.emplace(r.file.name, r.stored_bytes);
+  std::vector<StoredWalFile> out;
+  for (const auto& l : local) {
+    auto it = on_drive.find(l.file.name);
+    if (it == on_drive.end() || it->second != l.stored_bytes) out.push_back(l);
+  }
+  return out;
+}
 
 std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
                                      const std::vector<SetEntry>& remote,
@@ -126,6 +212,7 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
                                   DriveStore* drive) {
   std::vector<PruneEntry> out;
   std::vector<SetEntry> remote;
+  std::vector<RemoteWalFile> remote_wal;
   std::vector<UnfinishedUpload> unfinished;
   std::set<std::string> queued;
   bool remote_known = false;
@@ -134,6 +221,7 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
     try {
       remote = drive->list_sets();
       unfinished = drive->unfinished_uploads();
+      remote_wal = drive->list_wal();
       remote_known = true;
     } catch (const Error& e) {
       if (e.code() == Errc::kCancelled) throw;
@@ -154,10 +242,34 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
       }
     }
     decide_and_delete("local", *local, sets, request.local_policy, request, protect, out);
+
+    std::vector<StoredWalFile> wal = list_wal_files(local->root());
+    std::map<std::string, std::string> wal_protect;
+    if (drive && !remote_known) {
+      for (const auto& f : wal) wal_protect[f.file.name] = "kept: Drive could not be listed";
+    } else if (drive) {
+      for (const auto& f : wal_to_upload(wal, DriveStore::stored_of(remote_wal)))
+        wal_protect[f.file.name] = "kept: not yet on Drive";
+    }
+    const std::string& root = local->root();
+    prune_wal(
+        "local", decide_wal_retention(wal, kept_bases("local", sets, out), wal_protect), request,
+        [&root](const StoredWalFile& f) { delete_local_wal(root, f); }, out);
+    if (!request.dry_run) fsync_wal_dirs(root);
   }
   if (drive && remote_known) {
     decide_and_delete("drive", *drive, remote, request.drive_policy, request, {}, out);
     prune_unfinished(*drive, unfinished, queued, local != nullptr, request, out);
+    std::map<std::string, const RemoteWalFile*> by_name;
+    for (const auto& r : remote_wal) by_name[r.wal.file.name] = &r;
+    prune_wal(
+        "drive",
+        decide_wal_retention(DriveStore::stored_of(remote_wal), kept_bases("drive", remote, out)),
+        request,
+        [&](const StoredWalFile& f) {
+          drive->delete_wal_file(*by_name[f.file.name], request.cancel);
+        },
+        out);
   } else if (drive) {
     PruneEntry e;
     e.store = "drive";

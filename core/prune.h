@@ -13,11 +13,18 @@
 #include "core/retention.h"
 #include "core/settings.h"
 #include "core/timezone.h"
+#include "core/wal_retention.h"
 
 namespace ramsafe {
 
 struct PruneEntry {
   std::string store;  // "local" or "drive"
+  // A set's entry, or (wal) one entry per store for its archived WAL (core/wal_retention.h):
+  // keep = nothing to delete, reason = WalRetention::summary(), backup_id empty.
+  bool wal = false;
+  int wal_files = 0;  // to delete (deleted, unless dry_run or error)
+  uint64_t wal_bytes = 0;
+  std::string wal_first, wal_last;
   std::string backup_id;
   std::string finished_at;  // empty for an unusable set
   bool keep = true;
@@ -41,9 +48,10 @@ struct PruneRequest {
 
 // Decides for every set of both stores (either may be null) and, unless dry_run, deletes
 // what the decisions say (and abandoned unfinished Drive uploads), local sets under the local
-// store's lock. Throws Error(kBusy) when a backup holds the lock, Error for a local store that
-// cannot be listed; a Drive that cannot be listed keeps every local set and is reported as a
-// "drive" entry with the error.
+// store's lock; then, per store, the archived WAL before the oldest physical base it keeps
+// (a local WAL file Drive lacks is kept while Drive is configured). Throws Error(kBusy) when a
+// backup holds the lock, Error for a local store that cannot be listed; a Drive that cannot be
+// listed keeps every local set and is reported as a "drive" entry with the error.
 std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local,
                                   DriveStore* drive);
 
@@ -54,6 +62,11 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
 std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
                                      const std::vector<SetEntry>& remote,
                                      const RetentionPolicy& drive_policy, const TimeZone& zone);
+
+// The WAL upload queue: local archived WAL files Drive lacks (or holds with another size),
+// oldest first.
+std::vector<StoredWalFile> wal_to_upload(const std::vector<StoredWalFile>& local,
+                                         const std::vector<StoredWalFile>& remote);
 
 // The policies the settings give (ramsafe.local_retention, drive_retention), evaluated in
 // zone; without one, in ramsafe.timezone, else the system's zone (the server passes its

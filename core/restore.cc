@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base_backup.h"
+#include "core/drive_store.h"
 #include "core/error.h"
 #include "core/paths.h"
 #include "core/pg_connection.h"
@@ -350,14 +351,38 @@ class Restorer {
   // Orders the candidates by how late a point each restores to (plan_restore), and says
   // loudly why a physical set is left out.
   std::vector<SetEntry> plan(const std::vector<SetEntry>& candidates) {
-    std::vector<StoredWalFile> wal;
-    if (!request_.settings.local_dir.empty()) wal = list_wal_files(local_store_root());
-    RestorePlan p = plan_restore(candidates, wal, target_ms_);
+    // Drive's WAL is listed only when a physical set could use it.
+    bool physical = std::any_of(candidates.begin(), candidates.end(),
+                                [](const SetEntry& s) { return s.manifest->is_physical(); });
+    RestorePlan p = plan_restore(
+        candidates, physical ? archived_wal() : std::vector<StoredWalFile>{}, target_ms_);
     for (const auto& [set, reason] : p.skipped) {
       warn("physical base backup " + set.id + " cannot be used: " + reason);
       report_.attempts.push_back({set.id, set.store, false, reason});
     }
     return p.order;
+  }
+
+  // The archived WAL of every store: the local archive and Drive's copy (wal-fetch reads
+  // both), listed once. A Drive that cannot be listed counts as holding none, loudly.
+  const std::vector<StoredWalFile>& archived_wal() {
+    if (wal_listed_) return wal_;
+    std::vector<StoredWalFile> local;
+    if (!request_.settings.local_dir.empty()) local = list_wal_files(local_store_root());
+    std::vector<StoredWalFile> remote;
+    for (Store* store : stores_) {
+      auto* drive = dynamic_cast<DriveStore*>(store);
+      if (!drive) continue;
+      try {
+        remote = DriveStore::stored_of(drive->list_wal());
+      } catch (const Error& e) {
+        if (e.code() == Errc::kCancelled) throw;
+        warn("cannot list the WAL archived on " + drive->describe() + ": " + e.what());
+      }
+    }
+    wal_ = union_wal_files(local, remote);
+    wal_listed_ = true;
+    return wal_;
   }
 
   std::string local_store_root() const {
@@ -501,10 +526,8 @@ class Restorer {
       throw Error(Errc::kConfig, "no restore_command to replay WAL with");
     progress_ = RestoreProgress{};
     progress_.backup_id = set.id;
-    std::vector<StoredWalFile> wal;
-    if (!request_.settings.local_dir.empty()) wal = list_wal_files(local_store_root());
-    WalReach reach =
-        wal_reach(p.timeline, p.start_wal_file, p.stop_wal_file, p.wal_segment_size, wal);
+    WalReach reach = wal_reach(p.timeline, p.start_wal_file, p.stop_wal_file, p.wal_segment_size,
+                               archived_wal());
     if (!reach.complete)
       throw Error(Errc::kNotFound, "WAL file " + reach.missing + " is not in the archive");
     report_.wal_last_archived = reach.last_segment;
@@ -924,6 +947,8 @@ class Restorer {
   std::optional<int64_t> target_ms_;
   RestoreProgress progress_;
   std::mutex progress_mutex_;
+  std::vector<StoredWalFile> wal_;  // archived_wal()
+  bool wal_listed_ = false;
 };
 
 }  // namespace

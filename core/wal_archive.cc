@@ -117,14 +117,7 @@ std::string read_recorded_sha256(const std::string& sum_path, const std::string&
     throw Error(Errc::kCorrupt,
                 sum_path + " is missing: the checksum of archived WAL file " + name + " is lost");
   }
-  std::string expected_tail = "  " + name + "\n";
-  bool hex = text.size() == 64 + expected_tail.size() &&
-             std::all_of(text.begin(), text.begin() + 64,
-                         [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-  if (!hex || text.compare(64, std::string::npos, expected_tail) != 0)
-    throw Error(Errc::kCorrupt,
-                sum_path + " is damaged: expected \"<sha256>  " + name + "\" on one line");
-  return text.substr(0, 64);
+  return parse_wal_sha256(text, name, sum_path);
 }
 
 uint64_t file_size(const std::string& path) {
@@ -159,6 +152,18 @@ WalFileName parse_wal_file_name(const std::string& name) {
 
 bool is_wal_file_name(const std::string& name) {
   return try_parse(name).has_value();
+}
+
+std::string parse_wal_sha256(const std::string& text, const std::string& name,
+                             const std::string& where) {
+  std::string expected_tail = "  " + name + "\n";
+  bool hex = text.size() == 64 + expected_tail.size() &&
+             std::all_of(text.begin(), text.begin() + 64,
+                         [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (!hex || text.compare(64, std::string::npos, expected_tail) != 0)
+    throw Error(Errc::kCorrupt,
+                where + " is damaged: expected \"<sha256>  " + name + "\" on one line");
+  return text.substr(0, 64);
 }
 
 std::string wal_archive_dir(const std::string& store_root) {
@@ -256,7 +261,15 @@ WalFetchResult fetch_wal_file(const std::string& store_root,
                                      wal_archive_dir(store_root) + ")");
   }
   std::string recorded = read_recorded_sha256(join_path(dir, name + kSumSuffix), name);
+  return write_fetched_wal(
+      identities, recorded, data_path, [&](Sink& out) { pump_file(stored.get(), data_path, out); },
+      dest_path);
+}
 
+WalFetchResult write_fetched_wal(const std::vector<age::Identity>& identities,
+                                 const std::string& recorded_sha256, const std::string& where,
+                                 const std::function<void(Sink&)>& feed,
+                                 const std::string& dest_path) {
   std::string dest_dir = parent_dir(dest_path);
   TempFile tmp(join_path(dest_dir, "." + base_name(dest_path) + ".ramsafe" + kTempSuffix));
   WalFetchResult result;
@@ -267,17 +280,16 @@ WalFetchResult fetch_wal_file(const std::string& store_root,
     ZstdDecompressor decompress(plain);
     age::Decryptor decrypt(identities, decompress);
     try {
-      pump_file(stored.get(), data_path, decrypt);
+      feed(decrypt);
     } catch (const Error& e) {
       if (e.code() == Errc::kCorrupt || e.code() == Errc::kCrypto)
-        throw Error(e.code(), data_path + ": " + e.what());
+        throw Error(e.code(), where + ": " + e.what());
       throw;
     }
-    if (plain.sha256() != recorded)
-      throw Error(Errc::kCorrupt, data_path + ": decrypts to content whose SHA-256 (" +
-                                      plain.sha256().substr(0, 16) +
-                                      "...) is not the recorded one (" + recorded.substr(0, 16) +
-                                      "...)");
+    if (plain.sha256() != recorded_sha256)
+      throw Error(Errc::kCorrupt,
+                  where + ": decrypts to content whose SHA-256 (" + plain.sha256().substr(0, 16) +
+                      "...) is not the recorded one (" + recorded_sha256.substr(0, 16) + "...)");
     fsync_or_throw(out.get(), tmp.path());
     out.close_checked(tmp.path());
     result.plaintext_bytes = plain.bytes();
@@ -318,6 +330,17 @@ std::vector<StoredWalFile> list_wal_files(const std::string& store_root) {
   }
   // list_dir sorts each directory; timelines are visited in order.
   return files;
+}
+
+std::vector<StoredWalFile> union_wal_files(const std::vector<StoredWalFile>& first,
+                                           const std::vector<StoredWalFile>& second) {
+  std::map<std::pair<std::string, std::string>, StoredWalFile> by_key;
+  for (const auto* list : {&second, &first})
+    for (const auto& f : *list) by_key[{f.file.timeline, f.file.name}] = f;
+  std::vector<StoredWalFile> out;
+  out.reserve(by_key.size());
+  for (auto& [key, f] : by_key) out.push_back(std::move(f));
+  return out;
 }
 
 std::optional<uint64_t> parse_lsn(const std::string& text) {

@@ -20,11 +20,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/age.h"
+#include "core/sink.h"
 
 namespace ramsafe {
 
@@ -86,6 +88,16 @@ WalFetchResult fetch_wal_file(const std::string& store_root,
 // The plaintext SHA-256 recorded in <name>.sha256 beside the stored file (64 lower-case
 // hex digits). Throws Error(kCorrupt) if it is missing or malformed.
 std::string wal_recorded_sha256(const std::string& store_root, const std::string& name);
+// The pieces of fetch_wal_file, for copies of the archive elsewhere (Drive): the SHA-256 a
+// .sha256 file's text records (Error(kCorrupt) naming `where` if malformed), and the
+// decrypt-decompress-check-publish chain fed by `feed` (which pushes the stored bytes and
+// calls finish()); errors as fetch_wal_file's, messages prefixed with `where`.
+std::string parse_wal_sha256(const std::string& text, const std::string& name,
+                             const std::string& where);
+WalFetchResult write_fetched_wal(const std::vector<age::Identity>& identities,
+                                 const std::string& recorded_sha256, const std::string& where,
+                                 const std::function<void(Sink&)>& feed,
+                                 const std::string& dest_path);
 
 struct StoredWalFile {
   WalFileName file;
@@ -96,6 +108,11 @@ struct StoredWalFile {
 // Every archived file (data file present), sorted by timeline, then name (for segments:
 // WAL position). Temporary files, lone .sha256 files and anything else are skipped.
 std::vector<StoredWalFile> list_wal_files(const std::string& store_root);
+
+// The union of two stores' listings (local and Drive), in list_wal_files() order; for a
+// name both hold, the entry of `first` wins.
+std::vector<StoredWalFile> union_wal_files(const std::vector<StoredWalFile>& first,
+                                           const std::vector<StoredWalFile>& second);
 
 // LSNs as PostgreSQL prints them: "16/B374D848" <-> 0x16B374D848. nullopt if malformed.
 std::optional<uint64_t> parse_lsn(const std::string& text);

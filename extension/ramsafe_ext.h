@@ -83,6 +83,9 @@ struct SharedState {
   char last_remote_error[kMessageLength];
   TimestampTz last_remote_error_at;
   uint64_t uploads_failed;
+  // Archived WAL files (and their stored bytes) Drive does not hold yet; -1 until counted.
+  int64_t wal_drive_pending_files;
+  uint64_t wal_drive_pending_bytes;
 
   // WAL archiving (archive.cc), updated by the archiver process; not yet shown in SQL.
   uint64_t wal_archived;  // files stored, or found already stored with identical content

@@ -398,8 +398,10 @@ Datum ramsafe_prune(PG_FUNCTION_ARGS) {
                                : dry_run   ? "delete"
                                : e.deleted ? "deleted"
                                            : "failed";
-          rows.push_back({e.store, text_or_null(e.backup_id), text_or_null(e.finished_at),
-                          e.backup_id.empty() ? std::nullopt : std::optional<std::string>(action),
+          // Archived WAL: one row per store, backup_id 'WAL' (a set id is never that).
+          std::string id = e.wal ? "WAL" : e.backup_id;
+          rows.push_back({e.store, text_or_null(id), text_or_null(e.finished_at),
+                          id.empty() ? std::nullopt : std::optional<std::string>(action),
                           text_or_null(e.reason), text_or_null(e.error)});
         }
         return rows;

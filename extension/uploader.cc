@@ -1,8 +1,11 @@
 // The worker's Drive uploads. The queue is not stored anywhere: every pass compares the
-// local sets with Drive's, so it survives restarts and crashes. A pass stops for a due
+// local sets and archived WAL files with Drive's, so it survives restarts and crashes.
+// WAL goes first, oldest first: each file is small and is the newest data, while a set
+// can take minutes; the archiver never waits for any of this. A pass stops for a due
 // backup, a request, SIGHUP or SIGTERM and resumes afterwards, continuing any resumable
 // session it had open (the DriveStore keeps them in this process's memory).
 #include <ctime>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -10,10 +13,12 @@
 #include "core/drive_store.h"
 #include "core/local_store.h"
 #include "core/prune.h"
+#include "core/wal_archive.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
 
 extern "C" {
+#include "access/xlog.h"
 #include "utils/timestamp.h"
 }
 
@@ -29,6 +34,14 @@ int consecutive_failures = 0;
 // Sets Drive was last seen to hold: pending uploads stay countable while Drive is
 // unreachable.
 std::set<std::string> known_remote;
+// Likewise the WAL files (name -> stored bytes) Drive was last seen to hold.
+std::map<std::string, uint64_t> known_remote_wal;
+// The archiver's success counter when the last pass listed the WAL: a pass is due when it
+// moved (a new WAL file to copy).
+uint64_t wal_archived_seen = 0;
+// How often the worker looks at that counter while WAL archiving is on (the archiver runs
+// in another process and does not wake the worker).
+constexpr long kWalPollMs = 1000;
 
 constexpr int64_t kFirstRetrySeconds = 30;
 constexpr int64_t kMaxRetrySeconds = 30 * 60;
@@ -45,6 +58,10 @@ struct PassResult {
   uint64_t bytes_sent;
   double seconds;
   char remote[256];
+  int wal_uploaded;
+  uint64_t wal_bytes_uploaded;
+  int64_t wal_pending;  // -1: not counted
+  uint64_t wal_pending_bytes;
 };
 
 void publish_progress(const std::string& id, uint64_t done, uint64_t total) {
@@ -61,9 +78,59 @@ void publish_pending(int pending) {
   SpinLockRelease(&shared->mutex);
 }
 
+void publish_wal_pending(int64_t files, uint64_t bytes) {
+  SpinLockAcquire(&shared->mutex);
+  shared->wal_drive_pending_files = files;
+  shared->wal_drive_pending_bytes = bytes;
+  SpinLockRelease(&shared->mutex);
+}
+
+uint64_t wal_archived_now() {
+  SpinLockAcquire(&shared->mutex);
+  uint64_t n = shared->wal_archived;
+  SpinLockRelease(&shared->mutex);
+  return n;
+}
+
+// Copies the archived WAL files Drive lacks, oldest first, counting what still waits.
+// local_wal: the local archive, listed before Drive was asked.
+void upload_wal(DriveStore& remote, const std::string& root,
+                const std::vector<StoredWalFile>& local_wal, const CancelCheck& cancel,
+                std::string& current, PassResult* r) {
+  if (local_wal.empty()) return;  // no WAL archive here: no Drive request either
+  std::vector<RemoteWalFile> remote_wal = remote.list_wal();
+  std::map<std::string, const RemoteWalFile*> by_name;
+  known_remote_wal.clear();
+  for (const auto& f : remote_wal) {
+    by_name[f.wal.file.name] = &f;
+    known_remote_wal[f.wal.file.name] = f.wal.stored_bytes;
+  }
+  std::vector<StoredWalFile> pending = wal_to_upload(local_wal, DriveStore::stored_of(remote_wal));
+  r->wal_pending = static_cast<int64_t>(pending.size());
+  r->wal_pending_bytes = 0;
+  for (const auto& f : pending) r->wal_pending_bytes += f.stored_bytes;
+  publish_wal_pending(r->wal_pending, r->wal_pending_bytes);
+  for (const auto& f : pending) {
+    current = f.file.name;
+    publish_progress(f.file.name, 0, f.stored_bytes);
+    auto it = by_name.find(f.file.name);
+    WalUploadResult up =
+        remote.upload_wal_file(root, f, it == by_name.end() ? nullptr : it->second, cancel);
+    r->bytes_sent += up.stats.bytes_sent;
+    r->wal_bytes_uploaded += up.bytes_uploaded;
+    r->wal_uploaded++;
+    r->wal_pending--;
+    r->wal_pending_bytes -= f.stored_bytes;
+    known_remote_wal[f.file.name] = f.stored_bytes;
+    publish_wal_pending(r->wal_pending, r->wal_pending_bytes);
+  }
+  current.clear();
+}
+
 void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
   *r = PassResult{};
   r->pending = -1;
+  r->wal_pending = -1;
   struct timespec start {};
   clock_gettime(CLOCK_MONOTONIC, &start);
   std::string current;
@@ -82,6 +149,17 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
     r->pending = 0;
     for (const auto& set : local_sets)
       if (set.usable() && known_remote.count(set.id) == 0) r->pending++;
+    wal_archived_seen = wal_archived_now();
+    std::vector<StoredWalFile> local_wal = list_wal_files(local.root());
+    r->wal_pending = 0;
+    r->wal_pending_bytes = 0;
+    for (const auto& f : local_wal) {
+      auto known = known_remote_wal.find(f.file.name);
+      if (known == known_remote_wal.end() || known->second != f.stored_bytes) {
+        r->wal_pending++;
+        r->wal_pending_bytes += f.stored_bytes;
+      }
+    }
     if (!drive) drive = make_drive_store(settings);
     CancelCheck cancel = [stop] { return stop(); };
     drive->set_cancel(cancel);
@@ -89,6 +167,7 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
     known_remote.clear();
     for (const auto& set : remote_sets)
       if (set.usable()) known_remote.insert(set.id);
+    upload_wal(*drive, local.root(), local_wal, cancel, current, r);
     PruneRequest policy = server_prune_request(settings);
     std::vector<SetEntry> pending =
         sets_to_upload(local_sets, remote_sets, policy.drive_policy, policy.zone);
@@ -131,6 +210,7 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
 
 struct PruneOutcome {
   int deleted;
+  char wal[kMessageLength];  // "local: <summary>; drive: <summary>" for stores that deleted WAL
   char deleted_ids[kMessageLength];  // "local 2026...Z, drive 2026...Z"
   char error[kMessageLength];
 };
@@ -147,7 +227,13 @@ void prune_guarded(DriveStore* with_drive, const CancelCheck& cancel, PruneOutco
     std::unique_ptr<LocalStore> local = make_local_store(settings);
     std::string ids;
     std::string errors;
+    std::string wal;
     for (const auto& e : run_prune(request, local.get(), with_drive)) {
+      if (e.wal) {
+        if (e.deleted) wal += (wal.empty() ? "" : "; ") + e.store + ": " + e.reason;
+        if (!e.error.empty()) errors += (errors.empty() ? "" : "; ") + e.store + " WAL: " + e.error;
+        continue;
+      }
       if (e.deleted) {
         out->deleted++;
         ids += (ids.empty() ? "" : ", ") + e.store + " " + e.backup_id;
@@ -156,6 +242,7 @@ void prune_guarded(DriveStore* with_drive, const CancelCheck& cancel, PruneOutco
         errors += (errors.empty() ? "" : "; ") + e.store + " " + e.backup_id + ": " + e.error;
     }
     copy_text(out->deleted_ids, sizeof out->deleted_ids, ids);
+    copy_text(out->wal, sizeof out->wal, wal);
     copy_text(out->error, sizeof out->error, errors);
   } catch (const std::exception& e) {
     strlcpy(out->error, e.what(), sizeof out->error);
@@ -166,6 +253,8 @@ void log_prune(const PruneOutcome& p) {
   if (p.deleted > 0)
     ereport(LOG,
             (errmsg("ramsafe: retention deleted %d backup sets: %s", p.deleted, p.deleted_ids)));
+  if (p.wal[0] != '\0')
+    ereport(LOG, (errmsg("ramsafe: retention deleted archived WAL: %s", p.wal)));
   if (p.error[0] != '\0')
     ereport(WARNING, (errmsg("ramsafe: retention could not finish: %s", p.error)));
 }
@@ -188,6 +277,8 @@ void retention_after_backup(bool (*stop)()) {
 
 void uploader_reset() {
   drive.reset();
+  wal_archived_seen = 0;
+  known_remote_wal.clear();
   known_remote.clear();
   drive_unconfigured = false;
   pending_known_zero = false;
@@ -196,6 +287,8 @@ void uploader_reset() {
   SpinLockAcquire(&shared->mutex);
   shared->remote[0] = '\0';
   shared->pending_uploads = -1;
+  shared->wal_drive_pending_files = -1;
+  shared->wal_drive_pending_bytes = 0;
   SpinLockRelease(&shared->mutex);
 }
 
@@ -204,11 +297,13 @@ void uploader_note_new_backup() {
 }
 
 bool upload_pass_due(int64_t now) {
-  return !drive_unconfigured && !pending_known_zero && now >= next_attempt;
+  if (drive_unconfigured || now < next_attempt) return false;
+  return !pending_known_zero || (XLogArchivingActive() && wal_archived_now() != wal_archived_seen);
 }
 
 long upload_wait_ms(int64_t now, long cap_ms) {
-  if (drive_unconfigured || pending_known_zero) return cap_ms;
+  if (drive_unconfigured) return cap_ms;
+  if (pending_known_zero) return XLogArchivingActive() ? std::min(cap_ms, kWalPollMs) : cap_ms;
   if (now >= next_attempt) return 0;
   return std::min<long>(cap_ms, static_cast<long>(next_attempt - now) * 1000L);
 }
@@ -229,6 +324,16 @@ void run_upload_pass(bool (*stop)()) {
   }
   SpinLockRelease(&shared->mutex);
 
+  if (r.configured && r.wal_pending >= 0) {
+    SpinLockAcquire(&shared->mutex);
+    shared->wal_drive_pending_files = r.wal_pending;
+    shared->wal_drive_pending_bytes = r.wal_pending_bytes;
+    SpinLockRelease(&shared->mutex);
+  }
+  if (r.wal_uploaded > 0)
+    ereport(LOG, (errmsg("ramsafe: copied %d WAL files (%llu bytes) to %s in %.1f s; %lld wait",
+                         r.wal_uploaded, static_cast<unsigned long long>(r.wal_bytes_uploaded),
+                         r.remote, r.seconds, static_cast<long long>(r.wal_pending))));
   if (r.uploaded > 0)
     ereport(LOG,
             (errmsg("ramsafe: copied backup %s to %s: %llu bytes sent in %.1f s", r.uploaded_ids,
@@ -239,11 +344,19 @@ void run_upload_pass(bool (*stop)()) {
     delay = std::min(delay, kMaxRetrySeconds);
     next_attempt = static_cast<int64_t>(time(nullptr)) + delay;
     ereport(WARNING,
-            (r.failed_id[0]
-                 ? errmsg("ramsafe: copying backup %s to Drive failed: %s", r.failed_id, r.message)
-                 : errmsg("ramsafe: copying backups to Drive failed: %s", r.message),
-             errdetail("Local backups go on as scheduled; the copy is tried again in %lld s.",
-                       static_cast<long long>(delay))));
+            (r.failed_id[0] ? errmsg("ramsafe: copying %s %s to Drive failed: %s",
+                                     is_wal_file_name(r.failed_id) ? "WAL file" : "backup",
+                                     r.failed_id, r.message)
+                            : errmsg("ramsafe: copying backups to Drive failed: %s", r.message),
+             r.wal_pending > 0
+                 ? errdetail("Local backups go on as scheduled; %lld archived WAL files (%llu "
+                             "bytes) wait for Drive, kept locally; the copy is tried again in "
+                             "%lld s.",
+                             static_cast<long long>(r.wal_pending),
+                             static_cast<unsigned long long>(r.wal_pending_bytes),
+                             static_cast<long long>(delay))
+                 : errdetail("Local backups go on as scheduled; the copy is tried again in %lld s.",
+                             static_cast<long long>(delay))));
   } else if (r.cancelled) {
     // Whatever stopped the pass runs first; never spin if it turns out not to be due.
     next_attempt = static_cast<int64_t>(time(nullptr)) + 1;
