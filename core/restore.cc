@@ -645,7 +645,7 @@ class Restorer {
                            p.wal_segment_size) <
             wal_segment_number(reach.last_segment, p.wal_segment_size)) {
       report_.wal_stopped_at = report_.recovered_to_lsn;
-      WalFileVerification bad = find_damaged_wal(p, *lsn, wal);
+      WalFileVerification bad = find_damaged_wal(p, *lsn, archived_wal());
       if (!bad.name.empty()) {
         report_.wal_damaged_file = bad.name;
         report_.wal_damage = bad.problem;
