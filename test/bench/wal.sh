@@ -168,7 +168,7 @@ q "CREATE DATABASE bench"
   fail "pgbench -i failed" "$(tail -n 5 "$WORK/pgbench-init.err")"
 q "CHECKPOINT" >/dev/null
 
-# base_backup: `ramsafe base-backup` measured; sets BASE_ID, BASE_STORED, BASE_WALL, BASE_WRITE
+# base_backup: `ramsafe base-backup` measured; sets BASE_ID, BASE_STORED, BASE_WALL
 base_backup() {
   bench_measure --user postgres -- "$RAMSAFE_TEST_BIN" base-backup --config "$conf" --json --no-progress
   BASE_ID="$(jq -r .backup_id "$WORK/measure.stdout")"
