@@ -83,6 +83,9 @@ struct RestoreReport {
   std::string recovered_to_time;
   std::string target_time;
   std::string wal_last_archived;
+  // physical: the dropped segment (ramsafe.wal_backlog_policy = drop) where the archived WAL
+  // after the base ends, so replay stops before it; empty if the WAL was not broken there
+  std::string wal_chain_broken_at;
   std::string store;
   std::vector<std::string> databases;
   std::vector<RestoreAttempt> attempts;
