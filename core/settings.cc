@@ -123,8 +123,8 @@ std::optional<std::string> schedule_problem(const std::string& value) {
 std::optional<std::string> size_problem(const std::string& value) {
   if (parse_size(value)) return std::nullopt;
   return std::string(
-      "expected a size such as 1GB, 512MB or 0 (units B, kB, MB, GB, TB; no "
-      "unit means MB)");
+      "expected a size such as 1GB, 512MB or 0; units B, kB, MB, GB, TB, none "
+      "means MB");
 }
 
 std::optional<std::string> retention_problem(const std::string& value) {
