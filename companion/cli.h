@@ -22,6 +22,7 @@ enum ExitCode {
   kExitNotEmpty = 4,     // restore: data directory not empty (no --if-empty or --force)
   kExitDamaged = 5,      // verify: damage found; wal-fetch: the archived file is damaged
   kExitFetchFailed = 6,  // wal-fetch: any other failure (I/O, permissions)
+  kExitIncomplete = 7,   // restore: restored to the last good point; a WAL file is damaged
   kExitCancelled = 130,
 };
 

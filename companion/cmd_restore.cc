@@ -141,6 +141,16 @@ int run_restore(const ParsedArgs& args) {
     if (report.attempts.size() > 1)
       warn("the newest backup could not be used; restored the older " + report.kind + " backup " +
            report.backup_id + " (see the report's attempts)");
+    if (!report.complete()) {
+      // Said last, so that it is the line an operator sees: the cluster is usable, but it is
+      // not everything the archive held.
+      warn("RESTORE INCOMPLETE: WAL file " + report.wal_damaged_file +
+           " is damaged: replay stopped at " + report.wal_stopped_at +
+           (report.recovered_to_time.empty() ? "" : " (" + report.recovered_to_time + ")") +
+           "; data after that was not recovered. The restored cluster is the last good point; "
+           "exit status 7");
+      return kExitIncomplete;
+    }
     return kExitOk;
   }
   if (report.outcome == "skipped" || report.outcome == "initialized") return kExitOk;

@@ -7,6 +7,7 @@
 #include "core/backup.h"
 #include "core/keys.h"
 #include "core/verify.h"
+#include "core/wal_archive.h"
 
 namespace ramsafe::cli {
 
@@ -15,7 +16,10 @@ CommandSpec verify_spec() {
           "verify [options] [BACKUP_ID]",
           "Check backup sets against their manifests: every file's size and SHA-256.\n"
           "With --deep, also decrypt and decompress every file (needs the identity), which checks\n"
-          "the encryption MACs, the compression checksums and the plaintext sizes.",
+          "the encryption MACs, the compression checksums and the plaintext sizes.\n"
+          "The local store's WAL archive is checked too: every archived file has its .sha256 and\n"
+          "no segment is missing after a physical base; with --deep every WAL file is decrypted,\n"
+          "decompressed and compared with its .sha256.",
           {config_option(),
            store_option(),
            {"all", 0, false, "", "verify every set (default: the newest, or BACKUP_ID)"},
@@ -58,7 +62,7 @@ int run_verify(const ParsedArgs& args) {
 
   ProgressLine line(stdout_is_terminal() && !args.has("no-progress") && !args.has("json"));
   bool all_ok = true;
-  nlohmann::json out = nlohmann::json::array();
+  nlohmann::json out_sets = nlohmann::json::array();
   for (const auto& set : chosen) {
     SetVerification v = verify_set(store_of(stores, set), set, deep, identities, cancel_check(),
                                    [&](uint64_t done, uint64_t total) {
@@ -77,12 +81,12 @@ int run_verify(const ParsedArgs& args) {
                          {"stored_bytes", f.stored_bytes},
                          {"ok", f.ok},
                          {"problem", f.problem}});
-      out.push_back({{"backup_id", v.backup_id},
-                     {"store", v.store},
-                     {"ok", v.ok},
-                     {"deep", deep},
-                     {"problem", v.problem},
-                     {"files", files}});
+      out_sets.push_back({{"backup_id", v.backup_id},
+                          {"store", v.store},
+                          {"ok", v.ok},
+                          {"deep", deep},
+                          {"problem", v.problem},
+                          {"files", files}});
       continue;
     }
     if (!v.problem.empty()) {
@@ -95,7 +99,61 @@ int run_verify(const ParsedArgs& args) {
       std::cout << v.backup_id << " (" << v.store << "): ok (" << v.files.size() << " files"
                 << (deep ? ", decrypted and decompressed" : ", checksums") << ")\n";
   }
-  if (args.has("json")) std::cout << out.dump(2) << "\n";
+
+  // The WAL archive lives in the local store only.
+  nlohmann::json out_wal = nullptr;
+  if (stores.local) {
+    std::vector<SetEntry> local_sets;
+    for (const auto& s : sets)
+      if (s.store == stores.local->describe()) local_sets.push_back(s);
+    WalVerification w =
+        verify_wal_archive(local_store_root(settings), local_sets, deep, identities, cancel_check(),
+                           [&](uint64_t done, uint64_t total, const std::string& name) {
+                             line.update("verify WAL " + name + ": " +
+                                         std::to_string(total ? done * 100 / total : 100) +
+                                         "% of " + format_bytes(total));
+                           });
+    line.clear();
+    if (w.present) {
+      all_ok = all_ok && w.ok;
+      std::string where = "WAL archive (" + wal_archive_dir(local_store_root(settings)) + ")";
+      nlohmann::json damaged = nlohmann::json::array(), gaps = nlohmann::json::array();
+      for (const auto& f : w.damaged) {
+        damaged.push_back(
+            {{"name", f.name}, {"stored_bytes", f.stored_bytes}, {"problem", f.problem}});
+        if (!args.has("json"))
+          std::cout << where << ": DAMAGED: WAL file " << f.name << ": " << f.problem << "\n";
+      }
+      for (const auto& g : w.gaps) {
+        gaps.push_back({{"first_missing", g.first_missing},
+                        {"last_missing", g.last_missing},
+                        {"after_base", g.after_base}});
+        if (!args.has("json"))
+          std::cout << where << ": GAP: WAL "
+                    << (g.first_missing == g.last_missing
+                            ? "segment " + g.first_missing + " is"
+                            : "segments " + g.first_missing + " through " + g.last_missing + " are")
+                    << " missing: replay from base " << g.after_base << " stops before it\n";
+      }
+      if (!args.has("json") && w.ok)
+        std::cout << where << ": ok (" << w.files << " files"
+                  << (w.first_segment.empty() ? ""
+                                              : ", " + w.first_segment + " .. " + w.last_segment)
+                  << (deep ? ", decrypted and decompressed"
+                           : ", checksum files only; --deep decrypts")
+                  << ")\n";
+      out_wal = {{"ok", w.ok},
+                 {"deep", deep},
+                 {"files", w.files},
+                 {"stored_bytes", w.stored_bytes},
+                 {"first_segment", w.first_segment},
+                 {"last_segment", w.last_segment},
+                 {"damaged", damaged},
+                 {"gaps", gaps}};
+    }
+  }
+  if (args.has("json"))
+    std::cout << nlohmann::json{{"sets", out_sets}, {"wal", out_wal}}.dump(2) << "\n";
   return all_ok ? kExitOk : kExitDamaged;
 }
 

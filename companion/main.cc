@@ -29,6 +29,7 @@ void print_main_help() {
                "  4    restore: the data directory is not empty (use --if-empty or --force)\n"
                "  5    verify: damage found; wal-fetch: the archived file is damaged\n"
                "  6    wal-fetch: the file is archived but could not be fetched\n"
+               "  7    restore: restored only up to a damaged WAL file (the last good point)\n"
                "  130  cancelled (SIGINT or SIGTERM)\n";
 }
 

@@ -628,16 +628,68 @@ class Restorer {
       postmaster.stop();
     }
     // Replay ended before the archive's last segment without a target: a damaged file?
+    // (wal-fetch exits 5 for one, which PostgreSQL takes as the end of the archive.) The
+    // cluster up to there is what can be had, so it is kept, and the report says loudly
+    // where it stopped and why.
     auto lsn = parse_lsn(report_.recovered_to_lsn);
-    if (report_.target_time.empty() && lsn &&
-        wal_segment_number(wal_segment_file_name(1, *lsn, p.wal_segment_size), p.wal_segment_size) <
-            wal_segment_number(reach.last_segment, p.wal_segment_size))
-      warn("WAL replay ended at " + report_.recovered_to_lsn +
-           ", before the archive's last segment " + reach.last_segment +
-           ": a WAL file could not be fetched (see wal-fetch messages above)");
+    // (The segment of the last replayed byte, lsn - 1: a fully replayed segment ends where
+    // the next one begins.)
+    if (report_.target_time.empty() && lsn && *lsn > 0 &&
+        wal_segment_number(wal_segment_file_name(1, *lsn - 1, p.wal_segment_size),
+                           p.wal_segment_size) <
+            wal_segment_number(reach.last_segment, p.wal_segment_size)) {
+      report_.wal_stopped_at = report_.recovered_to_lsn;
+      WalFileVerification bad = find_damaged_wal(p, *lsn, wal);
+      if (!bad.name.empty()) {
+        report_.wal_damaged_file = bad.name;
+        report_.wal_damage = bad.problem;
+        warn("WAL file " + bad.name + " is damaged: replay stopped at " + report_.recovered_to_lsn +
+             (report_.recovered_to_time.empty()
+                  ? ""
+                  : " (last transaction committed at " + report_.recovered_to_time + ")") +
+             "; data after that was not recovered, although the archive reaches " +
+             reach.last_segment + " (" + bad.problem + ")");
+      } else {
+        warn("WAL replay ended at " + report_.recovered_to_lsn +
+             ", before the archive's last segment " + reach.last_segment +
+             ": a WAL file could not be fetched (see wal-fetch messages above)");
+      }
+    }
     ::unlink(join_path(staging_, "recovery.signal").c_str());
     ::unlink(join_path(staging_, "postmaster.opts").c_str());
     move_into_place();
+  }
+
+  // The archived file that ended a replay at lsn early: the segments at the position
+  // after the last replayed record's and at its own (on every timeline from the base's,
+  // newest first), then the later timelines' history files, each decrypted and checked
+  // like wal-fetch does. An empty name if none of them is damaged.
+  WalFileVerification find_damaged_wal(const PhysicalInfo& p, uint64_t lsn,
+                                       const std::vector<StoredWalFile>& wal) {
+    uint64_t last = wal_segment_number(
+        wal_segment_file_name(1, lsn > 0 ? lsn - 1 : 0, p.wal_segment_size), p.wal_segment_size);
+    std::vector<const StoredWalFile*> suspects;
+    for (uint64_t n : {last + 1, last})
+      for (auto it = wal.rbegin(); it != wal.rend(); ++it)
+        if (it->file.kind == WalFileKind::kSegment &&
+            std::stoul(it->file.timeline, nullptr, 16) >= p.timeline &&
+            wal_segment_number(it->file.name, p.wal_segment_size) == n)
+          suspects.push_back(&*it);
+    for (const auto& f : wal)
+      if (f.file.kind == WalFileKind::kHistory &&
+          std::stoul(f.file.timeline, nullptr, 16) > p.timeline)
+        suspects.push_back(&f);
+    for (const StoredWalFile* f : suspects) {
+      try {
+        WalFileVerification v =
+            verify_wal_file(local_store_root(), *f, true, request_.identities, request_.cancel);
+        if (!v.ok) return v;
+      } catch (const Error& e) {
+        if (e.code() == Errc::kCancelled) throw;
+        warn("cannot check WAL file " + f->file.name + ": " + e.what());
+      }
+    }
+    return {};
   }
 
   static const ManifestFile& require_file(const Manifest& m, const std::string& role) {
@@ -1000,6 +1052,10 @@ std::string RestoreReport::to_json() const {
                       {"target_time", target_time},
                       {"wal_last_archived", wal_last_archived},
                       {"wal_chain_broken_at", wal_chain_broken_at},
+                      {"complete", wal_damaged_file.empty()},
+                      {"wal_stopped_at", wal_stopped_at},
+                      {"wal_damaged_file", wal_damaged_file},
+                      {"wal_damage", wal_damage},
                       {"store", store},
                       {"databases", databases},
                       {"attempts", attempts_json},

@@ -86,6 +86,12 @@ struct RestoreReport {
   // physical: the dropped segment (ramsafe.wal_backlog_policy = drop) where the archived WAL
   // after the base ends, so replay stops before it; empty if the WAL was not broken there
   std::string wal_chain_broken_at;
+  // physical, when replay ended before the archive's last segment without a target: the
+  // LSN it stopped at, and the archived file found damaged there (with what is wrong). A
+  // damaged file makes the restore incomplete: the cluster is the last good point.
+  std::string wal_stopped_at;
+  std::string wal_damaged_file;
+  std::string wal_damage;
   std::string store;
   std::vector<std::string> databases;
   std::vector<RestoreAttempt> attempts;
@@ -95,6 +101,7 @@ struct RestoreReport {
   uint64_t stored_bytes = 0;
   uint64_t plaintext_bytes = 0;
 
+  bool complete() const { return wal_damaged_file.empty(); }
   std::string to_json() const;
 };
 

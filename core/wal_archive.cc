@@ -290,6 +290,12 @@ WalFetchResult fetch_wal_file(const std::string& store_root,
   return result;
 }
 
+std::string wal_recorded_sha256(const std::string& store_root, const std::string& name) {
+  WalFileName wal = parse_wal_file_name(name);
+  return read_recorded_sha256(join_path(timeline_dir(store_root, wal.timeline), name + kSumSuffix),
+                              name);
+}
+
 std::vector<StoredWalFile> list_wal_files(const std::string& store_root) {
   std::vector<StoredWalFile> files;
   std::string top = wal_archive_dir(store_root);

@@ -83,6 +83,10 @@ WalFetchResult fetch_wal_file(const std::string& store_root,
                               const std::vector<age::Identity>& identities, const std::string& name,
                               const std::string& dest_path);
 
+// The plaintext SHA-256 recorded in <name>.sha256 beside the stored file (64 lower-case
+// hex digits). Throws Error(kCorrupt) if it is missing or malformed.
+std::string wal_recorded_sha256(const std::string& store_root, const std::string& name);
+
 struct StoredWalFile {
   WalFileName file;
   uint64_t stored_bytes = 0;
