@@ -29,6 +29,7 @@
 #include "core/pipeline.h"
 #include "core/tar.h"
 #include "core/verify.h"
+#include "core/wal_window.h"
 
 namespace ramsafe {
 namespace {
@@ -185,7 +186,10 @@ std::vector<std::string> bulk_load_settings(const std::string& preload) {
                                        "log_min_error_statement=panic"};
   // ramsafe's own worker, if preloaded, must not schedule backups of a half-restored
   // cluster.
-  if (names_ramsafe_library(preload)) settings.push_back("ramsafe.schedule=");
+  if (names_ramsafe_library(preload)) {
+    settings.push_back("ramsafe.schedule=");
+    settings.push_back("ramsafe.base_backup_schedule=");
+  }
   return settings;
 }
 
@@ -531,6 +535,16 @@ class Restorer {
     if (!reach.complete)
       throw Error(Errc::kNotFound, "WAL file " + reach.missing + " is not in the archive");
     report_.wal_last_archived = reach.last_segment;
+    if (!request_.settings.local_dir.empty()) {
+      WalWindow window = compute_wal_window({set}, wal, list_wal_chain_breaks(local_store_root()));
+      if (const PhysicalWindow* w = window.find(set.id); w && !w->chain_broken_at.empty()) {
+        report_.wal_chain_broken_at = w->chain_broken_at;
+        warn("the WAL chain was broken at " + w->chain_broken_at +
+             " (dropped unarchived by ramsafe.wal_backlog_policy = drop): replay stops at the "
+             "end of " +
+             reach.last_segment + "; changes after that are not in this restore");
+      }
+    }
     info("restoring physical base backup " + set.id + " (finished " + m.finished_at + ") from " +
          set.store + " + archived WAL from " + p.start_wal_file + " through " + reach.last_segment +
          " (" + std::to_string(reach.segments) + " segments)" +
@@ -576,7 +590,10 @@ class Restorer {
         "log_min_error_statement=panic"};
     if (!report_.target_time.empty())
       settings.push_back("recovery_target_time=" + report_.target_time);
-    if (names_ramsafe_library(m.shared_preload_libraries)) settings.push_back("ramsafe.schedule=");
+    if (names_ramsafe_library(m.shared_preload_libraries)) {
+      settings.push_back("ramsafe.schedule=");
+      settings.push_back("ramsafe.base_backup_schedule=");
+    }
 
     progress_.phase = "recovering";
     progress_.bytes_done = progress_.bytes_total = 0;
@@ -1059,6 +1076,7 @@ std::string RestoreReport::to_json() const {
                       {"recovered_to_time", recovered_to_time},
                       {"target_time", target_time},
                       {"wal_last_archived", wal_last_archived},
+                      {"wal_chain_broken_at", wal_chain_broken_at},
                       {"complete", wal_damaged_file.empty()},
                       {"wal_stopped_at", wal_stopped_at},
                       {"wal_damaged_file", wal_damaged_file},

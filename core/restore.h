@@ -83,6 +83,9 @@ struct RestoreReport {
   std::string recovered_to_time;
   std::string target_time;
   std::string wal_last_archived;
+  // physical: the dropped segment (ramsafe.wal_backlog_policy = drop) where the archived WAL
+  // after the base ends, so replay stops before it; empty if the WAL was not broken there
+  std::string wal_chain_broken_at;
   // physical, when replay ended before the archive's last segment without a target: the
   // LSN it stopped at, and the archived file found damaged there (with what is wrong). A
   // damaged file makes the restore incomplete: the cluster is the last good point.

@@ -120,6 +120,13 @@ std::optional<std::string> schedule_problem(const std::string& value) {
   }
 }
 
+std::optional<std::string> size_problem(const std::string& value) {
+  if (parse_size(value)) return std::nullopt;
+  return std::string(
+      "expected a size such as 1GB, 512MB or 0; units B, kB, MB, GB, TB, none "
+      "means MB");
+}
+
 std::optional<std::string> retention_problem(const std::string& value) {
   try {
     RetentionPolicy::parse(value);
@@ -238,6 +245,23 @@ std::vector<SettingDef> build_setting_defs() {
                                            "and device code)."),
                               "https://oauth2.googleapis.com"),
                  is_https_url, "an https:// URL without a trailing slash"),
+      with_explain(text_setting("ramsafe.base_backup_schedule", &Settings::base_backup_schedule,
+                                "When the server's worker takes physical base backups (cron, "
+                                "as ramsafe.schedule); empty disables them. Needs WAL "
+                                "archiving through ramsafe."),
+                   schedule_problem),
+      with_explain(
+          with_default(text_setting("ramsafe.wal_backlog_limit", &Settings::wal_backlog_limit,
+                                    "WAL waiting to be archived (in pg_wal, in RAM) "
+                                    "beyond which ramsafe.wal_backlog_policy = drop "
+                                    "gives up the oldest segment; 0 = no limit."),
+                       "1GB"),
+          size_problem),
+      enum_setting("ramsafe.wal_backlog_policy", "drop", {"keep", "drop"},
+                   &Settings::wal_backlog_policy,
+                   "When WAL cannot be archived and the backlog passes "
+                   "ramsafe.wal_backlog_limit: keep it (pg_wal grows), or drop the oldest "
+                   "segment (the WAL chain is broken until the next base backup)."),
   };
 }
 
@@ -405,6 +429,40 @@ std::optional<int> parse_pg_int(const std::string& value) {
   number = std::rint(number);
   if (number > INT_MAX || number < INT_MIN) return std::nullopt;
   return static_cast<int>(number);
+}
+
+std::optional<uint64_t> parse_size(const std::string& value) {
+  size_t i = 0;
+  while (i < value.size() && is_space(value[i])) ++i;
+  size_t digits = i;
+  uint64_t number = 0;
+  while (i < value.size() && value[i] >= '0' && value[i] <= '9') {
+    if (number > (UINT64_MAX - 9) / 10) return std::nullopt;
+    number = number * 10 + static_cast<uint64_t>(value[i] - '0');
+    ++i;
+  }
+  if (i == digits) return std::nullopt;
+  size_t unit_start = i;
+  while (i < value.size() && !is_space(value[i])) ++i;
+  std::string unit = value.substr(unit_start, i - unit_start);
+  while (i < value.size() && is_space(value[i])) ++i;
+  if (i != value.size()) return std::nullopt;
+  // PostgreSQL's memory units are case-sensitive: kB, MB, GB, TB.
+  int shift;
+  if (unit == "B")
+    shift = 0;
+  else if (unit == "kB")
+    shift = 10;
+  else if (unit.empty() || unit == "MB")
+    shift = 20;
+  else if (unit == "GB")
+    shift = 30;
+  else if (unit == "TB")
+    shift = 40;
+  else
+    return std::nullopt;
+  if (shift > 0 && number > (UINT64_MAX >> shift)) return std::nullopt;
+  return number << shift;
 }
 
 std::optional<bool> parse_pg_bool(const std::string& value) {

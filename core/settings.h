@@ -3,6 +3,7 @@
 // parses from the configuration file against the same definitions.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct Settings {
   std::string drive_oauth_url = "https://oauth2.googleapis.com";  // ramsafe.drive_oauth_url
   std::string local_retention = "last=3 hourly=24 daily=7";       // ramsafe.local_retention
   std::string drive_retention = "daily=7 weekly=4 monthly=12";    // ramsafe.drive_retention
+  std::string base_backup_schedule;         // ramsafe.base_backup_schedule: cron; empty = off
+  std::string wal_backlog_limit = "1GB";    // ramsafe.wal_backlog_limit: a size (parse_size)
+  std::string wal_backlog_policy = "drop";  // ramsafe.wal_backlog_policy: keep | drop
 
   // Where each value came from ("file:line" or "default"), for messages.
   std::map<std::string, std::string> origin;
@@ -94,6 +98,11 @@ std::optional<std::string> validate_setting(const SettingDef& def, const std::st
 // prefixes, case-insensitive. nullopt when the text is not one.
 std::optional<int> parse_pg_int(const std::string& value);
 std::optional<bool> parse_pg_bool(const std::string& value);
+
+// A size as PostgreSQL writes memory sizes: an integer with an optional unit B, kB, MB, GB
+// or TB (1024-based; no unit means MB), surrounding whitespace allowed. nullopt when the
+// text is not one or overflows.
+std::optional<uint64_t> parse_size(const std::string& value);
 
 // Builds Settings from a parsed file: every ramsafe.* name must be known (a misspelt
 // setting is an error, as PostgreSQL's reserved prefix makes it), every value valid.

@@ -5,19 +5,32 @@
 // WARNING naming the file and the cause plus `false`, so PostgreSQL keeps the file and
 // retries it. Nothing here touches the network.
 //
+// Before each file it measures the backlog (the .ready files in pg_wal/archive_status:
+// pg_wal lives in RAM) and, when the file cannot be stored, applies
+// ramsafe.wal_backlog_policy: keep (return false, PostgreSQL keeps the WAL) or, past
+// ramsafe.wal_backlog_limit, drop (give up this oldest file, mark the WAL chain broken in
+// the store and in shared memory, return true so PostgreSQL can recycle it).
+//
 // The library must also be in shared_preload_libraries: the archiver then finds it loaded,
 // with the ramsafe.* settings defined (_PG_init refuses to load it any other way).
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <chrono>
+#include <cstring>
 
 #include "core/backup.h"
 #include "core/keys.h"
 #include "core/wal_archive.h"
+#include "core/wal_window.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
 
 extern "C" {
+#include "access/xlog.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "pgtime.h"
 #if PG_VERSION_NUM >= 160000
 #include "archive/archive_module.h"
 #else
@@ -37,13 +50,53 @@ struct ArchiveOutcome {
   uint64_t stored_bytes;
   double milliseconds;
   char message[kMessageLength];
+  // From the settings, read in the guarded call.
+  bool drop_policy;
+  uint64_t backlog_limit;  // bytes; 0 = no limit
+  char store_root[MAXPGPATH];
 };
 
+// The archiver's backlog: the segments PostgreSQL has marked ready (the file being archived
+// among them). The archiver's working directory is the data directory.
+struct Backlog {
+  uint64_t segments = 0;
+  uint64_t bytes = 0;
+  time_t oldest = 0;  // mtime of the oldest .ready file; 0 when none
+};
+
+// skip: a file to leave out (the one just archived, still .ready until this call returns).
+Backlog measure_backlog(const char* skip) {
+  Backlog backlog;
+  DIR* dir = opendir("pg_wal/archive_status");  // plain C: no exceptions, no ereport
+  if (dir == nullptr) return backlog;
+  constexpr size_t kSegmentName = 24;
+  while (struct dirent* entry = readdir(dir)) {
+    const char* name = entry->d_name;
+    size_t length = strlen(name);
+    if (length != kSegmentName + 6 || strcmp(name + kSegmentName, ".ready") != 0) continue;
+    if (strspn(name, "0123456789ABCDEF") != kSegmentName) continue;  // segments only
+    if (skip != nullptr && strncmp(name, skip, kSegmentName) == 0) continue;
+    char path[MAXPGPATH];
+    snprintf(path, sizeof path, "pg_wal/archive_status/%s", name);
+    struct stat st;
+    if (stat(path, &st) != 0) continue;  // archived meanwhile
+    backlog.segments++;
+    if (backlog.oldest == 0 || st.st_mtime < backlog.oldest) backlog.oldest = st.st_mtime;
+  }
+  closedir(dir);
+  backlog.bytes = backlog.segments * static_cast<uint64_t>(wal_segment_size);
+  return backlog;
+}
+
 void archive_guarded(const char* file, const char* path, ArchiveOutcome* out) noexcept {
-  *out = ArchiveOutcome{false, false, 0, 0, 0, ""};
+  *out = ArchiveOutcome{false, false, 0, 0, 0, "", false, 0, ""};
   auto started = std::chrono::steady_clock::now();
   try {
     Settings settings = current_settings();
+    out->drop_policy = settings.wal_backlog_policy == "drop";
+    out->backlog_limit = parse_size(settings.wal_backlog_limit).value_or(0);
+    if (!settings.local_dir.empty())
+      strlcpy(out->store_root, local_store_root(settings).c_str(), sizeof out->store_root);
     std::vector<age::Recipient> recipients = load_recipients(settings);
     WalArchiveResult r = archive_wal_file(local_store_root(settings), recipients,
                                           settings.compression_level, file, path);
@@ -74,12 +127,24 @@ void configuration_problem(char* problem, size_t size) noexcept {
   }
 }
 
-void record(const char* file, bool succeeded) {
+TimestampTz from_time_t(time_t t) {
+  return t == 0 ? 0 : time_t_to_timestamptz(static_cast<pg_time_t>(t));
+}
+
+void record_backlog(const Backlog& backlog) {
   attach_shared_memory();
+  if (shared == nullptr) return;
+  SpinLockAcquire(&shared->mutex);
+  shared->wal_backlog_bytes = backlog.bytes;
+  shared->wal_backlog_oldest_at = from_time_t(backlog.oldest);
+  SpinLockRelease(&shared->mutex);
+}
+
+void record(const char* file, const ArchiveOutcome& outcome) {
   if (shared == nullptr) return;
   TimestampTz now = GetCurrentTimestamp();
   SpinLockAcquire(&shared->mutex);
-  if (succeeded) {
+  if (outcome.succeeded) {
     shared->wal_archived++;
     strlcpy(shared->wal_last_archived, file, sizeof shared->wal_last_archived);
     shared->wal_last_archived_at = now;
@@ -87,8 +152,94 @@ void record(const char* file, bool succeeded) {
     shared->wal_failed++;
     strlcpy(shared->wal_last_failed, file, sizeof shared->wal_last_failed);
     shared->wal_last_failed_at = now;
+    strlcpy(shared->wal_last_error, outcome.message, sizeof shared->wal_last_error);
   }
   SpinLockRelease(&shared->mutex);
+}
+
+// Writes the store's marker for a dropped segment; false with the cause in problem.
+bool write_break_marker(const char* store_root, const char* segment, const char* note,
+                        char* problem, size_t size) noexcept {
+  problem[0] = '\0';
+  try {
+    if (store_root[0] == '\0') throw Error(Errc::kConfig, "ramsafe.local_dir is not set");
+    record_wal_chain_break(store_root, segment, note);
+    return true;
+  } catch (const std::exception& e) {
+    strlcpy(problem, e.what(), size);
+    return false;
+  }
+}
+
+// A drop whose marker could not be written (the store was full or missing) is written as
+// soon as the store takes it again: before later WAL is archived after the gap.
+void write_pending_marker(const char* store_root) {
+  if (shared == nullptr) return;
+  char segment[kIdLength];
+  SpinLockAcquire(&shared->mutex);
+  strlcpy(segment, shared->wal_break_unrecorded, sizeof segment);
+  SpinLockRelease(&shared->mutex);
+  if (segment[0] == '\0') return;
+  char note[256];
+  snprintf(note, sizeof note,
+           "dropped by ramsafe.wal_backlog_policy = drop (recorded late: the store was "
+           "unwritable when it was dropped)");
+  char problem[kMessageLength];
+  if (!write_break_marker(store_root, segment, note, problem, sizeof problem)) return;
+  SpinLockAcquire(&shared->mutex);
+  if (strcmp(shared->wal_break_unrecorded, segment) == 0) shared->wal_break_unrecorded[0] = '\0';
+  SpinLockRelease(&shared->mutex);
+  ereport(LOG, (errmsg("ramsafe: recorded the broken WAL chain at \"%s\" in the store", segment)));
+}
+
+bool is_segment_name(const char* file) {
+  return strlen(file) == 24 && strspn(file, "0123456789ABCDEF") == 24;
+}
+
+// Gives up on `file` (policy drop, backlog over the limit): records the break and logs it.
+void drop_segment(const char* file, const ArchiveOutcome& outcome, const Backlog& backlog) {
+  TimestampTz now = GetCurrentTimestamp();
+  char note[kMessageLength + 256];
+  snprintf(note, sizeof note,
+           "dropped at %s by ramsafe.wal_backlog_policy = drop: backlog %llu bytes over "
+           "ramsafe.wal_backlog_limit %llu bytes; could not archive: %s",
+           timestamptz_to_str(now), static_cast<unsigned long long>(backlog.bytes),
+           static_cast<unsigned long long>(outcome.backlog_limit), outcome.message);
+  char problem[kMessageLength];
+  bool marked = write_break_marker(outcome.store_root, file, note, problem, sizeof problem);
+  Latch* worker = nullptr;
+  if (shared != nullptr) {
+    SpinLockAcquire(&shared->mutex);
+    worker = shared->worker_latch;
+    strlcpy(shared->wal_chain_broken, file, sizeof shared->wal_chain_broken);
+    shared->wal_chain_broken_at = now;
+    shared->wal_dropped++;
+    // Only the oldest unrecorded drop matters: replay stops at the first gap.
+    if (!marked && shared->wal_break_unrecorded[0] == '\0')
+      strlcpy(shared->wal_break_unrecorded, file, sizeof shared->wal_break_unrecorded);
+    SpinLockRelease(&shared->mutex);
+  }
+  if (worker != nullptr) SetLatch(worker);  // it takes a base backup as soon as it can
+  ereport(LOG,
+          (errmsg("ramsafe: DROPPED WAL segment \"%s\" without archiving it: the WAL chain is "
+                  "broken from here",
+                  file),
+           errdetail("It could not be archived (%s) and the backlog of %llu bytes is over "
+                     "ramsafe.wal_backlog_limit (%llu bytes), and ramsafe.wal_backlog_policy is "
+                     "drop. No restore can replay WAL past this segment: every change after the "
+                     "end of the last archived segment is recoverable only from a backup taken "
+                     "after now (the next base backup, or a logical backup). %s",
+                     outcome.message, static_cast<unsigned long long>(backlog.bytes),
+                     static_cast<unsigned long long>(outcome.backlog_limit),
+                     marked ? "The break is marked in the store."
+                            : "The break could not be marked in the store yet and will be when "
+                              "it is writable again."),
+           errhint("Make the store writable again; with ramsafe.base_backup_schedule set the "
+                   "worker takes a base backup as soon as it can (or run "
+                   "ramsafe_base_backup_now()).")));
+  if (!marked)
+    ereport(WARNING,
+            (errmsg("ramsafe: could not mark the broken WAL chain in the store: %s", problem)));
 }
 
 bool check_configured() {
@@ -100,12 +251,39 @@ bool check_configured() {
 }
 
 bool archive_file(const char* file, const char* path) {
+  Backlog backlog = measure_backlog(nullptr);
+  record_backlog(backlog);
   ArchiveOutcome outcome;
   archive_guarded(file, path, &outcome);
-  record(file, outcome.succeeded);
+  record(file, outcome);
+  if (outcome.succeeded) {
+    write_pending_marker(outcome.store_root);
+    record_backlog(measure_backlog(file));
+  }
   if (!outcome.succeeded) {
+    double age = backlog.oldest ? difftime(time(nullptr), backlog.oldest) : 0;
     ereport(WARNING,
-            (errmsg("ramsafe: could not archive WAL file \"%s\": %s", file, outcome.message)));
+            (errmsg("ramsafe: could not archive WAL file \"%s\": %s", file, outcome.message),
+             errdetail("WAL backlog: %llu bytes in %llu segments, the oldest waiting %.0f s "
+                       "(ramsafe.wal_backlog_policy = %s, ramsafe.wal_backlog_limit = %llu "
+                       "bytes).",
+                       static_cast<unsigned long long>(backlog.bytes),
+                       static_cast<unsigned long long>(backlog.segments), age,
+                       outcome.drop_policy ? "drop" : "keep",
+                       static_cast<unsigned long long>(outcome.backlog_limit))));
+    if (outcome.drop_policy && outcome.backlog_limit > 0 && backlog.bytes > outcome.backlog_limit) {
+      if (is_segment_name(file))
+        drop_segment(file, outcome, backlog);
+      else  // one stuck file would block every segment after it
+        ereport(LOG, (errmsg("ramsafe: gave up on WAL file \"%s\" without archiving it "
+                             "(ramsafe.wal_backlog_policy = drop, backlog %llu bytes over "
+                             "ramsafe.wal_backlog_limit %llu bytes)",
+                             file, static_cast<unsigned long long>(backlog.bytes),
+                             static_cast<unsigned long long>(outcome.backlog_limit))));
+      // PostgreSQL marks it .done and recycles it.
+      record_backlog(measure_backlog(file));
+      return true;
+    }
     return false;
   }
   ereport(DEBUG1,

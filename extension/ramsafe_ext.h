@@ -87,13 +87,36 @@ struct SharedState {
   int64_t wal_drive_pending_files;
   uint64_t wal_drive_pending_bytes;
 
-  // WAL archiving (archive.cc), updated by the archiver process; not yet shown in SQL.
+  // WAL archiving (archive.cc), updated by the archiver process.
   uint64_t wal_archived;  // files stored, or found already stored with identical content
   uint64_t wal_failed;    // failed attempts (PostgreSQL retries them)
   char wal_last_archived[kIdLength];
   TimestampTz wal_last_archived_at;
   char wal_last_failed[kIdLength];
   TimestampTz wal_last_failed_at;
+  char wal_last_error[kMessageLength];  // the last failure's cause (paths, never secrets)
+  // The backlog: segments PostgreSQL has marked .ready, measured at each archive call.
+  uint64_t wal_backlog_bytes;
+  TimestampTz wal_backlog_oldest_at;  // the oldest .ready file's mtime; 0: no backlog
+  // ramsafe.wal_backlog_policy = drop gave up on this segment; "" when the chain is whole
+  // (or a base backup started after it). Cleared by the worker's next base backup.
+  char wal_chain_broken[kIdLength];
+  TimestampTz wal_chain_broken_at;
+  uint64_t wal_dropped;                  // segments dropped since the server started
+  char wal_break_unrecorded[kIdLength];  // a drop whose store marker is still to be written
+
+  // Physical base backups by the worker (ramsafe.base_backup_schedule,
+  // ramsafe_base_backup_now()). Like requested/completed above, with one outcome slot.
+  uint64_t base_requested;
+  uint64_t base_completed;
+  bool base_running;
+  BackupOutcome base_outcome;  // the last finished base backup's
+  char last_base_id[kIdLength];
+  TimestampTz last_base_backup_at;
+  char last_base_error[kMessageLength];
+  TimestampTz last_base_error_at;
+  TimestampTz base_next_run;  // 0: nothing scheduled
+  uint64_t base_backups_failed;
 };
 
 extern SharedState* shared;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/backup.h"
+#include "core/base_backup.h"
 #include "core/disk_usage.h"
 #include "core/drive_store.h"
 #include "core/keys.h"
@@ -11,18 +12,23 @@
 #include "core/manifest.h"
 #include "core/prune.h"
 #include "core/verify.h"
+#include "core/wal_archive.h"
+#include "core/wal_window.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
 
 extern "C" {
+#include "access/xlog.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "postmaster/pgarch.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(ramsafe_backup_now);
+PG_FUNCTION_INFO_V1(ramsafe_base_backup_now);
 PG_FUNCTION_INFO_V1(ramsafe_status);
 PG_FUNCTION_INFO_V1(ramsafe_backups);
 PG_FUNCTION_INFO_V1(ramsafe_verify);
@@ -131,6 +137,24 @@ Datum finish_record(FunctionCallInfo fcinfo, bool ok, CTable* table, CError* err
   return HeapTupleGetDatum(tuple);
 }
 
+std::optional<std::string> ms_text(std::optional<int64_t> unix_ms) {
+  if (!unix_ms) return std::nullopt;
+  return format_rfc3339_utc(*unix_ms);
+}
+
+// The local store's recoverable window; nullopt when there is no local store or it cannot
+// be read (the status then shows NULLs; ramsafe_backups() raises the error).
+std::optional<WalWindow> local_wal_window(const Settings& settings) {
+  if (settings.local_dir.empty()) return std::nullopt;
+  try {
+    std::string root = local_store_root(settings);
+    LocalStore store(root);
+    return compute_wal_window(store.list_sets(), list_wal_files(root), list_wal_chain_breaks(root));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 void require_worker() {
   if (shared == nullptr)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -203,6 +227,58 @@ Datum ramsafe_backup_now(PG_FUNCTION_ARGS) {
   PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
 }
 
+Datum ramsafe_base_backup_now(PG_FUNCTION_ARGS) {
+  bool wait = PG_GETARG_BOOL(0);
+  require_worker();
+  uint64_t target;
+  bool joined;
+  Latch* latch;
+  char running_id[kIdLength];
+  SpinLockAcquire(&shared->mutex);
+  latch = shared->worker_latch;
+  joined = shared->base_running;
+  target = joined ? shared->base_requested : ++shared->base_requested;
+  strlcpy(running_id, joined ? shared->running_id : "", sizeof running_id);
+  SpinLockRelease(&shared->mutex);
+  if (latch == nullptr)
+    ereport(WARNING, (errmsg("ramsafe: the ramsafe worker is not running now; the base backup "
+                             "runs when the postmaster has restarted it")));
+  else if (!joined)
+    SetLatch(latch);
+
+  const char* values[2] = {nullptr, nullptr};
+  BackupOutcome outcome;
+  if (!wait) {
+    values[0] = running_id[0] ? running_id : nullptr;
+    values[1] = joined ? "running" : "requested";
+  } else {
+    ConditionVariablePrepareToSleep(&shared->done_cv);
+    for (;;) {
+      SpinLockAcquire(&shared->mutex);
+      bool done = shared->base_completed >= target;
+      if (done) outcome = shared->base_outcome;
+      SpinLockRelease(&shared->mutex);
+      if (done) break;
+      ConditionVariableTimedSleep(&shared->done_cv, 1000, PG_WAIT_EXTENSION);  // cancellable
+    }
+    ConditionVariableCancelSleep();
+    if (outcome.sequence < target)
+      ereport(ERROR, (errmsg("ramsafe: the outcome of the base backup is no longer known")));
+    if (!outcome.succeeded)
+      ereport(ERROR, (errcode(outcome.sqlstate),
+                      errmsg("ramsafe: base backup failed: %s", outcome.message),
+                      outcome.backup_id[0] ? errdetail("Backup id: %s.", outcome.backup_id) : 0));
+    values[0] = outcome.backup_id;
+    values[1] = "published";
+  }
+  TupleDesc desc;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "ramsafe: return type must be a row type");
+  HeapTuple tuple = BuildTupleFromCStrings(TupleDescGetAttInMetadata(BlessTupleDesc(desc)),
+                                           const_cast<char**>(values));
+  PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+}
+
 Datum ramsafe_status(PG_FUNCTION_ARGS) {
   require_worker();
   SharedState state;
@@ -210,18 +286,30 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
   memcpy(&state, shared, sizeof state);
   SpinLockRelease(&shared->mutex);
   TimestampTz now = GetCurrentTimestamp();
+  const char* archive_library = XLogArchiveLibrary ? XLogArchiveLibrary : "";
+  bool archive_mode_on = XLogArchiveMode != ARCHIVE_MODE_OFF;
   CTable table;
   CError error;
   bool ok = run_cpp(
       [&]() -> Rows {
         Settings settings = current_settings();
+        bool archiving = archive_mode_on && names_ramsafe_library(archive_library);
+        std::optional<WalWindow> window = local_wal_window(settings);
+        // The break the archiver saw (it may not be in the store yet), unless a base backup
+        // started after it; else the store's own record.
+        std::optional<std::string> broken;
+        if (state.wal_chain_broken[0] != '\0' &&
+            !(window && window->base_started_after(state.wal_chain_broken)))
+          broken = std::string(state.wal_chain_broken);
+        else if (window && !window->broken_now.empty())
+          broken = window->broken_now;
         std::optional<DiskUsage> usage;
         try {
           usage = disk_usage(settings.data_directory);
         } catch (const Error&) {
           // shown as NULLs; ramsafe_ram_usage() reports the cause
         }
-        bool running = state.running_sequence != 0;
+        bool running = state.running_sequence != 0 || state.base_running;
         auto when = [](TimestampTz t) { return timestamp_text(t); };
         std::optional<std::string> age;
         if (state.last_finished_at != 0)
@@ -277,6 +365,21 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
             text_or_null(state.last_remote_error),
             when(state.last_remote_error_at),
             number(state.uploads_failed),
+            std::string(archiving ? "t" : "f"),
+            text_or_null(state.wal_last_archived),
+            when(state.wal_last_archived_at),
+            number(state.wal_failed),
+            text_or_null(state.wal_last_error),
+            archiving || state.wal_backlog_bytes
+                ? std::optional<std::string>(number(state.wal_backlog_bytes))
+                : std::nullopt,
+            when(state.wal_backlog_oldest_at),
+            broken,
+            when(state.last_base_backup_at),
+            window ? ms_text(window->recoverable_to_ms) : std::nullopt,
+            text_or_null(state.last_base_id),
+            when(state.base_next_run),
+            text_or_null(state.last_base_error),
         }};
       },
       &table, &error);
@@ -291,20 +394,44 @@ Datum ramsafe_backups(PG_FUNCTION_ARGS) {
       [&remote_problem]() -> Rows {
         Settings settings = current_settings();
         Rows rows;
-        auto add = [&rows](const SetEntry& set, const std::string& kind,
-                           const std::string& location) {
+        std::optional<WalWindow> window;
+        // Physical sets: how far the local WAL archive reaches from them (NULLs otherwise).
+        auto add = [&rows, &window](const SetEntry& set, const std::string& kind,
+                                    const std::string& location) {
+          const PhysicalWindow* w = window ? window->find(set.id) : nullptr;
+          auto maybe = [w](auto get) -> std::optional<std::string> {
+            if (w == nullptr) return std::nullopt;
+            return get(*w);
+          };
           if (set.usable()) {
             const Manifest& m = *set.manifest;
-            rows.push_back({set.id, m.kind, m.finished_at, std::to_string(m.databases().size()),
-                            number(m.stored_bytes()), number(m.plaintext_bytes()), kind, location,
-                            std::string("t"), std::nullopt});
+            rows.push_back(
+                {set.id, m.kind, m.finished_at, std::to_string(m.databases().size()),
+                 number(m.stored_bytes()), number(m.plaintext_bytes()), kind, location,
+                 std::string("t"), std::nullopt, maybe([](const PhysicalWindow& p) {
+                   return std::optional<std::string>(p.start_wal_file);
+                 }),
+                 maybe([](const PhysicalWindow& p) { return text_or_null(p.reach.last_segment); }),
+                 maybe([](const PhysicalWindow& p) { return ms_text(p.reaches_ms); }),
+                 maybe([](const PhysicalWindow& p) {
+                   return std::optional<std::string>(p.reach.complete ? "t" : "f");
+                 }),
+                 maybe([](const PhysicalWindow& p) { return text_or_null(p.reach.missing); }),
+                 maybe([](const PhysicalWindow& p) { return text_or_null(p.chain_broken_at); })});
           } else {
             rows.push_back({set.id, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                            std::nullopt, kind, location, std::string("f"), set.problem});
+                            std::nullopt, kind, location, std::string("f"), set.problem,
+                            std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                            std::nullopt});
           }
         };
-        if (auto local = make_local_store(settings))
-          for (const auto& set : local->list_sets()) add(set, "local", local->set_path(set.id));
+        if (auto local = make_local_store(settings)) {
+          std::vector<SetEntry> sets = local->list_sets();
+          std::string root = local_store_root(settings);
+          window = compute_wal_window(sets, list_wal_files(root), list_wal_chain_breaks(root));
+          for (const auto& set : sets) add(set, "local", local->set_path(set.id));
+          window.reset();  // Drive's copies: the local archive is not theirs
+        }
         // Drive is asked live; when it cannot answer, the local rows still come, with a
         // WARNING.
         try {

@@ -3,13 +3,16 @@
 // runs the core's backup (the server's own pg_dump, over its own unix socket, at low
 // CPU and I/O priority), copies new sets to Drive (uploader.cc) and publishes progress
 // and results in shared memory.
+#include <dlfcn.h>
 #include <sys/types.h>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <optional>
 
 #include "core/backup.h"
+#include "core/base_backup.h"
 #include "core/cron.h"
 #include "core/disk_usage.h"
 #include "core/keys.h"
@@ -19,15 +22,18 @@
 #include "core/prune.h"
 #include "core/scheduler.h"
 #include "core/timezone.h"
+#include "core/wal_window.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
 
 extern "C" {
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "pgtime.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "postmaster/pgarch.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
@@ -87,6 +93,7 @@ std::optional<int64_t> newest_backup_finish(const Settings& settings) {
 
 // The schedule's state. Static storage: it must outlive any frame an error could leave.
 std::optional<Scheduler> scheduler;
+std::optional<Scheduler> base_scheduler;  // ramsafe.base_backup_schedule
 
 // (Re)reads the schedule settings into the scheduler; at start also decides the catch-up.
 // Returns false with the problem in problem (scheduled backups are then off).
@@ -147,9 +154,251 @@ void scheduler_ran(int64_t now) noexcept {
 
 void publish_next_run() {
   int64_t next = scheduler ? scheduler->next_run() : 0;
+  int64_t base_next = base_scheduler ? base_scheduler->next_run() : 0;
   SpinLockAcquire(&shared->mutex);
   shared->next_run = next ? to_timestamptz(next) : 0;
+  shared->base_next_run = base_next ? to_timestamptz(base_next) : 0;
   SpinLockRelease(&shared->mutex);
+}
+
+// Physical base backups (ramsafe.base_backup_schedule): their own Scheduler, run by the
+// same loop as logical backups, so the two never overlap (and both take the store lock,
+// which also keeps them apart from the companion's).
+int64_t base_retry_at = 0;              // a failed base backup is retried then (0: no retry)
+char base_warned[kMessageLength] = "";  // the configuration last warned about
+
+// Whether the server archives WAL through ramsafe (archive_mode on or always and
+// archive_library naming ramsafe); if not, what it has instead.
+bool archiving_through_ramsafe(std::string* have) {
+  const char* library = XLogArchiveLibrary ? XLogArchiveLibrary : "";
+  bool on = XLogArchiveMode != ARCHIVE_MODE_OFF && names_ramsafe_library(library);
+  if (have)
+    *have = std::string("archive_mode = ") +
+            (XLogArchiveMode == ARCHIVE_MODE_OFF      ? "off"
+             : XLogArchiveMode == ARCHIVE_MODE_ALWAYS ? "always"
+                                                      : "on") +
+            ", archive_library = '" + library + "'";
+  return on;
+}
+
+// Newest finished physical set in the local store (unix seconds), and the store's current
+// WAL chain break (a dropped segment no base backup started after), if any.
+void physical_state(const Settings& settings, std::optional<int64_t>* newest,
+                    std::string* broken_now) {
+  if (settings.local_dir.empty()) return;
+  std::string root = local_store_root(settings);
+  LocalStore store(root);
+  std::vector<SetEntry> sets = store.list_sets();
+  for (const auto& set : sets) {
+    if (!set.usable() || !set.manifest->is_physical()) continue;
+    if (auto ms = parse_rfc3339_utc(set.manifest->finished_at))
+      if (!*newest || *ms / 1000 > **newest) *newest = *ms / 1000;
+  }
+  *broken_now = compute_wal_window(sets, {}, list_wal_chain_breaks(root)).broken_now;
+}
+
+// (Re)reads ramsafe.base_backup_schedule. Off unless WAL is archived through ramsafe; then
+// one WARNING per configuration. At start also restores a broken chain recorded in the
+// store into shared memory (the worker then takes a base backup as soon as it can).
+void configure_base_scheduler(int64_t now, bool at_start) noexcept {
+  char warning[kMessageLength] = "";
+  char broken[kIdLength] = "";
+  try {
+    Settings settings = current_settings();
+    std::string have;
+    bool archiving = archiving_through_ramsafe(&have);
+    std::optional<CronSchedule> schedule;
+    if (!settings.base_backup_schedule.empty() && !archiving) {
+      std::string text = "ramsafe: no scheduled base backups: ramsafe.base_backup_schedule = '" +
+                         settings.base_backup_schedule +
+                         "' needs WAL archiving through ramsafe (archive_mode = on, "
+                         "archive_library = 'ramsafe'; a restart is needed); the server has " +
+                         have;
+      if (text != base_warned) {
+        copy_text(warning, sizeof warning, text);
+        copy_text(base_warned, sizeof base_warned, text);
+      }
+    } else {
+      base_warned[0] = '\0';
+      if (!settings.base_backup_schedule.empty())
+        schedule = CronSchedule::parse(settings.base_backup_schedule);
+    }
+    std::string shown;
+    TimeZone zone = schedule_zone(settings, &shown);
+    if (!at_start && base_scheduler) {
+      base_scheduler->reconfigure(std::move(schedule), std::move(zone), now);
+    } else {
+      std::optional<int64_t> newest;
+      std::string broken_now;
+      bool listed = true;
+      try {
+        physical_state(settings, &newest, &broken_now);
+      } catch (const Error&) {
+        listed = false;
+      }
+      base_scheduler.emplace(std::move(schedule), std::move(zone));
+      base_scheduler->start(now, newest);
+      if (!listed) base_scheduler->ran(now);
+      copy_text(broken, sizeof broken, broken_now);
+    }
+  } catch (const std::exception& e) {
+    snprintf(warning, sizeof warning, "ramsafe: no scheduled base backups: %s", e.what());
+    try {
+      base_scheduler.emplace(std::nullopt, TimeZone::utc());
+    } catch (...) {
+      base_scheduler.reset();
+    }
+  }
+  if (broken[0] != '\0') {
+    SpinLockAcquire(&shared->mutex);
+    if (shared->wal_chain_broken[0] == '\0')
+      strlcpy(shared->wal_chain_broken, broken, sizeof shared->wal_chain_broken);
+    SpinLockRelease(&shared->mutex);
+  }
+  if (warning[0] != '\0') ereport(WARNING, (errmsg("%s", warning)));
+}
+
+bool base_backup_enabled() {
+  return base_scheduler && base_scheduler->enabled();
+}
+
+// The result of one base backup, as plain data.
+struct BaseRunResult {
+  bool succeeded;
+  bool cancelled;
+  bool busy;
+  int sqlstate;
+  char backup_id[kIdLength];
+  char message[kMessageLength];
+  double seconds;
+  uint64_t stored_bytes;
+};
+
+void report_base_progress(const BaseBackupProgress& p) {
+  SpinLockAcquire(&shared->mutex);
+  copy_text(shared->running_id, sizeof shared->running_id, p.backup_id);
+  copy_text(shared->phase, sizeof shared->phase, "base backup: " + p.phase);
+  shared->bytes_read = p.bytes_read;
+  shared->bytes_stored = p.bytes_stored;
+  SpinLockRelease(&shared->mutex);
+}
+
+void run_base_backup_guarded(BaseRunResult* result) noexcept {
+  *result = BaseRunResult{false, false, false, ERRCODE_INTERNAL_ERROR, "", "", 0, 0};
+  try {
+    Settings settings = current_settings();
+    BaseBackupRequest request;
+    request.settings = settings;
+    request.recipients = load_recipients(settings);
+    request.cancel = [] { return got_sigterm != 0 || !PostmasterIsAlive(); };
+    request.progress = report_base_progress;
+    request.low_priority = true;
+    request.zstd_workers = 0;
+    BaseBackupResult backup = run_base_backup(request);
+    result->succeeded = true;
+    copy_text(result->backup_id, sizeof result->backup_id, backup.manifest.backup_id);
+    result->seconds = backup.seconds;
+    result->stored_bytes = backup.manifest.stored_bytes();
+  } catch (const Error& e) {
+    result->cancelled = e.code() == Errc::kCancelled;
+    result->busy = e.code() == Errc::kBusy;
+    result->sqlstate = sqlstate_for(e.code());
+    strlcpy(result->message, e.what(), sizeof result->message);
+  } catch (const std::exception& e) {
+    strlcpy(result->message, e.what(), sizeof result->message);
+  }
+}
+
+// Serves every base backup request made so far (and a scheduled or catch-up one).
+void run_one_base_backup(bool scheduled, const char* why) {
+  uint64_t sequence;
+  char broken_before[kIdLength];
+  SpinLockAcquire(&shared->mutex);
+  if (shared->base_requested <= shared->base_completed) shared->base_requested++;
+  sequence = shared->base_requested;
+  shared->base_running = true;
+  shared->running_since = GetCurrentTimestamp();
+  shared->running_id[0] = '\0';
+  copy_text(shared->phase, sizeof shared->phase, "base backup: starting");
+  shared->database[0] = '\0';
+  shared->database_index = shared->database_count = 0;
+  shared->bytes_read = shared->bytes_stored = 0;
+  if (scheduled) shared->backups_scheduled++;
+  strlcpy(broken_before, shared->wal_chain_broken, sizeof broken_before);
+  SpinLockRelease(&shared->mutex);
+  if (why != nullptr) ereport(LOG, (errmsg("ramsafe: taking a base backup: %s", why)));
+
+  BaseRunResult result;
+  run_base_backup_guarded(&result);
+
+  SpinLockAcquire(&shared->mutex);
+  BackupOutcome& slot = shared->base_outcome;
+  slot.sequence = sequence;
+  slot.succeeded = result.succeeded;
+  slot.sqlstate = result.sqlstate;
+  strlcpy(slot.backup_id, result.succeeded ? result.backup_id : shared->running_id,
+          sizeof slot.backup_id);
+  strlcpy(slot.message, result.message, sizeof slot.message);
+  shared->base_completed = sequence;
+  shared->base_running = false;
+  shared->running_id[0] = '\0';
+  shared->phase[0] = '\0';
+  if (result.succeeded) {
+    strlcpy(shared->last_base_id, result.backup_id, sizeof shared->last_base_id);
+    shared->last_base_backup_at = GetCurrentTimestamp();
+    // A base that started after the drop: the chain is whole again from it on. A drop
+    // during the backup is newer than broken_before and stays.
+    if (strcmp(shared->wal_chain_broken, broken_before) == 0) shared->wal_chain_broken[0] = '\0';
+  } else {
+    strlcpy(shared->last_base_error, result.message, sizeof shared->last_base_error);
+    shared->last_base_error_at = GetCurrentTimestamp();
+    shared->base_backups_failed++;
+  }
+  SpinLockRelease(&shared->mutex);
+  ConditionVariableBroadcast(&shared->done_cv);
+
+  base_retry_at = 0;
+  if (result.succeeded)
+    ereport(LOG, (errmsg("ramsafe: base backup %s complete in %.1f s, %llu bytes stored",
+                         result.backup_id, result.seconds,
+                         static_cast<unsigned long long>(result.stored_bytes))));
+  else if (result.cancelled)
+    ereport(LOG, (errmsg("ramsafe: base backup cancelled: %s", result.message)));
+  else {
+    // Busy (a backup by the companion holds the store) or a broken chain: try again soon
+    // rather than wait for the next scheduled time.
+    if (result.busy || broken_before[0] != '\0') base_retry_at = time(nullptr) + 60;
+    ereport(WARNING, (errmsg("ramsafe: base backup failed: %s", result.message),
+                      base_retry_at ? errdetail("Retrying in 60 s.") : 0));
+  }
+}
+
+// Why a base backup is due now, or nullptr (requested ones are told apart by the caller).
+const char* base_backup_due(int64_t now, bool* scheduled) {
+  *scheduled = false;
+  if (!base_backup_enabled()) return nullptr;
+  bool catch_up = base_scheduler->catch_up_pending();
+  bool had = base_scheduler->had_backup_at_start();
+  try {
+    if (base_scheduler->due(now)) {
+      *scheduled = true;
+      if (catch_up)
+        return had ? "catch-up: a scheduled time passed since the newest base backup finished"
+                   : "catch-up: there is no base backup yet";
+      return nullptr;  // an ordinary scheduled run is not announced
+    }
+  } catch (...) {
+    base_scheduler.reset();
+    return nullptr;
+  }
+  SpinLockAcquire(&shared->mutex);
+  bool broken = shared->wal_chain_broken[0] != '\0';
+  SpinLockRelease(&shared->mutex);
+  if (broken && (base_retry_at == 0 || now >= base_retry_at))
+    return "the WAL chain is broken (a segment was dropped); a new base backup starts a whole "
+           "one";
+  if (base_retry_at != 0 && now >= base_retry_at) return "retrying the failed base backup";
+  return nullptr;
 }
 
 // The result of one backup, as plain data for logging after the C++ frames are gone.
@@ -295,17 +544,29 @@ void check_ram_usage(bool* above) {
 bool upload_should_stop() {
   if (got_sigterm || ConfigReloadPending || !PostmasterIsAlive()) return true;
   SpinLockAcquire(&shared->mutex);
-  bool requested = shared->requested > shared->completed;
+  bool requested =
+      shared->requested > shared->completed || shared->base_requested > shared->base_completed;
   SpinLockRelease(&shared->mutex);
   if (requested) return true;
+  int64_t now = time(nullptr);
   int64_t next = scheduler ? scheduler->next_run() : 0;
-  return next != 0 && static_cast<int64_t>(time(nullptr)) >= next;
+  int64_t base_next = base_scheduler ? base_scheduler->next_run() : 0;
+  return (next != 0 && now >= next) || (base_next != 0 && now >= base_next);
 }
 
 void on_worker_exit(int code, Datum arg) {
   SpinLockAcquire(&shared->mutex);
   shared->worker_pid = 0;
   shared->worker_latch = nullptr;
+  if (shared->base_running) {
+    shared->base_running = false;
+    shared->base_completed = shared->base_requested;
+    shared->base_outcome.sequence = shared->base_requested;
+    shared->base_outcome.succeeded = false;
+    shared->base_outcome.sqlstate = ERRCODE_ADMIN_SHUTDOWN;
+    strlcpy(shared->base_outcome.message, "the ramsafe worker exited during the base backup",
+            sizeof shared->base_outcome.message);
+  }
   if (shared->running_sequence != 0) {  // waiters must not wait for a worker that is gone
     shared->completed = shared->running_sequence;
     BackupOutcome& slot = shared->outcomes[shared->running_sequence % kResultSlots];
@@ -327,7 +588,15 @@ void register_worker() {
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
   worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
   worker.bgw_restart_time = 5;
-  strlcpy(worker.bgw_library_name, "ramsafe", sizeof worker.bgw_library_name);
+  // The library as it was loaded: preloaded by absolute path, the worker must load that
+  // same file, not the installed ramsafe.so.
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&ramsafe_worker_main), &info) != 0 &&
+      info.dli_fname != nullptr && info.dli_fname[0] == '/' &&
+      strlen(info.dli_fname) < sizeof worker.bgw_library_name)
+    strlcpy(worker.bgw_library_name, info.dli_fname, sizeof worker.bgw_library_name);
+  else
+    strlcpy(worker.bgw_library_name, "ramsafe", sizeof worker.bgw_library_name);
   strlcpy(worker.bgw_function_name, "ramsafe_worker_main", sizeof worker.bgw_function_name);
   strlcpy(worker.bgw_name, "ramsafe scheduler", sizeof worker.bgw_name);
   strlcpy(worker.bgw_type, "ramsafe scheduler", sizeof worker.bgw_type);
@@ -360,6 +629,7 @@ void ramsafe_worker_main(Datum arg) {
   char problem[kMessageLength];
   if (!configure_scheduler(time(nullptr), true, problem, sizeof problem))
     ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
+  configure_base_scheduler(time(nullptr), true);
   publish_next_run();
   bool ram_above = false;
   int64_t last_ram_check = 0;
@@ -374,6 +644,7 @@ void ramsafe_worker_main(Datum arg) {
       uploader_reset();
       if (!configure_scheduler(time(nullptr), false, problem, sizeof problem))
         ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
+      configure_base_scheduler(time(nullptr), false);
       publish_next_run();
     }
 
@@ -394,6 +665,20 @@ void ramsafe_worker_main(Datum arg) {
       uploader_note_new_backup();
       retention_after_backup(upload_should_stop);
     }
+
+    // Base backups queue behind a logical one in this loop: never at the same time.
+    if (!got_sigterm) {
+      SpinLockAcquire(&shared->mutex);
+      bool base_requested = shared->base_requested > shared->base_completed;
+      SpinLockRelease(&shared->mutex);
+      bool base_scheduled = false;
+      const char* why = base_backup_due(time(nullptr), &base_scheduled);
+      if (base_requested || base_scheduled || why != nullptr) {
+        run_one_base_backup(base_scheduled && !base_requested, base_requested ? nullptr : why);
+        if (base_scheduler) base_scheduler->ran(time(nullptr));
+        uploader_note_new_backup();
+      }
+    }
     publish_next_run();
 
     // Local first: copies to Drive run after the backup is published, never before one.
@@ -406,6 +691,10 @@ void ramsafe_worker_main(Datum arg) {
     }
 
     long timeout_ms = scheduler ? scheduler->wait_ms(time(nullptr), 60 * 1000L) : 60 * 1000L;
+    if (base_scheduler) timeout_ms = base_scheduler->wait_ms(time(nullptr), timeout_ms);
+    if (base_retry_at != 0)
+      timeout_ms =
+          std::min<long>(timeout_ms, std::max<long>(100, (base_retry_at - time(nullptr)) * 1000L));
     timeout_ms = upload_wait_ms(time(nullptr), timeout_ms);
     MemoryContextSwitchTo(old);
     MemoryContextReset(loop_context);

@@ -17,10 +17,16 @@ SELECT used_percent BETWEEN 0 AND 100 AS sane, data_directory_bytes > 0 AS has_b
 FROM ramsafe_ram_usage();
 SELECT count(*) FROM ramsafe_backups();
 SELECT count(*) FROM ramsafe_prune();
+-- WAL archiving's columns: not archiving here, nothing archived, no store, no base backup.
+SELECT archiving, last_archived_wal, last_archived_at, archive_failures, last_archive_error,
+       wal_backlog_bytes, wal_backlog_oldest_at, wal_chain_broken_at, last_base_backup_at,
+       recoverable_to, last_base_backup_id, next_base_backup, last_base_backup_error
+FROM ramsafe_status();
 
 -- Core errors cross the boundary as proper ERRORs: no store configured.
 SELECT * FROM ramsafe_verify();
 SELECT * FROM ramsafe_backup_now();
+SELECT * FROM ramsafe_base_backup_now();
 
 -- Settings: every ramsafe.* GUC exists; bad values are rejected naming the value.
 SELECT count(*) FROM pg_settings WHERE name LIKE 'ramsafe.%';
@@ -36,6 +42,13 @@ ALTER SYSTEM SET ramsafe.shedule = '@daily';
 ALTER SYSTEM SET ramsafe.drive_chunk_kb = 300;
 ALTER SYSTEM SET ramsafe.local_retention = 'hourly=24 dayly=7';
 ALTER SYSTEM SET ramsafe.drive_api_url = 'http://www.googleapis.com';
+ALTER SYSTEM SET ramsafe.wal_backlog_limit = 'lots';
+ALTER SYSTEM SET ramsafe.wal_backlog_policy = 'discard';
+ALTER SYSTEM SET ramsafe.base_backup_schedule = '* * *';
+SELECT name, setting, context FROM pg_settings
+WHERE name IN ('ramsafe.wal_backlog_limit', 'ramsafe.wal_backlog_policy',
+               'ramsafe.base_backup_schedule')
+ORDER BY 1;
 SET ramsafe.schedule = '@daily';
 
 -- A role without grants gets permission errors; pg_monitor may watch but not back up.
@@ -43,6 +56,7 @@ CREATE ROLE ramsafe_regress_user;
 SET ROLE ramsafe_regress_user;
 SELECT count(*) FROM ramsafe_status();
 SELECT * FROM ramsafe_backup_now();
+SELECT * FROM ramsafe_base_backup_now();
 SELECT * FROM ramsafe_verify();
 SELECT * FROM ramsafe_prune();
 SHOW ramsafe.identity_file;
@@ -68,4 +82,20 @@ SELECT extversion FROM pg_extension WHERE extname = 'ramsafe';
 SELECT remote_store IS NULL AS no_remote, pending_uploads, uploads_failed FROM ramsafe_status();
 SELECT coalesce(array_to_string(proacl, ','), '(default)') AS acl FROM pg_proc
 WHERE proname = 'ramsafe_status';
+DROP EXTENSION ramsafe;
+
+-- The upgrade from 0.2.0: ramsafe_status() and ramsafe_backups() gain WAL archiving's
+-- columns, ramsafe_base_backup_now() is new.
+CREATE EXTENSION ramsafe VERSION '0.2.0';
+-- The 0.3.0 library still answers the 0.2.0 definitions until the update runs.
+SELECT pending_uploads, uploads_failed FROM ramsafe_status();
+SELECT count(*) FROM ramsafe_backups();
+ALTER EXTENSION ramsafe UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'ramsafe';
+SELECT archiving, archive_failures, wal_chain_broken_at, recoverable_to FROM ramsafe_status();
+SELECT count(*) FROM ramsafe_backups();
+SELECT p.proname, coalesce(array_to_string(p.proacl, ','), '(default)') AS acl
+FROM pg_proc p WHERE p.proname IN ('ramsafe_status', 'ramsafe_backups', 'ramsafe_base_backup_now')
+ORDER BY 1;
+SELECT * FROM ramsafe_base_backup_now(false) WHERE false;
 DROP EXTENSION ramsafe;

@@ -63,6 +63,29 @@ assert_eq t "$(status "next_run = (date_trunc('year', now() AT TIME ZONE 'Europe
   "next run is the next New Year in Berlin"
 pass "SIGHUP with a new schedule takes effect without a restart"
 
+# Base backups need WAL archiving through ramsafe, which this server does not do: one
+# WARNING naming the settings, per configuration (a reload with the same one is quiet).
+base_warning="ramsafe: no scheduled base backups: ramsafe.base_backup_schedule = '@daily' needs WAL archiving through ramsafe"
+base_warnings() { grep -cF "$base_warning" "$(pg_logfile x)" || true; }
+base_warnings_are() { [[ "$(base_warnings)" == "$1" ]]; }
+q "ALTER SYSTEM SET ramsafe.base_backup_schedule = '@daily'"
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "the WARNING about base backups without archiving" 10 base_warnings_are 1
+assert_contains "$(grep -F "$base_warning" "$(pg_logfile x)")" "the server has archive_mode = off, archive_library = ''" \
+  "the WARNING names what the server has"
+assert_eq t "$(status "next_base_backup IS NULL AND NOT archiving")" "no base backup scheduled"
+# Another reload with the same base backup configuration (the worker's next_run shows it
+# was processed): no second WARNING.
+q "ALTER SYSTEM SET ramsafe.schedule = '0 0 2 1 *'"
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "the worker to reload" 10 status_is "extract(day FROM next_run AT TIME ZONE 'Europe/Berlin') = 2"
+assert_eq 1 "$(base_warnings)" "one WARNING for that configuration"
+q "ALTER SYSTEM SET ramsafe.schedule = '0 0 1 1 *'"
+q "ALTER SYSTEM RESET ramsafe.base_backup_schedule"
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "the worker to reload" 10 status_is "extract(day FROM next_run AT TIME ZONE 'Europe/Berlin') = 1"
+pass "ramsafe.base_backup_schedule without WAL archiving: one WARNING naming the settings, nothing scheduled"
+
 # ------------------------------------------------------------------ backup_now + restore
 row="$(q "SELECT backup_id || ' ' || outcome FROM ramsafe_backup_now()")"
 id="${row%% *}"

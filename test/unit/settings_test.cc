@@ -57,7 +57,7 @@ TEST(SettingDefsTest, NamesAreUniqueLowerCaseAndPrefixed) {
     EXPECT_TRUE(names.insert(def.name).second) << "duplicate " << def.name;
     EXPECT_FALSE(def.description.empty()) << def.name;
   }
-  EXPECT_EQ(names.size(), 27u);
+  EXPECT_EQ(names.size(), 30u);
 }
 
 TEST(SettingDefsTest, DefaultsAreValidAndFieldsMatchTypes) {
