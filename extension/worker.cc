@@ -37,6 +37,7 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
+#include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -607,6 +608,17 @@ void register_worker() {
 
 using namespace ramsafe::ext;
 
+// PostgreSQL 15's checkpointer computes its first sleep while the startup process still
+// runs, when archive_timeout does not count, and then sleeps for checkpoint_timeout: after
+// a start no segment is switched by time until something wakes it, so a crash in those
+// minutes loses far more than archive_timeout (found by test/drills/power_loss_wal.sh).
+// This worker starts once recovery has finished; waking the checkpointer then makes it
+// recompute its sleep with archive_timeout.
+static void wake_checkpointer_for_archive_timeout() {
+  if (XLogArchiveTimeout <= 0 || !XLogArchivingActive()) return;
+  if (ProcGlobal->checkpointerLatch != nullptr) SetLatch(ProcGlobal->checkpointerLatch);
+}
+
 void ramsafe_worker_main(Datum arg) {
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   pqsignal(SIGTERM, handle_sigterm);
@@ -621,6 +633,7 @@ void ramsafe_worker_main(Datum arg) {
   shared->worker_latch = MyLatch;
   SpinLockRelease(&shared->mutex);
   on_shmem_exit(on_worker_exit, 0);
+  wake_checkpointer_for_archive_timeout();
 
   MemoryContext loop_context =
       AllocSetContextCreate(TopMemoryContext, "ramsafe worker loop", ALLOCSET_DEFAULT_SIZES);
