@@ -127,8 +127,19 @@ int run_verify(const ParsedArgs& args) {
       for (const auto& g : w.gaps) {
         gaps.push_back({{"first_missing", g.first_missing},
                         {"last_missing", g.last_missing},
-                        {"after_base", g.after_base}});
-        if (!args.has("json"))
+                        {"after_base", g.after_base},
+                        {"dropped_segment", g.dropped_segment}});
+        if (args.has("json")) continue;
+        if (!g.dropped_segment.empty())
+          std::cout << where << ": BROKEN CHAIN: WAL "
+                    << (g.first_missing == g.last_missing
+                            ? "segment " + g.first_missing + " was"
+                            : "segments " + g.first_missing + " through " + g.last_missing +
+                                  " were")
+                    << " dropped unarchived (ramsafe.wal_backlog_policy = drop; marker "
+                    << g.dropped_segment << ".dropped): replay from base " << g.after_base
+                    << " stops before it; a base backup taken after it starts a new chain\n";
+        else
           std::cout << where << ": GAP: WAL "
                     << (g.first_missing == g.last_missing
                             ? "segment " + g.first_missing + " is"

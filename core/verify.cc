@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -11,6 +12,7 @@
 #include "core/pipeline.h"
 #include "core/stages.h"
 #include "core/unique_fd.h"
+#include "core/wal_window.h"
 #include "core/zstd_stage.h"
 
 namespace ramsafe {
@@ -171,6 +173,7 @@ WalVerification verify_wal_archive(const std::string& store_root, const std::vec
     uint64_t size = oldest->p.wal_segment_size;
     uint64_t expected = oldest->start;
     uint32_t tl = oldest->p.timeline;
+    std::vector<WalChainBreak> breaks = list_wal_chain_breaks(store_root);
     auto add_gap = [&](uint64_t first, uint64_t last) {
       WalGap gap;
       gap.first_missing = segment_name(tl, first, size);
@@ -179,6 +182,10 @@ WalVerification verify_wal_archive(const std::string& store_root, const std::vec
       for (const auto& b : usable)
         if (b.start <= first && (cut == nullptr || b.start >= cut->start)) cut = &b;
       if (cut != nullptr) gap.after_base = cut->id;
+      for (const auto& b : breaks) {
+        uint64_t n = wal_segment_number(b.segment, size);
+        if (n >= first && n <= last) gap.dropped_segment = b.segment;
+      }
       result.gaps.push_back(std::move(gap));
     };
     auto it = held.lower_bound(expected);
@@ -189,7 +196,9 @@ WalVerification verify_wal_archive(const std::string& store_root, const std::vec
       expected = it->first + 1;
     }
   }
-  result.ok = result.damaged.empty() && result.gaps.empty();
+  result.ok = result.damaged.empty() &&
+              std::all_of(result.gaps.begin(), result.gaps.end(),
+                          [](const WalGap& g) { return !g.dropped_segment.empty(); });
   return result;
 }
 

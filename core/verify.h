@@ -61,12 +61,15 @@ struct WalGap {
   std::string first_missing;  // segment names on the timeline of the segment before the gap
   std::string last_missing;
   std::string after_base;  // the id of the newest physical base whose replay it cuts short
+  // Set when a dropped-segment marker (core/wal_window.h) lies in the gap: the backlog
+  // policy gave those segments up on purpose; the gap is reported, not counted as damage.
+  std::string dropped_segment;
 };
 
 struct WalVerification {
   bool present = false;  // the store has a WAL archive directory
   bool deep = false;
-  bool ok = true;  // no damaged file, no gap
+  bool ok = true;  // no damaged file, no gap other than one a dropped-segment marker explains
   size_t files = 0;
   uint64_t stored_bytes = 0;
   std::string first_segment, last_segment;   // of all timelines, by position

@@ -16,6 +16,7 @@
 #include "core/paths.h"
 #include "core/unique_fd.h"
 #include "core/wal_archive.h"
+#include "core/wal_window.h"
 #include "test/unit/test_util.h"
 
 namespace ramsafe {
@@ -178,6 +179,18 @@ TEST_F(WalVerify, ABaseWhoseFirstSegmentIsMissing) {
   EXPECT_FALSE(v.ok);
   ASSERT_EQ(v.gaps.size(), 1u);
   EXPECT_EQ(v.gaps[0].first_missing, "000000010000000000000004");
+}
+
+TEST_F(WalVerify, AGapADroppedSegmentMarkerExplainsIsReportedButNotDamage) {
+  for (const char* n :
+       {"000000010000000000000001", "000000010000000000000002", "000000010000000000000004"})
+    archive(n);
+  record_wal_chain_break(root_, "000000010000000000000003", "dropped by the backlog policy");
+  WalVerification v = check({base("20261126T090000Z", 1, "000000010000000000000001")}, false);
+  EXPECT_TRUE(v.ok);
+  ASSERT_EQ(v.gaps.size(), 1u);
+  EXPECT_EQ(v.gaps[0].first_missing, "000000010000000000000003");
+  EXPECT_EQ(v.gaps[0].dropped_segment, "000000010000000000000003");
 }
 
 }  // namespace
