@@ -40,6 +40,7 @@ int run_prune(const ParsedArgs& args) {
   if (args.get("store") == "local") {
     drive_for_safety = open_stores(settings, "");
     drive = drive_for_safety.drive.get();
+    request.prune_drive = false;
   }
   std::vector<PruneEntry> entries = ramsafe::run_prune(request, stores.local.get(), drive);
   if (args.get("store") == "local") {

@@ -13,6 +13,7 @@
 #include "core/manifest.h"
 #include "core/paths.h"
 #include "core/unique_fd.h"
+#include "core/wal_window.h"
 
 namespace ramsafe {
 namespace {
@@ -173,6 +174,16 @@ void delete_local_wal(const std::string& root, const StoredWalFile& f) {
   if (::unlink(sum.c_str()) != 0 && errno != ENOENT) throw_errno("cannot delete " + sum);
 }
 
+// A dropped-segment marker before the oldest kept base's first WAL file no longer breaks
+// any chain a kept base could replay; it goes with the WAL around it. Best effort: a marker
+// left behind only shows up in `ramsafe list` and verify as an old break.
+void delete_stale_chain_breaks(const std::string& root, const std::string& cutoff_file) {
+  if (cutoff_file.size() != 24) return;
+  for (const auto& b : list_wal_chain_breaks(root))
+    if (b.segment.size() == 24 && b.segment.compare(8, 16, cutoff_file, 8, 16) < 0)
+      ::unlink(wal_chain_break_path(root, b.segment).c_str());
+}
+
 }  // namespace
 
 std::vector<StoredWalFile> wal_to_upload(const std::vector<StoredWalFile>& local,
@@ -252,12 +263,16 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
         wal_protect[f.file.name] = "kept: not yet on Drive";
     }
     const std::string& root = local->root();
+    WalRetention decision = decide_wal_retention(wal, kept_bases("local", sets, out), wal_protect);
     prune_wal(
-        "local", decide_wal_retention(wal, kept_bases("local", sets, out), wal_protect), request,
-        [&root](const StoredWalFile& f) { delete_local_wal(root, f); }, out);
-    if (!request.dry_run) fsync_wal_dirs(root);
+        "local", decision, request, [&root](const StoredWalFile& f) { delete_local_wal(root, f); },
+        out);
+    if (!request.dry_run) {
+      delete_stale_chain_breaks(root, decision.cutoff_file);
+      fsync_wal_dirs(root);
+    }
   }
-  if (drive && remote_known) {
+  if (drive && remote_known && request.prune_drive) {
     decide_and_delete("drive", *drive, remote, request.drive_policy, request, {}, out);
     prune_unfinished(*drive, unfinished, queued, local != nullptr, request, out);
     std::map<std::string, const RemoteWalFile*> by_name;

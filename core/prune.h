@@ -44,6 +44,9 @@ struct PruneRequest {
   // bound only guards against racing an uploader this process cannot see.
   int64_t abandoned_upload_seconds = int64_t{24} * 3600;
   int64_t now_unix = 0;  // 0: the clock
+  // false: Drive is only consulted (which local sets and WAL it lacks), nothing on it is
+  // decided or deleted (`ramsafe prune --store local`).
+  bool prune_drive = true;
 };
 
 // Decides for every set of both stores (either may be null) and, unless dry_run, deletes
