@@ -22,7 +22,8 @@ CREATE FUNCTION ramsafe_status(
   OUT archive_failures bigint, OUT last_archive_error text, OUT wal_backlog_bytes bigint,
   OUT wal_backlog_oldest_at timestamptz, OUT wal_chain_broken_at text,
   OUT last_base_backup_at timestamptz, OUT recoverable_to timestamptz,
-  OUT last_base_backup_id text, OUT next_base_backup timestamptz, OUT last_base_backup_error text)
+  OUT last_base_backup_id text, OUT next_base_backup timestamptz, OUT last_base_backup_error text,
+  OUT wal_drive_pending_files bigint, OUT wal_drive_pending_bytes bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'ramsafe_status'
 LANGUAGE C VOLATILE PARALLEL SAFE;

@@ -380,6 +380,13 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
             text_or_null(state.last_base_id),
             when(state.base_next_run),
             text_or_null(state.last_base_error),
+            // WAL waiting for Drive: NULL without Drive or before the worker has compared.
+            state.remote[0] != '\0' && state.wal_drive_pending_files >= 0
+                ? std::optional<std::string>(std::to_string(state.wal_drive_pending_files))
+                : std::nullopt,
+            state.remote[0] != '\0' && state.wal_drive_pending_files >= 0
+                ? std::optional<std::string>(number(state.wal_drive_pending_bytes))
+                : std::nullopt,
         }};
       },
       &table, &error);

@@ -87,6 +87,7 @@ note "$(local_wal | wc -l) WAL files on Drive; the last one $(((on_drive_at - ar
 pass "every archived WAL file reaches Drive with the same bytes, and the physical base too"
 
 # ------------------------------------------------------------------ Drive refuses uploads
+q "CREATE EXTENSION ramsafe"
 drive_admin POST /faults '{"rules": [{"match": {"kind": ["upload_init", "upload_media", "upload_multipart"]}, "action": "status", "status": 403, "reason": "storageQuotaExceeded"}]}' >/dev/null
 failed_before="$(q "SELECT failed_count FROM pg_stat_archiver")"
 for b in 2 3 4; do
@@ -97,11 +98,15 @@ log_says_waiting() { grep -q "archived WAL files (.* bytes) wait for Drive, kept
 wait_for "the log to say WAL waits for Drive" 120 log_says_waiting
 waiting="$(missing_on_drive | wc -l)"
 ((waiting >= 3)) || fail "only $waiting WAL files wait for Drive" "$(missing_on_drive)"
+status_is() { [[ "$(q "SELECT $1 FROM ramsafe_status()")" == t ]]; }
+wait_for "ramsafe_status() to count the WAL waiting for Drive" 60 \
+  status_is "wal_drive_pending_files >= 3 AND wal_drive_pending_bytes > 0"
 assert_eq "$failed_before" "$(q "SELECT failed_count FROM pg_stat_archiver")" "archiving itself never failed"
 expected="$(q "$checksum_sql")"
 drive_admin DELETE /faults >/dev/null
 wait_for "the waiting WAL files to reach Drive" 240 all_wal_on_drive
 assert_eq "$(local_wal_md5 .zst.age)" "$(drive_wal_md5 data)" "every WAL file is on Drive, the same bytes"
+wait_for "ramsafe_status() to show no WAL waiting for Drive" 60 status_is "wal_drive_pending_files = 0"
 pass "Drive refusing uploads: $waiting WAL files kept locally and reported, all on Drive once it accepts again"
 
 # ------------------------------------------------------------------ wal-fetch from Drive
@@ -141,7 +146,6 @@ delete_count=$(($(wc -l <<<"$before_local") - $(wc -l <<<"$keep_expected")))
 ((delete_count >= 3)) || fail "the test needs WAL to delete ($delete_count)"
 out="$(rs "$conf" upload --no-progress)" || fail "ramsafe upload failed" "$out"
 assert_contains "$out" "Drive holds every archived WAL file" "ramsafe upload finds nothing to send"
-q "CREATE EXTENSION ramsafe"
 assert_eq 2 "$(q "SELECT count(*) FROM ramsafe_prune() WHERE backup_id = 'WAL' AND action IN ('keep', 'delete')")" \
   "ramsafe_prune() has one WAL row per store"
 out="$(rs "$conf" prune --dry-run)" || fail "prune --dry-run failed" "$out"
