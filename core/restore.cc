@@ -536,7 +536,8 @@ class Restorer {
       throw Error(Errc::kNotFound, "WAL file " + reach.missing + " is not in the archive");
     report_.wal_last_archived = reach.last_segment;
     if (!request_.settings.local_dir.empty()) {
-      WalWindow window = compute_wal_window({set}, archived_wal(), list_wal_chain_breaks(local_store_root()));
+      WalWindow window =
+          compute_wal_window({set}, archived_wal(), list_wal_chain_breaks(local_store_root()));
       if (const PhysicalWindow* w = window.find(set.id); w && !w->chain_broken_at.empty()) {
         report_.wal_chain_broken_at = w->chain_broken_at;
         warn("the WAL chain was broken at " + w->chain_broken_at +
