@@ -88,14 +88,7 @@ data="$(pg_datadir "$c")"
 pg_mkdir "$WORK/$c"
 mount_tmpfs "$data" 512m
 pg_init_cluster "$c"
-pg_conf "$c" "shared_preload_libraries = '$lib'" \
-  "archive_mode = on" \
-  "archive_library = '$lib'" \
-  "archive_timeout = $timeout_s" \
-  "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
-  "ramsafe.schedule = ''" \
-  "ramsafe.local_retention = ''"
+ramsafe_wal_conf "$c" "archive_timeout = $timeout_s" "ramsafe.local_retention = ''"
 pg_start_existing "$c"
 conf="$(ramsafe_config "$c")"
 q() { psql_as "$c" app -c "$1"; }

@@ -29,13 +29,7 @@ ramsafe_keys
 pg_mkdir "$WORK/store"
 waldir="$WORK/store/main/wal/00000001"
 pg_init_cluster w
-pg_conf w "shared_preload_libraries = '$lib'" \
-  "archive_mode = on" \
-  "archive_library = '$lib'" \
-  "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
-  "ramsafe.schedule = ''" \
-  "wal_keep_size = '1GB'" \
+ramsafe_wal_conf w "wal_keep_size = '1GB'" \
   "log_min_messages = debug1"
 pg_start_existing w
 log="$(pg_logfile w)"

@@ -21,13 +21,7 @@ ramsafe_test_library # sets lib
 ramsafe_keys
 pg_mkdir "$WORK/store"
 pg_init_cluster w
-pg_conf w "shared_preload_libraries = '$lib'" \
-  "archive_mode = on" \
-  "archive_library = '$lib'" \
-  "archive_timeout = 0" \
-  "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
-  "ramsafe.schedule = ''"
+ramsafe_wal_conf w "archive_timeout = 0"
 pg_start_existing w
 conf="$(ramsafe_config w)"
 q() { psql_as w postgres -c "$1"; }

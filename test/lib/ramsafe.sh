@@ -94,6 +94,21 @@ ramsafe_test_library() {
   fi
 }
 
+# ramsafe_wal_conf NAME [SETTING...]: configures cluster NAME to archive WAL through
+# ramsafe ($lib from ramsafe_test_library) into $WORK/store, encrypted to the test keys,
+# with no scheduled logical backups; further settings are appended.
+ramsafe_wal_conf() {
+  local name="$1"
+  shift
+  pg_conf "$name" "shared_preload_libraries = '$lib'" \
+    "archive_mode = on" \
+    "archive_library = '$lib'" \
+    "ramsafe.local_dir = '$WORK/store'" \
+    "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+    "ramsafe.schedule = ''" \
+    "$@"
+}
+
 require_installed_extension() {
   local installed built
   installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/ramsafe.so"
