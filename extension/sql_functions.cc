@@ -122,19 +122,25 @@ void finish(FunctionCallInfo fcinfo, bool ok, CTable* table, CError* error) {
   free_table(table);
 }
 
+// The function's composite result type filled from text values (nullptr: NULL).
+Datum record_from_texts(FunctionCallInfo fcinfo, const char* const* values) {
+  TupleDesc desc;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "ramsafe: return type must be a row type");
+  HeapTuple tuple = BuildTupleFromCStrings(TupleDescGetAttInMetadata(BlessTupleDesc(desc)),
+                                           const_cast<char**>(values));
+  return HeapTupleGetDatum(tuple);
+}
+
 // One-row functions return a composite Datum.
 Datum finish_record(FunctionCallInfo fcinfo, bool ok, CTable* table, CError* error) {
   if (!ok) {
     CHECK_FOR_INTERRUPTS();
     ereport(ERROR, (errcode(error->sqlstate), errmsg("ramsafe: %s", error->message)));
   }
-  TupleDesc desc;
-  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-    elog(ERROR, "ramsafe: return type must be a row type");
-  AttInMetadata* meta = TupleDescGetAttInMetadata(BlessTupleDesc(desc));
-  HeapTuple tuple = BuildTupleFromCStrings(meta, table->cells);
+  Datum record = record_from_texts(fcinfo, table->cells);
   free_table(table);
-  return HeapTupleGetDatum(tuple);
+  return record;
 }
 
 std::optional<std::string> ms_text(std::optional<int64_t> unix_ms) {
@@ -219,12 +225,7 @@ Datum ramsafe_backup_now(PG_FUNCTION_ARGS) {
     values[0] = outcome.backup_id;
     values[1] = "published";
   }
-  TupleDesc desc;
-  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-    elog(ERROR, "ramsafe: return type must be a row type");
-  HeapTuple tuple = BuildTupleFromCStrings(TupleDescGetAttInMetadata(BlessTupleDesc(desc)),
-                                           const_cast<char**>(values));
-  PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+  PG_RETURN_DATUM(record_from_texts(fcinfo, values));
 }
 
 Datum ramsafe_base_backup_now(PG_FUNCTION_ARGS) {
@@ -271,12 +272,7 @@ Datum ramsafe_base_backup_now(PG_FUNCTION_ARGS) {
     values[0] = outcome.backup_id;
     values[1] = "published";
   }
-  TupleDesc desc;
-  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-    elog(ERROR, "ramsafe: return type must be a row type");
-  HeapTuple tuple = BuildTupleFromCStrings(TupleDescGetAttInMetadata(BlessTupleDesc(desc)),
-                                           const_cast<char**>(values));
-  PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+  PG_RETURN_DATUM(record_from_texts(fcinfo, values));
 }
 
 Datum ramsafe_status(PG_FUNCTION_ARGS) {
