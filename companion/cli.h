@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/settings.h"
-#include "core/sink.h"
+#include "core/config/settings.h"
+#include "core/io/sink.h"
 
 namespace ramsafe::cli {
 

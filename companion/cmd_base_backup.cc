@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "companion/commands.h"
-#include "core/base_backup.h"
-#include "core/keys.h"
+#include "core/backup/base_backup.h"
+#include "core/config/keys.h"
 
 namespace ramsafe::cli {
 

@@ -4,11 +4,11 @@
 #include <memory>
 
 #include "companion/commands.h"
-#include "core/age.h"
+#include "core/config/keys.h"
+#include "core/config/settings.h"
+#include "core/crypto/age.h"
 #include "core/error.h"
-#include "core/keys.h"
-#include "core/pipeline.h"
-#include "core/settings.h"
+#include "core/set/pipeline.h"
 
 namespace ramsafe::cli {
 

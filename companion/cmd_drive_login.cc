@@ -3,10 +3,10 @@
 #include <iostream>
 
 #include "companion/commands.h"
-#include "core/drive_auth.h"
+#include "core/crypto/secure_string.h"
+#include "core/drive/drive_auth.h"
 #include "core/error.h"
-#include "core/secure_string.h"
-#include "core/unique_fd.h"
+#include "core/io/unique_fd.h"
 
 namespace ramsafe::cli {
 

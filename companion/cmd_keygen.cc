@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "companion/commands.h"
-#include "core/age.h"
+#include "core/crypto/age.h"
 #include "core/error.h"
-#include "core/unique_fd.h"
+#include "core/io/unique_fd.h"
 
 namespace ramsafe::cli {
 

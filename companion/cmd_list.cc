@@ -5,9 +5,9 @@
 
 #include "companion/commands.h"
 #include "companion/stores.h"
-#include "core/backup.h"
-#include "core/manifest.h"
-#include "core/wal_window.h"
+#include "core/backup/backup.h"
+#include "core/set/manifest.h"
+#include "core/wal/wal_window.h"
 
 namespace ramsafe::cli {
 

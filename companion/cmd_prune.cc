@@ -6,7 +6,7 @@
 
 #include "companion/commands.h"
 #include "companion/stores.h"
-#include "core/prune.h"
+#include "core/retention/prune.h"
 
 namespace ramsafe::cli {
 

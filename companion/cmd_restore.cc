@@ -5,10 +5,10 @@
 
 #include "companion/commands.h"
 #include "companion/stores.h"
-#include "core/backup.h"
+#include "core/backup/backup.h"
+#include "core/config/keys.h"
 #include "core/error.h"
-#include "core/keys.h"
-#include "core/restore.h"
+#include "core/restore/restore.h"
 
 namespace ramsafe::cli {
 

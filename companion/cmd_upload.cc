@@ -5,8 +5,8 @@
 #include "companion/commands.h"
 #include "companion/stores.h"
 #include "core/error.h"
-#include "core/prune.h"
-#include "core/wal_archive.h"
+#include "core/retention/prune.h"
+#include "core/wal/wal_archive.h"
 
 namespace ramsafe::cli {
 

@@ -4,10 +4,10 @@
 
 #include "companion/commands.h"
 #include "companion/stores.h"
-#include "core/backup.h"
-#include "core/keys.h"
-#include "core/verify.h"
-#include "core/wal_archive.h"
+#include "core/backup/backup.h"
+#include "core/config/keys.h"
+#include "core/restore/verify.h"
+#include "core/wal/wal_archive.h"
 
 namespace ramsafe::cli {
 

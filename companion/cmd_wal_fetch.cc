@@ -3,11 +3,11 @@
 #include <optional>
 
 #include "companion/commands.h"
-#include "core/backup.h"
-#include "core/drive_store.h"
+#include "core/backup/backup.h"
+#include "core/config/keys.h"
+#include "core/drive/drive_store.h"
 #include "core/error.h"
-#include "core/keys.h"
-#include "core/wal_archive.h"
+#include "core/wal/wal_archive.h"
 
 namespace ramsafe::cli {
 

@@ -1,7 +1,7 @@
 #include "companion/stores.h"
 
 #include "companion/cli.h"
-#include "core/backup.h"
+#include "core/backup/backup.h"
 #include "core/error.h"
 
 namespace ramsafe::cli {

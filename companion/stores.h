@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "companion/cli.h"
-#include "core/drive_store.h"
-#include "core/local_store.h"
-#include "core/settings.h"
+#include "core/config/settings.h"
+#include "core/drive/drive_store.h"
+#include "core/store/local_store.h"
 
 namespace ramsafe::cli {
 

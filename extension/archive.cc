@@ -1,6 +1,6 @@
 // The archive module (archive_library = 'ramsafe'; docs/wal.md). PostgreSQL's archiver
 // process hands each finished WAL file to archive_file(), which compresses, encrypts and
-// stores it in the local store (core/wal_archive.h). The callbacks never raise an ERROR:
+// stores it in the local store (core/wal/wal_archive.h). The callbacks never raise an ERROR:
 // the C++ work runs in a noexcept function that returns plain data, and a failure is a
 // WARNING naming the file and the cause plus `false`, so PostgreSQL keeps the file and
 // retries it. Nothing here touches the network.
@@ -19,10 +19,10 @@
 #include <chrono>
 #include <cstring>
 
-#include "core/backup.h"
-#include "core/keys.h"
-#include "core/wal_archive.h"
-#include "core/wal_window.h"
+#include "core/backup/backup.h"
+#include "core/config/keys.h"
+#include "core/wal/wal_archive.h"
+#include "core/wal/wal_window.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
 

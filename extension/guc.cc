@@ -1,4 +1,4 @@
-// Every ramsafe.* setting as a GUC, defined from the core's table (core/settings.cc) so
+// Every ramsafe.* setting as a GUC, defined from the core's table (core/config/settings.cc) so
 // the companion and the server read the same names, defaults and rules.
 #include "extension/ramsafe_ext.h"
 

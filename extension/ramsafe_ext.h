@@ -13,9 +13,9 @@ extern "C" {
 
 #include <cstdint>
 
-#include "core/prune.h"
-#include "core/settings.h"
-#include "core/timezone.h"
+#include "core/config/settings.h"
+#include "core/retention/prune.h"
+#include "core/schedule/timezone.h"
 
 namespace ramsafe::ext {
 

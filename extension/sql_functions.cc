@@ -3,17 +3,17 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "core/backup.h"
-#include "core/base_backup.h"
-#include "core/disk_usage.h"
-#include "core/drive_store.h"
-#include "core/keys.h"
-#include "core/local_store.h"
-#include "core/manifest.h"
-#include "core/prune.h"
-#include "core/verify.h"
-#include "core/wal_archive.h"
-#include "core/wal_window.h"
+#include "core/backup/backup.h"
+#include "core/backup/base_backup.h"
+#include "core/config/keys.h"
+#include "core/drive/drive_store.h"
+#include "core/io/disk_usage.h"
+#include "core/restore/verify.h"
+#include "core/retention/prune.h"
+#include "core/set/manifest.h"
+#include "core/store/local_store.h"
+#include "core/wal/wal_archive.h"
+#include "core/wal/wal_window.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
 

@@ -9,11 +9,11 @@
 #include <memory>
 #include <set>
 
-#include "core/backup.h"
-#include "core/drive_store.h"
-#include "core/local_store.h"
-#include "core/prune.h"
-#include "core/wal_archive.h"
+#include "core/backup/backup.h"
+#include "core/drive/drive_store.h"
+#include "core/retention/prune.h"
+#include "core/store/local_store.h"
+#include "core/wal/wal_archive.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
 

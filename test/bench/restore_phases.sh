@@ -79,7 +79,7 @@ set -euo pipefail
 how="$1" bin="$2" conf="$3" data="$4" plain="$5" log="$6"
 B="$PG_BINDIR"
 start_real() { "$B/pg_ctl" start -D "$data" -l "$log" -w -t 300 -o "-c port=$PGPORT -c unix_socket_directories=$PGHOST -c listen_addresses=''" >/dev/null; }
-# The restore postmaster's settings (core/restore.cc, PrivatePostmaster).
+# The restore postmaster's settings (core/restore/restore.cc, PrivatePostmaster).
 start_bulk() {
   "$B/pg_ctl" start -D "$data" -l "$log" -w -t 300 -o "-c port=$PGPORT -c unix_socket_directories=$PGHOST -c listen_addresses='' -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c wal_level=minimal -c max_wal_senders=0 -c archive_mode=off -c autovacuum=off -c max_wal_size=4GB -c checkpoint_timeout=1h -c maintenance_work_mem=256MB" >/dev/null
 }

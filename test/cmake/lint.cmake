@@ -9,6 +9,11 @@ else()
   message(FATAL_ERROR "clang-format not found: run scripts/setup")
 endif()
 
+# core/'s layering: no include runs upwards (scripts/check_layers).
+add_test(NAME lint_layers COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/check_layers
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(lint_layers PROPERTIES LABELS lint)
+
 # clang-tidy (.clang-tidy, warnings are errors) over core/ and companion/.
 find_program(RAMSAFE_CLANG_TIDY NAMES clang-tidy)
 if(RAMSAFE_CLANG_TIDY)

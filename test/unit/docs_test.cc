@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "core/paths.h"
-#include "core/settings.h"
-#include "core/unique_fd.h"
+#include "core/config/settings.h"
+#include "core/io/paths.h"
+#include "core/io/unique_fd.h"
 
 namespace ramsafe {
 namespace {

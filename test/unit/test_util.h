@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/paths.h"
-#include "core/timezone.h"
+#include "core/io/paths.h"
+#include "core/schedule/timezone.h"
 
 namespace ramsafe::test {
 

@@ -1,4 +1,4 @@
-// Fuzzes age decryption (core/age.h: armor detection and decoding, the header parser,
+// Fuzzes age decryption (core/crypto/age.h: armor detection and decoding, the header parser,
 // stanza handling, the header MAC, the STREAM payload) with arbitrary bytes and one fixed
 // X25519 identity. The seeds (written by test/drills/fuzz.sh with the age CLI) are
 // encrypted to that identity, so mutations reach the payload, not only the header.
@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/age.h"
+#include "core/crypto/age.h"
 #include "test/drills/fuzz/fuzz_util.h"
 
 namespace {

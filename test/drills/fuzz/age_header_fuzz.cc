@@ -1,11 +1,11 @@
-// Fuzzes the strict incremental age header parser (core/age_header.h). The parser claims
+// Fuzzes the strict incremental age header parser (core/crypto/age_header.h). The parser claims
 // that exactly one byte sequence parses to a given header, so whatever it accepts must
 // re-encode to exactly the bytes it consumed; feeding in pieces must not change anything.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "core/age_header.h"
+#include "core/crypto/age_header.h"
 #include "test/drills/fuzz/fuzz_util.h"
 
 namespace {

@@ -1,5 +1,5 @@
-// Fuzzes the configuration file parser (config::parse_text in core/config.h) and the
-// settings built from it (load_settings in core/settings.h). Relative includes resolve
+// Fuzzes the configuration file parser (config::parse_text in core/config/config.h) and the
+// settings built from it (load_settings in core/config/settings.h). Relative includes resolve
 // against $RAMSAFE_FUZZ_CONFIG_DIR, which test/drills/fuzz.sh fills with a few include
 // files (one includes itself); the fuzzer runs with stdin from /dev/null.
 #include <cstddef>
@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "core/config.h"
-#include "core/settings.h"
+#include "core/config/config.h"
+#include "core/config/settings.h"
 #include "test/drills/fuzz/fuzz_util.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// Fuzzes CronSchedule::parse (core/cron.h) and, for a schedule that parses, evaluates it
+// Fuzzes CronSchedule::parse (core/schedule/cron.h) and, for a schedule that parses, evaluates it
 // in fixed zones with DST (Europe/Berlin, America/New_York, Australia/Lord_Howe with its
 // half-hour shift) and UTC: successive next fire times must move forward, stay within
 // the documented 8-year horizon and fall on whole local minutes.
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/cron.h"
-#include "core/timezone.h"
+#include "core/schedule/cron.h"
+#include "core/schedule/timezone.h"
 #include "test/drills/fuzz/fuzz_util.h"
 
 namespace {

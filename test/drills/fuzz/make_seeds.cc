@@ -1,13 +1,13 @@
 // Writes the seeds that need ramsafe itself to be right: a real manifest (as
-// test/unit/manifest_test.cc builds one, written by Manifest::to_json) and a configuration
+// test/unit/set/manifest_test.cc builds one, written by Manifest::to_json) and a configuration
 // file setting every ramsafe.* setting to its default. Usage: make_seeds <seed dir>; the
 // manifest and config subdirectories must exist.
 #include <cstdio>
 #include <fstream>
 #include <string>
 
-#include "core/manifest.h"
-#include "core/settings.h"
+#include "core/config/settings.h"
+#include "core/set/manifest.h"
 
 namespace {
 

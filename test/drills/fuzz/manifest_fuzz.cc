@@ -1,4 +1,4 @@
-// Fuzzes Manifest::parse (core/manifest.h). Random edits almost never keep the manifest's
+// Fuzzes Manifest::parse (core/set/manifest.h). Random edits almost never keep the manifest's
 // own checksum right, so each input is parsed twice: as it is, and, when it is a JSON
 // object, again with "manifest_sha256" recomputed, which takes the field checks past the
 // checksum. A manifest that parses must survive to_json -> parse -> to_json unchanged.
@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/manifest.h"
-#include "core/stages.h"
+#include "core/io/stages.h"
+#include "core/set/manifest.h"
 #include "test/drills/fuzz/fuzz_util.h"
 
 namespace {

@@ -1,0 +1,130 @@
+// The Google Drive store (design §7). Layout: a folder per cluster (found by its
+// appProperties, created if missing) inside ramsafe.drive_folder_id (a folder, or a shared
+// drive's id; empty = My Drive). A set's files sit in that folder, named
+// "<backup-id>/<path>" for people and tagged with appProperties ramsafe_set, ramsafe_path
+// and ramsafe_role for ramsafe, which never relies on names. Data files are uploaded
+// first and the manifest last, so a set without its manifest is never listed as complete;
+// every file counts only once Drive's size and md5Checksum match what was sent.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config/settings.h"
+#include "core/drive/drive_api.h"
+#include "core/store/local_store.h"
+#include "core/store/store.h"
+#include "core/wal/wal_archive.h"
+
+namespace ramsafe {
+
+struct SetUpload {
+  std::string backup_id;
+  uint64_t bytes_total = 0;     // stored bytes of the set
+  uint64_t bytes_uploaded = 0;  // of those, sent in this call (files already there skipped)
+  UploadStats stats;
+  int files_uploaded = 0;
+  int files_already_there = 0;
+};
+
+// A set with files on Drive but no manifest: an upload in progress, or one interrupted
+// and never finished (its local set may since have been pruned).
+struct UnfinishedUpload {
+  std::string backup_id;
+  int files = 0;
+  uint64_t bytes = 0;
+  int64_t last_modified_unix = 0;  // the newest file's modifiedTime; 0 when unknown
+};
+
+// A WAL file's copy on Drive: the data file (<name>.zst.age) and its .sha256 sidecar.
+struct RemoteWalFile {
+  StoredWalFile wal;  // mtime: when the local copy was archived (an app property)
+  DriveFile data;
+  std::optional<DriveFile> sum;
+};
+
+struct WalUploadResult {
+  bool already_there = false;  // data file and checksum file on Drive, same size and MD5
+  uint64_t bytes_uploaded = 0;
+  UploadStats stats;
+};
+
+using UploadProgress =
+    std::function<void(const std::string& backup_id, uint64_t done, uint64_t total)>;
+
+class DriveStore : public Store {
+ public:
+  DriveStore(DriveOptions options, DriveCredentials credentials, std::string parent_folder_id,
+             std::string cluster);
+
+  std::string kind() const override { return "drive"; }
+  std::string describe() const override;
+  // What describe() says for these settings, without credentials.
+  static std::string describe_for(const std::string& parent_folder_id, const std::string& cluster);
+
+  std::vector<SetEntry> list_sets() override;
+  void read_file(const std::string& set_id, const std::string& path, Sink& out,
+                 const CancelCheck& cancel) override;
+  void delete_set(const std::string& set_id) override;
+  // The unfinished uploads in the listing of the last list_sets() call.
+  std::vector<UnfinishedUpload> unfinished_uploads() const;
+
+  // Copies a complete local set to Drive: files already there with the right size and
+  // MD5 are kept, a wrong or duplicate copy is replaced, an interrupted upload from an
+  // earlier call of this object resumes its session. Throws Error(kCancelled) when
+  // cancelled, other Errors on failure; the set counts as remote only when this returns.
+  SetUpload upload_set(LocalStore& local, const SetEntry& set, const CancelCheck& cancel,
+                       const UploadProgress& progress = nullptr);
+
+  // The WAL archive's copy (docs/wal.md): a subfolder "wal" of the cluster folder holds
+  // every WAL file flat, named "wal/<timeline>/<name>.zst.age" and ".sha256" for people,
+  // tagged ramsafe_wal=<name>, ramsafe_wal_part=data|sha256 and ramsafe_archived_at (the
+  // local file's mtime). The checksum file goes first, so a data file on Drive always has
+  // it. Listing: the WAL files whose data file is there, as list_wal_files() orders them.
+  std::vector<RemoteWalFile> list_wal();
+  static std::vector<StoredWalFile> stored_of(const std::vector<RemoteWalFile>& remote);
+  // Copies one archived local WAL file; a copy already there with the same size and MD5
+  // counts as done, a different or duplicate one is replaced. remote: list_wal()'s entry
+  // for this name, if any.
+  WalUploadResult upload_wal_file(const std::string& store_root, const StoredWalFile& file,
+                                  const RemoteWalFile* remote, const CancelCheck& cancel);
+  // Fetches a WAL file from Drive into dest_path as fetch_wal_file does from the local
+  // store (Error kNotFound when Drive does not hold it, kCorrupt, kCrypto).
+  WalFetchResult fetch_wal_file(const std::vector<age::Identity>& identities,
+                                const std::string& name, const std::string& dest_path,
+                                const CancelCheck& cancel);
+  // Removes both files of a listed WAL file (the data file first).
+  void delete_wal_file(const RemoteWalFile& file, const CancelCheck& cancel);
+
+  // The cancel check list_sets/delete_set use (they have no parameter for one).
+  void set_cancel(CancelCheck cancel) { cancel_ = std::move(cancel); }
+  DriveApi& api() { return api_; }
+
+ private:
+  std::string cluster_folder(bool create, const CancelCheck& cancel);
+  std::vector<DriveFile> files_of_cluster(const CancelCheck& cancel);
+  std::string wal_folder(bool create, const CancelCheck& cancel);
+  std::string file_id(const std::string& set_id, const std::string& path,
+                      const CancelCheck& cancel);
+
+  DriveApi api_;
+  std::string parent_;
+  std::string cluster_;
+  std::string folder_id_;                                 // found or created once
+  std::string wal_folder_id_;                             // likewise
+  std::map<std::string, Manifest> manifests_by_file_id_;  // Drive files never change
+  std::map<std::string, std::string> sessions_;  // "<set>/<path>" or "wal/..." -> session URI
+  std::vector<DriveFile> last_listing_;
+  CancelCheck cancel_;
+};
+
+// Whether the settings turn the Drive store on (a credentials or token file is set).
+bool drive_configured(const Settings& settings);
+// The Drive store the settings describe, or nullptr when Drive is not configured.
+// Throws Error(kConfig) naming the setting for a credentials file it cannot use.
+std::unique_ptr<DriveStore> make_drive_store(const Settings& settings);
+
+}  // namespace ramsafe

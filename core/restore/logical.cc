@@ -1,0 +1,198 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "core/io/tar.h"
+#include "core/restore/restorer.h"
+#include "core/set/pipeline.h"
+
+namespace ramsafe::restore_internal {
+namespace {
+
+int cpu_count() {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+}  // namespace
+
+void Restorer::restore_logical(Store& store, const SetEntry& set) {
+  const Manifest& m = *set.manifest;
+  progress_ = RestoreProgress{};
+  progress_.backup_id = set.id;
+  info("restoring backup " + set.id + " (finished " + m.finished_at + ", " +
+       std::to_string(m.databases().size()) + " databases) from " + set.store);
+  if (m.kind != "logical")
+    throw Error(Errc::kCorrupt,
+                "backup kind \"" + m.kind + "\" cannot be restored by this ramsafe");
+  PgTools tools = find_pg_tools(request_.settings.bindir, m.server_version_num / 10000);
+
+  // 1. Every stored byte against the manifest, before touching the data directory.
+  verify_stored_files(store, set);
+
+  // 2. Decrypt the small files now: a wrong key fails here, before initdb.
+  std::string globals = decrypt_to_memory(store, set, require_file(m, "globals"));
+  std::vector<TarEntry> config = read_tar(decrypt_to_memory(store, set, require_file(m, "config")),
+                                          set.id + "/config.tar.zst.age");
+
+  // 3. A new cluster with the recorded settings, in the staging directory.
+  progress_.phase = "initdb";
+  report_progress();
+  run_initdb(tools, m.initdb);
+
+  {
+    PrivatePostmaster postmaster(tools, staging_, m.initdb.bootstrap_superuser,
+                                 bulk_load_settings(m.shared_preload_libraries), request_.cancel);
+    progress_.phase = "globals";
+    report_progress();
+    restore_globals(tools, postmaster, globals, m.initdb.bootstrap_superuser);
+    restore_databases(tools, postmaster, store, set);
+    progress_.phase = "finishing";
+    report_progress();
+    postmaster.stop();
+  }
+
+  progress_.phase = "config";
+  report_progress();
+  for (const auto& entry : config) {
+    std::string path = join_path(staging_, entry.name);
+    make_dirs(parent_dir(path), 0700);
+    UniqueFd fd = open_or_throw(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    write_all(fd.get(), entry.content.data(), entry.content.size(), path);
+    fd.close_checked(path);
+  }
+  // The restore postmaster's command line is not the server's.
+  ::unlink(join_path(staging_, "postmaster.opts").c_str());
+  move_into_place();
+}
+
+void Restorer::restore_globals(const PgTools& tools, PrivatePostmaster& postmaster,
+                               const std::string& globals, const std::string& superuser) {
+  ProcessOptions options;
+  options.argv = {tools.path("psql"), "-X", "-q", "-d", "postgres", "-v", "ON_ERROR_STOP=0"};
+  options.env = postmaster.environment();
+  options.pipe_stdin = true;
+  ChildProcess psql(options);
+  feed_child(psql, [&](Sink& sink) {
+    sink.write(reinterpret_cast<const uint8_t*>(globals.data()), globals.size());
+  });
+  // pg_dumpall always emits CREATE ROLE for the bootstrap superuser, which initdb
+  // already made; that error is expected. Any other error fails the restore.
+  std::string expected = "role \"" + superuser + "\" already exists";
+  std::istringstream lines(psql.stderr_tail(1 << 20));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find("ERROR:") != std::string::npos && line.find(expected) == std::string::npos)
+      throw Error(Errc::kChildFailed, "restoring roles and tablespaces failed: " + line);
+  }
+}
+
+void Restorer::restore_databases(const PgTools& tools, PrivatePostmaster& postmaster, Store& store,
+                                 const SetEntry& set) {
+  const Manifest& m = *set.manifest;
+  std::vector<const ManifestFile*> first, rest;
+  // postgres is dropped and recreated from template1, then template1 from postgres; the
+  // other databases are created from postgres, so those two go first, one at a time.
+  for (const char* name : {"postgres", "template1"})
+    for (const auto& f : m.files)
+      if (f.role == "database" && f.database == name) first.push_back(&f);
+  for (const auto& f : m.files)
+    if (f.role == "database" && f.database != "postgres" && f.database != "template1")
+      rest.push_back(&f);
+  progress_.database_count = static_cast<int>(first.size() + rest.size());
+  progress_.phase = "database";
+  progress_.bytes_done = 0;
+  progress_.bytes_total = 0;
+  for (const auto& f : m.files)
+    if (f.role == "database") progress_.bytes_total += f.stored_bytes;
+
+  for (const ManifestFile* f : first)
+    restore_database(tools, postmaster, store, set, *f, request_.cancel);
+
+  int jobs = request_.jobs > 0                    ? request_.jobs
+             : request_.settings.restore_jobs > 0 ? request_.settings.restore_jobs
+                                                  : cpu_count();
+  jobs = std::max(1, std::min<int>(jobs, static_cast<int>(rest.size())));
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  std::optional<Error> first_error;
+  CancelCheck cancel = [&] { return failed.load() || (request_.cancel && request_.cancel()); };
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < rest.size();) {
+      if (cancel()) return;
+      try {
+        restore_database(tools, postmaster, store, set, *rest[i], cancel);
+      } catch (const Error& e) {
+        std::lock_guard<std::mutex> guard(error_mutex);
+        // The first real error explains the others, which were cancelled because of it.
+        if (!first_error ||
+            (first_error->code() == Errc::kCancelled && e.code() != Errc::kCancelled))
+          first_error = e;
+        failed = true;
+        return;
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> guard(error_mutex);
+        if (!first_error) first_error = Error(Errc::kInternal, e.what());
+        failed = true;
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 1; i < jobs; ++i) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (first_error) throw *first_error;
+}
+
+void Restorer::restore_database(const PgTools& tools, PrivatePostmaster& postmaster, Store& store,
+                                const SetEntry& set, const ManifestFile& file,
+                                const CancelCheck& cancel) {
+  bool builtin = file.database == "postgres" || file.database == "template1";
+  {
+    std::lock_guard<std::mutex> guard(progress_mutex_);
+    progress_.database = file.database;
+    report_progress();
+  }
+  ProcessOptions options;
+  options.argv = {tools.path("pg_restore"), "--exit-on-error", "--no-password", "--create"};
+  if (builtin) {
+    options.argv.insert(options.argv.end(), {"--clean", "--if-exists"});
+    options.argv.push_back(file.database == "postgres" ? "--dbname=template1"
+                                                       : "--dbname=postgres");
+  } else {
+    options.argv.push_back("--dbname=postgres");
+  }
+  options.env = postmaster.environment();
+  options.pipe_stdin = true;
+  ChildProcess child(options);
+  std::string source = set.id + "/" + file.path;
+  try {
+    feed_child(child, [&](Sink& sink) {
+      DecryptChain chain(file, source, request_.identities, sink);
+      CallbackStage counted(chain, [&](size_t n) {
+        std::lock_guard<std::mutex> guard(progress_mutex_);
+        progress_.bytes_done += n;
+        report_progress();
+      });
+      store.read_file(set.id, file.path, counted, cancel);
+      counted.finish();
+    });
+  } catch (const Error& e) {
+    if (e.code() == Errc::kChildFailed)
+      throw Error(e.code(), "restoring database \"" + file.database + "\" failed: " + e.what());
+    throw;
+  }
+  std::lock_guard<std::mutex> guard(progress_mutex_);
+  progress_.databases_done++;
+  report_progress();
+}
+
+}  // namespace ramsafe::restore_internal

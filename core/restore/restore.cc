@@ -1,0 +1,432 @@
+#include "core/restore/restore.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+#include "core/drive/drive_store.h"
+#include "core/error.h"
+#include "core/io/paths.h"
+#include "core/io/tar.h"
+#include "core/restore/restorer.h"
+#include "core/set/pipeline.h"
+#include "core/wal/wal_window.h"
+
+namespace ramsafe {
+namespace restore_internal {
+namespace {
+
+constexpr const char* kDefaultReportName = "ramsafe_restore_report.json";
+constexpr size_t kMaxInMemoryPlaintext = 256u << 20;  // globals and config, not databases
+
+bool pid_alive(const std::string& pidfile) {
+  std::string text;
+  try {
+    text = read_file(pidfile, 4096);
+  } catch (const Error&) {
+    return false;
+  }
+  char* end = nullptr;
+  long pid = std::strtol(text.c_str(), &end, 10);
+  if (end == text.c_str()) return false;
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+void empty_directory(const std::string& dir) {
+  for (const auto& name : list_dir(dir))
+    if (name != "lost+found") remove_tree(join_path(dir, name));
+}
+
+}  // namespace
+
+RestoreReport Restorer::run() {
+  auto started = Clock::now();
+  report_.started_at = format_rfc3339_utc(now_unix_millis());
+  report_.data_directory = pgdata_;
+  check_preconditions();
+  UniqueFd lock = lock_data_directory();
+  if (prepare_data_directory()) {
+    if (!request_.target_time.empty()) {
+      target_ms_ = parse_target_time(request_.target_time);
+      if (!target_ms_)
+        throw Error(Errc::kInvalidArgument, "invalid target time \"" + request_.target_time +
+                                                "\" (expected e.g. 2026-11-26 10:00:00+00)");
+      report_.target_time = format_target_time(*target_ms_);
+    }
+    std::vector<SetEntry> candidates = collect_candidates();
+    if (request_.backup_id.empty()) candidates = plan(candidates);
+    if (candidates.empty() && !request_.target_time.empty()) {
+      report_.outcome = "no-backup";
+      report_.error = "no physical base backup finished before " + report_.target_time +
+                      " with its WAL archived; --target-time needs one (logical backups "
+                      "cannot be restored to a point in time)";
+    } else if (candidates.empty()) {
+      handle_missing();
+    } else {
+      try_candidates(candidates);
+    }
+  }
+  report_.finished_at = format_rfc3339_utc(now_unix_millis());
+  report_.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  write_report();
+  return report_;
+}
+
+void Restorer::check_preconditions() {
+  if (::geteuid() == 0)
+    throw Error(Errc::kPermission,
+                "ramsafe restore must not run as root: PostgreSQL refuses to; run it as the "
+                "database's OS user (e.g. runuser -u postgres -- ramsafe restore ...)");
+  if (pgdata_.empty() || pgdata_[0] != '/')
+    throw Error(Errc::kConfig, "the data directory must be an absolute path (got \"" + pgdata_ +
+                                   "\"): set ramsafe.data_directory or pass --pgdata");
+}
+
+UniqueFd Restorer::lock_data_directory() {
+  make_dirs(pgdata_, 0700);
+  UniqueFd fd = open_or_throw(pgdata_, O_RDONLY | O_DIRECTORY);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      throw Error(Errc::kBusy, "another ramsafe restore is working on " + pgdata_);
+    throw_errno("lock " + pgdata_);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + pgdata_);
+  if (st.st_uid != ::geteuid())
+    throw Error(Errc::kPermission, pgdata_ + " is owned by uid " + std::to_string(st.st_uid) +
+                                       ", not by the user running ramsafe restore (uid " +
+                                       std::to_string(::geteuid()) + ")");
+  if ((st.st_mode & 0777) != 0700 && (st.st_mode & 0777) != 0750 &&
+      ::chmod(pgdata_.c_str(), 0700) != 0)
+    throw_errno("chmod 0700 " + pgdata_);
+  return fd;
+}
+
+bool Restorer::prepare_data_directory() {
+  if (is_directory(staging_)) {
+    // A previous restore stopped before finishing. PG_VERSION moves into place last and
+    // the staging directory is removed after it, so an empty staging directory beside
+    // PG_VERSION means that restore had finished.
+    if (list_dir(staging_).empty() && path_exists(join_path(pgdata_, "PG_VERSION"))) {
+      remove_tree(staging_);
+    } else {
+      warn("found an unfinished restore in " + pgdata_ + "; discarding it and starting again");
+      empty_directory(pgdata_);
+    }
+  }
+  if (data_directory_is_empty(pgdata_)) return true;
+  if (request_.if_empty) {
+    info(pgdata_ + " is not empty; leaving it alone (--if-empty)");
+    report_.outcome = "skipped";
+    return false;
+  }
+  if (!request_.force) {
+    report_.outcome = "not-empty";
+    report_.error =
+        pgdata_ + " is not empty; pass --if-empty to leave it alone or --force to replace it";
+    return false;
+  }
+  if (pid_alive(join_path(pgdata_, "postmaster.pid")))
+    throw Error(Errc::kBusy,
+                "a server is running on " + pgdata_ + " (postmaster.pid); stop it first");
+  warn("--force: removing the contents of " + pgdata_);
+  empty_directory(pgdata_);
+  return true;
+}
+
+std::vector<SetEntry> Restorer::collect_candidates() {
+  std::vector<SetEntry> all;
+  for (Store* store : stores_) {
+    try {
+      auto sets = store->list_sets();
+      all.insert(all.end(), sets.begin(), sets.end());
+    } catch (const Error& e) {
+      // An unreachable remote must not stop a restore from another store.
+      if (e.code() == Errc::kCancelled) throw;
+      warn("cannot list the backups in " + store->describe() + ": " + e.what());
+      report_.attempts.push_back({"", store->describe(), false, e.what()});
+    }
+  }
+  sort_newest_first(all);
+  std::vector<SetEntry> usable;
+  std::string newest_usable_id;
+  for (auto& s : all)
+    if (s.usable() && s.id > newest_usable_id) newest_usable_id = s.id;
+  for (auto& s : all) {
+    if (!request_.backup_id.empty() && s.id != request_.backup_id) continue;
+    if (s.usable()) {
+      usable.push_back(s);
+    } else if (s.id > newest_usable_id || !request_.backup_id.empty()) {
+      // A newer set that cannot even be listed properly: say so, loudly.
+      warn("backup " + s.id + " in " + s.store + " is unusable: " + s.problem);
+      report_.attempts.push_back({s.id, s.store, false, "unusable: " + s.problem});
+    }
+  }
+  return usable;
+}
+
+std::vector<SetEntry> Restorer::plan(const std::vector<SetEntry>& candidates) {
+  // Drive's WAL is listed only when a physical set could use it.
+  bool physical = std::any_of(candidates.begin(), candidates.end(),
+                              [](const SetEntry& s) { return s.manifest->is_physical(); });
+  RestorePlan p = plan_restore(candidates, physical ? archived_wal() : std::vector<StoredWalFile>{},
+                               target_ms_);
+  for (const auto& [set, reason] : p.skipped) {
+    warn("physical base backup " + set.id + " cannot be used: " + reason);
+    report_.attempts.push_back({set.id, set.store, false, reason});
+  }
+  return p.order;
+}
+
+const std::vector<StoredWalFile>& Restorer::archived_wal() {
+  if (wal_listed_) return wal_;
+  std::vector<StoredWalFile> local;
+  if (!request_.settings.local_dir.empty()) local = list_wal_files(local_store_root());
+  std::vector<StoredWalFile> remote;
+  for (Store* store : stores_) {
+    auto* drive = dynamic_cast<DriveStore*>(store);
+    if (!drive) continue;
+    try {
+      remote = DriveStore::stored_of(drive->list_wal());
+    } catch (const Error& e) {
+      if (e.code() == Errc::kCancelled) throw;
+      warn("cannot list the WAL archived on " + drive->describe() + ": " + e.what());
+    }
+  }
+  wal_ = union_wal_files(local, remote);
+  wal_listed_ = true;
+  return wal_;
+}
+
+void Restorer::handle_missing() {
+  std::string where;
+  for (Store* store : stores_) where += (where.empty() ? "" : ", ") + store->describe();
+  std::string what =
+      request_.backup_id.empty() ? "no backup" : "no usable backup " + request_.backup_id;
+  if (request_.on_missing == OnMissing::kInit && request_.backup_id.empty() &&
+      report_.attempts.empty()) {
+    warn(what + " found in " + where + "; initializing an empty cluster (--on-missing=init)");
+    initialize_empty();
+    report_.outcome = "initialized";
+    return;
+  }
+  report_.outcome = "no-backup";
+  report_.error = what + " found in " + where;
+}
+
+void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const SetEntry& set = candidates[i];
+    Store* store = store_for(set);
+    try {
+      report_.databases = set.manifest->databases();
+      if (set.manifest->is_physical()) {
+        restore_physical(*store, set);
+      } else if (target_ms_) {
+        throw Error(Errc::kInvalidArgument,
+                    "--target-time needs a physical base backup; " + set.id + " is logical");
+      } else {
+        restore_logical(*store, set);
+      }
+      report_.attempts.push_back({set.id, set.store, true, ""});
+      report_.outcome = "restored";
+      report_.kind = set.manifest->kind;
+      report_.backup_id = set.id;
+      report_.backup_finished_at = set.manifest->finished_at;
+      report_.store = set.store;
+      report_.stored_bytes = set.manifest->stored_bytes();
+      report_.plaintext_bytes = set.manifest->plaintext_bytes();
+      return;
+    } catch (const Error& e) {
+      discard_staging();
+      if (e.code() == Errc::kCancelled) throw;
+      report_.attempts.push_back({set.id, set.store, false, e.what()});
+      bool more = i + 1 < candidates.size() && request_.backup_id.empty();
+      warn("RESTORE OF BACKUP " + set.id + " FAILED: " + e.what() +
+           (!more ? ""
+            : candidates[i + 1].manifest->is_physical()
+                ? "; falling back to the physical backup " + candidates[i + 1].id + " + WAL"
+                : "; falling back to the next older backup " + candidates[i + 1].id));
+    }
+  }
+  report_.outcome = "failed";
+  report_.error = "no backup could be restored (" + std::to_string(report_.attempts.size()) +
+                  " tried); the data directory is left empty";
+}
+
+Store* Restorer::store_for(const SetEntry& set) {
+  for (Store* store : stores_)
+    if (store->describe() == set.store) return store;
+  throw Error(Errc::kInternal, "no store for " + set.store);
+}
+
+void Restorer::discard_staging() {
+  try {
+    remove_tree(staging_);
+  } catch (const Error& e) {
+    warn("cannot remove " + staging_ + ": " + e.what());
+  }
+}
+
+const ManifestFile& Restorer::require_file(const Manifest& m, const std::string& role) {
+  for (const auto& f : m.files)
+    if (f.role == role) return f;
+  throw Error(Errc::kCorrupt, "backup " + m.backup_id + " has no " + role + " file");
+}
+
+std::string Restorer::decrypt_to_memory(Store& store, const SetEntry& set,
+                                        const ManifestFile& file) {
+  if (file.plaintext_bytes > kMaxInMemoryPlaintext)
+    throw Error(Errc::kCorrupt, set.id + "/" + file.path + " claims " +
+                                    std::to_string(file.plaintext_bytes) + " bytes, more than a " +
+                                    file.role + " file can hold");
+  StringSink out;
+  DecryptChain chain(file, set.id + "/" + file.path, request_.identities, out);
+  store.read_file(set.id, file.path, chain, request_.cancel);
+  chain.finish();
+  return out.data();
+}
+
+void Restorer::run_initdb(const PgTools& tools, const InitdbSettings& s) {
+  ProcessOptions options;
+  options.argv = {tools.path("initdb"),
+                  "-D",
+                  staging_,
+                  "-U",
+                  s.bootstrap_superuser,
+                  "-E",
+                  s.encoding,
+                  "--lc-collate=" + s.lc_collate,
+                  "--lc-ctype=" + s.lc_ctype,
+                  "--auth-local=peer",
+                  "--auth-host=scram-sha-256",
+                  "--no-sync"};
+  if (s.locale_provider == "icu") {
+    options.argv.push_back("--locale-provider=icu");
+    options.argv.push_back("--icu-locale=" + s.icu_locale);
+  }
+  if (s.data_checksums) options.argv.push_back("--data-checksums");
+  options.env["LC_ALL"] = std::nullopt;  // the recorded locale, not this shell's
+  ChildProcess child(options);
+  child.wait_success();
+}
+
+void Restorer::initialize_empty() {
+  PgTools tools = find_pg_tools(request_.settings.bindir, 0);
+  InitdbSettings s;
+  s.encoding = "UTF8";
+  s.lc_collate = "C.UTF-8";
+  s.lc_ctype = "C.UTF-8";
+  s.bootstrap_superuser = request_.settings.user.empty() ? "postgres" : request_.settings.user;
+  try {
+    run_initdb(tools, s);
+    move_into_place();
+  } catch (...) {
+    discard_staging();
+    throw;
+  }
+}
+
+void Restorer::verify_stored_files(Store& store, const SetEntry& set) {
+  progress_.phase = "verifying";
+  progress_.bytes_total = set.manifest->stored_bytes();
+  report_progress();
+  SetVerification check =
+      verify_set(store, set, false, {}, request_.cancel, [&](uint64_t done, uint64_t) {
+        progress_.bytes_done = done;
+        report_progress();
+      });
+  for (const auto& f : check.files)
+    if (!f.ok) throw Error(Errc::kCorrupt, f.problem);
+}
+
+void Restorer::move_into_place() {
+  {
+    UniqueFd fd = open_or_throw(staging_, O_RDONLY | O_DIRECTORY);
+    if (::syncfs(fd.get()) != 0) throw_errno("syncfs " + staging_);
+  }
+  // PG_VERSION last: until it is in place PostgreSQL will not start from pgdata.
+  for (const auto& name : list_dir(staging_)) {
+    if (name == "PG_VERSION") continue;
+    rename_or_throw(join_path(staging_, name), join_path(pgdata_, name));
+  }
+  fsync_path(pgdata_);
+  rename_or_throw(join_path(staging_, "PG_VERSION"), join_path(pgdata_, "PG_VERSION"));
+  fsync_path(pgdata_);
+  if (::rmdir(staging_.c_str()) != 0) throw_errno("remove " + staging_);
+  fsync_path(pgdata_);
+}
+
+void Restorer::rename_or_throw(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) throw_errno("rename " + from + " to " + to);
+}
+
+void Restorer::write_report() {
+  std::string path = request_.report_path;
+  bool wrote_cluster = report_.outcome == "restored" || report_.outcome == "initialized";
+  if (path.empty()) {
+    // Only beside a cluster we made: a report file would make an empty directory non-empty.
+    if (!wrote_cluster) return;
+    path = join_path(pgdata_, kDefaultReportName);
+  }
+  try {
+    write_file_atomic(path, report_.to_json(), 0600);
+  } catch (const Error& e) {
+    warn("cannot write the restore report " + path + ": " + e.what());
+  }
+}
+
+}  // namespace restore_internal
+
+bool data_directory_is_empty(const std::string& path) {
+  if (!is_directory(path)) return !path_exists(path);
+  for (const auto& name : list_dir(path))
+    if (name != "lost+found") return false;
+  return true;
+}
+
+std::string RestoreReport::to_json() const {
+  nlohmann::json attempts_json = nlohmann::json::array();
+  for (const auto& a : attempts)
+    attempts_json.push_back({{"backup_id", a.backup_id},
+                             {"store", a.store},
+                             {"succeeded", a.succeeded},
+                             {"reason", a.reason}});
+  nlohmann::json j = {{"outcome", outcome},
+                      {"error", error},
+                      {"data_directory", data_directory},
+                      {"backup_id", backup_id},
+                      {"backup_finished_at", backup_finished_at},
+                      {"kind", kind},
+                      {"recovered_to_lsn", recovered_to_lsn},
+                      {"recovered_to_time", recovered_to_time},
+                      {"target_time", target_time},
+                      {"wal_last_archived", wal_last_archived},
+                      {"wal_chain_broken_at", wal_chain_broken_at},
+                      {"complete", wal_damaged_file.empty()},
+                      {"wal_stopped_at", wal_stopped_at},
+                      {"wal_damaged_file", wal_damaged_file},
+                      {"wal_damage", wal_damage},
+                      {"store", store},
+                      {"databases", databases},
+                      {"attempts", attempts_json},
+                      {"started_at", started_at},
+                      {"finished_at", finished_at},
+                      {"seconds", seconds},
+                      {"stored_bytes", stored_bytes},
+                      {"plaintext_bytes", plaintext_bytes}};
+  return j.dump(2) + "\n";
+}
+
+RestoreReport run_restore(const RestoreRequest& request, const std::vector<Store*>& stores) {
+  return restore_internal::Restorer(request, stores).run();
+}
+
+}  // namespace ramsafe

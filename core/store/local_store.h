@@ -1,0 +1,72 @@
+// A local directory store: <local_dir>/<cluster>/<backup-id>/...
+// Publishing is atomic: files are written into <backup-id>.partial/, fsynced with their
+// directories, then the directory is renamed. A crash leaves a complete set or a
+// .partial that is never listed and is removed by cleanup_partials().
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/io/unique_fd.h"
+#include "core/store/store.h"
+
+namespace ramsafe {
+
+class LocalSetWriter;
+
+class LocalStore : public Store {
+ public:
+  // root = <local_dir>/<cluster>. Created (0700) on first write, not by the constructor.
+  explicit LocalStore(std::string root);
+
+  std::string kind() const override { return "local"; }
+  std::string describe() const override { return "local " + root_; }
+  const std::string& root() const { return root_; }
+
+  std::vector<SetEntry> list_sets() override;
+  void read_file(const std::string& set_id, const std::string& path, Sink& out,
+                 const CancelCheck& cancel) override;
+  void delete_set(const std::string& set_id) override;
+
+  // Starts a new set named after unix_seconds (with a suffix if that id is taken).
+  std::unique_ptr<LocalSetWriter> begin_set(int64_t unix_seconds);
+  // Removes .partial directories whose last change is older than max_age_seconds, and
+  // returns their names. A .partial still being written by a running backup is newer.
+  std::vector<std::string> cleanup_partials(int64_t max_age_seconds);
+  std::string set_path(const std::string& set_id) const;
+  // Takes the store's lock (flock on <root>/.lock), held while the returned fd lives.
+  // Throws Error(kBusy) if another process (a backup or prune) holds it.
+  UniqueFd lock(const std::string& purpose);
+
+ private:
+  std::string root_;
+};
+
+class LocalSetWriter {
+ public:
+  LocalSetWriter(std::string root, std::string id);
+  ~LocalSetWriter();  // removes the .partial directory unless published
+  LocalSetWriter(const LocalSetWriter&) = delete;
+  LocalSetWriter& operator=(const LocalSetWriter&) = delete;
+
+  const std::string& id() const { return id_; }
+  const std::string& partial_path() const { return partial_; }
+  // Creates a new file (mode 0600) at a relative path inside the set, with parent dirs.
+  UniqueFd create_file(const std::string& relative_path);
+  // fsync and close a file made by create_file; errors (e.g. ENOSPC) surface here.
+  void close_file(UniqueFd& fd, const std::string& relative_path);
+  // Writes manifest.json, fsyncs everything, renames the set into place. Returns the
+  // final directory.
+  std::string publish(const Manifest& manifest);
+  // Removes the .partial directory now (errors ignored).
+  void abandon();
+
+ private:
+  std::string root_;
+  std::string id_;
+  std::string partial_;
+  std::vector<std::string> dirs_;  // directories created inside the set, to fsync
+  bool published_ = false;
+};
+
+}  // namespace ramsafe

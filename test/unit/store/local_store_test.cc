@@ -1,0 +1,174 @@
+#include "core/store/local_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "core/io/stages.h"
+#include "test/unit/test_util.h"
+
+namespace ramsafe {
+namespace {
+
+Manifest manifest_for(const std::string& id, const std::string& finished,
+                      const std::string& content) {
+  Manifest m;
+  m.backup_id = id;
+  m.cluster = "main";
+  m.started_at = finished;
+  m.finished_at = finished;
+  m.initdb = {"UTF8", "C", "C", "libc", "", false, "postgres"};
+  ManifestFile f;
+  f.path = "db/app.dump.zst.age";
+  f.role = "database";
+  f.database = "app";
+  f.stored_bytes = content.size();
+  f.sha256 = sha256_hex(content);
+  f.compression = "zstd";
+  f.encryption = "age-v1";
+  m.files.push_back(f);
+  return m;
+}
+
+std::string publish(LocalStore& store, int64_t when, const std::string& finished,
+                    const std::string& content) {
+  auto writer = store.begin_set(when);
+  UniqueFd fd = writer->create_file("db/app.dump.zst.age");
+  write_all(fd.get(), content.data(), content.size(), "test");
+  writer->close_file(fd, "db/app.dump.zst.age");
+  writer->publish(manifest_for(writer->id(), finished, content));
+  return writer->id();
+}
+
+TEST(LocalStore, PublishListsAndReads) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"));
+  EXPECT_TRUE(store.list_sets().empty());
+  std::string id = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "payload");
+  EXPECT_EQ(id, "20261121T230500Z");
+  auto sets = store.list_sets();
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_TRUE(sets[0].usable());
+  EXPECT_EQ(sets[0].store, "local " + dir.file("main"));
+  StringSink out;
+  store.read_file(id, "db/app.dump.zst.age", out, nullptr);
+  EXPECT_EQ(out.data(), "payload");
+  struct stat st;
+  ASSERT_EQ(::stat((dir.file("main/") + id + "/db/app.dump.zst.age").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(dir.file("main").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST(LocalStore, SameSecondGetsASuffix) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"));
+  EXPECT_EQ(publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a"), "20261121T230500Z");
+  EXPECT_EQ(publish(store, 1795302300, "2026-11-21T23:05:02.000Z", "b"), "20261121T230500Z-2");
+  EXPECT_EQ(publish(store, 1795302300, "2026-11-21T23:05:03.000Z", "c"), "20261121T230500Z-3");
+  auto sets = store.list_sets();
+  ASSERT_EQ(sets.size(), 3u);
+  EXPECT_EQ(sets[0].id, "20261121T230500Z-3");
+}
+
+TEST(LocalStore, NewestIsByManifestFinishTimeNotByName) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"));
+  // The clock went backwards between these backups: the later one has the smaller id.
+  publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "first");
+  publish(store, 1795298700, "2026-11-21T23:30:00.000Z", "second, after a clock step back");
+  auto sets = store.list_sets();
+  ASSERT_EQ(sets.size(), 2u);
+  EXPECT_EQ(sets[0].id, "20261121T220500Z");
+}
+
+TEST(LocalStore, PartialSetsAreNeverListedAndAreCleanedUp) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"));
+  publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "good");
+  {
+    auto writer = store.begin_set(1795305900);
+    UniqueFd fd = writer->create_file("globals.sql.zst.age");
+    EXPECT_TRUE(path_exists(writer->partial_path()));
+    EXPECT_EQ(store.list_sets().size(), 1u);
+  }  // destroyed unpublished: removed
+  EXPECT_EQ(list_dir(dir.file("main")), (std::vector<std::string>{"20261121T230500Z"}));
+
+  // A crash leaves a .partial behind: simulate one, old enough to clean.
+  make_dirs(dir.file("main/20261122T000500Z.partial/db"));
+  EXPECT_EQ(store.list_sets().size(), 1u);
+  EXPECT_TRUE(store.cleanup_partials(3600).empty())
+      << "a fresh .partial may belong to a running backup";
+  EXPECT_EQ(store.cleanup_partials(-1), std::vector<std::string>{"20261122T000500Z.partial"});
+  EXPECT_FALSE(path_exists(dir.file("main/20261122T000500Z.partial")));
+}
+
+TEST(LocalStore, DamagedOrMissingManifestIsListedUnusable) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"));
+  std::string a = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a");
+  std::string b = publish(store, 1795305900, "2026-11-22T00:05:01.000Z", "b");
+  ::unlink(dir.file("main/" + b + "/manifest.json").c_str());
+  {
+    UniqueFd fd = open_or_throw(dir.file("main/" + a + "/manifest.json"), O_WRONLY);
+    ASSERT_EQ(::pwrite(fd.get(), "X", 1, 30), 1);
+  }
+  auto sets = store.list_sets();
+  ASSERT_EQ(sets.size(), 2u);
+  for (const auto& s : sets) EXPECT_FALSE(s.usable());
+  EXPECT_NE(sets[0].problem.find("no manifest.json"), std::string::npos) << sets[0].problem;
+  EXPECT_NE(sets[1].problem.find("manifest"), std::string::npos) << sets[1].problem;
+}
+
+TEST(LocalStore, ManifestOfAnotherSetIsRejected) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"));
+  std::string a = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a");
+  ASSERT_EQ(::rename(dir.file("main/" + a).c_str(), dir.file("main/20200101T000000Z").c_str()), 0);
+  auto sets = store.list_sets();
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_FALSE(sets[0].usable());
+}
+
+TEST(LocalStore, DeleteRemovesTheSetAtomically) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"));
+  std::string a = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a");
+  store.delete_set(a);
+  EXPECT_TRUE(store.list_sets().empty());
+  EXPECT_TRUE(list_dir(dir.file("main")).empty() ||
+              list_dir(dir.file("main")) == std::vector<std::string>{".lock"});
+  EXPECT_THROW(store.delete_set("../../etc"), Error);
+}
+
+TEST(LocalStore, LockIsExclusive) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"));
+  UniqueFd held = store.lock("back up");
+  // flock locks belong to the open file description: a second open conflicts even in
+  // one process, like a second ramsafe process would.
+  try {
+    store.lock("prune");
+    FAIL() << "second lock succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kBusy);
+    EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(::getpid())), std::string::npos)
+        << e.what();
+  }
+  held.reset();
+  EXPECT_NO_THROW(store.lock("prune"));
+}
+
+TEST(LocalStore, WriteErrorsSurface) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"));
+  auto writer = store.begin_set(1795302300);
+  UniqueFd fd = writer->create_file("x");
+  EXPECT_THROW(writer->create_file("x"), Error) << "files are created exclusively";
+}
+
+}  // namespace
+}  // namespace ramsafe

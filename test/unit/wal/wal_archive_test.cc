@@ -1,0 +1,271 @@
+#include "core/wal/wal_archive.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/crypto/age.h"
+#include "core/error.h"
+#include "core/io/paths.h"
+#include "core/io/process.h"
+#include "core/io/stages.h"
+#include "core/io/unique_fd.h"
+#include "test/unit/test_util.h"
+
+namespace ramsafe {
+namespace {
+
+constexpr size_t kSegmentSize = size_t{16} << 20;
+constexpr const char* kSegment = "000000010000000000000003";
+
+class WalArchive : public ::testing::Test {
+ protected:
+  WalArchive()
+      : identity_(age::X25519Identity::generate()),
+        recipients_{identity_.recipient()},
+        identities_{identity_},
+        root_(dir_.file("store/main")) {}
+
+  WalArchiveResult archive(const std::string& name, const std::string& content) {
+    std::string source = dir_.write("pg_wal/" + name, content);
+    return archive_wal_file(root_, recipients_, 3, name, source);
+  }
+
+  std::string fetch(const std::string& name) {
+    std::string dest = dir_.file("restored/RECOVERYXLOG");
+    make_dirs(parent_dir(dest));
+    fetch_wal_file(root_, identities_, name, dest);
+    return read_file(dest, 1u << 30);
+  }
+
+  static Errc code_of(const std::function<void()>& fn, std::string* message = nullptr) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      if (message != nullptr) *message = e.what();
+      return e.code();
+    }
+    ADD_FAILURE() << "no error thrown";
+    return Errc::kInternal;
+  }
+
+  test::ScratchDir dir_;
+  age::X25519Identity identity_;
+  std::vector<age::Recipient> recipients_;
+  std::vector<age::Identity> identities_;
+  std::string root_;
+};
+
+TEST(WalFileNames, AcceptsWhatTheArchiverHandsOver) {
+  WalFileName seg = parse_wal_file_name("000000010000000A000000FF");
+  EXPECT_EQ(seg.kind, WalFileKind::kSegment);
+  EXPECT_EQ(seg.timeline, "00000001");
+  EXPECT_EQ(parse_wal_file_name("00000002.history").kind, WalFileKind::kHistory);
+  EXPECT_EQ(parse_wal_file_name("00000002.history").timeline, "00000002");
+  EXPECT_EQ(parse_wal_file_name("000000010000000000000003.00000028.backup").kind,
+            WalFileKind::kBackup);
+  EXPECT_EQ(parse_wal_file_name("000000020000000000000003.partial").kind, WalFileKind::kPartial);
+  EXPECT_EQ(parse_wal_file_name("000000020000000000000003.partial").timeline, "00000002");
+}
+
+TEST(WalFileNames, RejectsAnythingElseNamingIt) {
+  for (const std::string bad :
+       {"", "00000001000000000000000", "0000000100000000000000030", "000000010000000000000003.zst",
+        "000000010000000000000003.partial.x", "00000001000000000000000g",
+        "000000010000000a00000003", "00000002.History", "0000002.history", "../../etc/passwd",
+        "000000010000000000000003.0000028.backup", "000000010000000000000003/00000028.backup",
+        "000000000000000000000003", "00000000.history", "RECOVERYXLOG"}) {
+    EXPECT_FALSE(is_wal_file_name(bad)) << bad;
+    try {
+      parse_wal_file_name(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("\"" + bad.substr(0, 80) + "\""), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+TEST_F(WalArchive, SegmentRoundTrip) {
+  std::string segment = test::random_bytes(kSegmentSize, 7);
+  WalArchiveResult r = archive(kSegment, segment);
+  EXPECT_FALSE(r.already_stored);
+  EXPECT_EQ(r.plaintext_bytes, kSegmentSize);
+  EXPECT_EQ(r.sha256, sha256_hex(segment));
+  EXPECT_EQ(r.path, root_ + "/wal/00000001/" + kSegment + ".zst.age");
+  EXPECT_EQ(r.stored_bytes, read_file(r.path, 1u << 30).size());
+  EXPECT_EQ(read_file(root_ + "/wal/00000001/" + kSegment + ".sha256"),
+            sha256_hex(segment) + "  " + kSegment + "\n");
+  // Only the two published files; no temporary file is left.
+  EXPECT_EQ(list_dir(root_ + "/wal/00000001"),
+            (std::vector<std::string>{std::string(kSegment) + ".sha256",
+                                      std::string(kSegment) + ".zst.age"}));
+  struct stat st;
+  ASSERT_EQ(::stat(r.path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(fetch(kSegment), segment);
+  EXPECT_FALSE(path_exists(dir_.file("restored/.RECOVERYXLOG.ramsafe.tmp")));
+}
+
+TEST_F(WalArchive, HistoryAndBackupFilesRoundTrip) {
+  std::string history = "1\t0/3000060\tno recovery target specified\n";
+  archive("00000002.history", history);
+  EXPECT_TRUE(path_exists(root_ + "/wal/00000002/00000002.history.zst.age"));
+  EXPECT_EQ(fetch("00000002.history"), history);
+  std::string label = "START WAL LOCATION: 0/3000028 (file 000000010000000000000003)\n";
+  archive("000000010000000000000003.00000028.backup", label);
+  EXPECT_EQ(fetch("000000010000000000000003.00000028.backup"), label);
+  archive("00000001000000000000000A.partial", test::compressible_text(kSegmentSize / 4));
+  std::vector<std::string> names;
+  for (const auto& f : list_wal_files(root_)) names.push_back(f.file.name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"000000010000000000000003.00000028.backup",
+                                      "00000001000000000000000A.partial", "00000002.history"}));
+}
+
+TEST_F(WalArchive, CompressesTypicalWal) {
+  // Mostly-empty pages compress well; the stored file is much smaller than 16 MiB.
+  std::string segment = test::compressible_text(kSegmentSize / 8);
+  segment.resize(kSegmentSize, '\0');
+  WalArchiveResult r = archive(kSegment, segment);
+  EXPECT_LT(r.stored_bytes, kSegmentSize / 16);
+  EXPECT_EQ(fetch(kSegment), segment);
+}
+
+TEST_F(WalArchive, IdenticalReArchiveIsSuccessWithoutRewriting) {
+  std::string segment = test::random_bytes(1 << 20, 3);
+  WalArchiveResult first = archive(kSegment, segment);
+  std::string stored = read_file(first.path, 1u << 30);
+  struct stat before;
+  ASSERT_EQ(::stat(first.path.c_str(), &before), 0);
+  WalArchiveResult again = archive(kSegment, segment);
+  EXPECT_TRUE(again.already_stored);
+  EXPECT_EQ(again.sha256, first.sha256);
+  EXPECT_EQ(again.stored_bytes, first.stored_bytes);
+  struct stat after;
+  ASSERT_EQ(::stat(first.path.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(read_file(first.path, 1u << 30), stored);  // age output is random: not rewritten
+}
+
+TEST_F(WalArchive, ConflictingContentIsRefusedAndStoredFileUntouched) {
+  std::string segment = test::random_bytes(1 << 20, 4);
+  WalArchiveResult first = archive(kSegment, segment);
+  std::string stored = read_file(first.path, 1u << 30);
+  std::string sum = read_file(root_ + "/wal/00000001/" + kSegment + ".sha256");
+  std::string message;
+  EXPECT_EQ(code_of([&] { archive(kSegment, test::random_bytes(1 << 20, 5)); }, &message),
+            Errc::kCorrupt);
+  EXPECT_NE(message.find(kSegment), std::string::npos) << message;
+  EXPECT_NE(message.find("different content"), std::string::npos) << message;
+  EXPECT_EQ(read_file(first.path, 1u << 30), stored);
+  EXPECT_EQ(read_file(root_ + "/wal/00000001/" + kSegment + ".sha256"), sum);
+  EXPECT_EQ(fetch(kSegment), segment);
+}
+
+TEST_F(WalArchive, LoneChecksumFileFromACrashIsRewritten) {
+  // A crash between the two renames leaves a .sha256 without data: not archived.
+  dir_.write("store/main/wal/00000001/" + std::string(kSegment) + ".sha256",
+             std::string(64, '0') + "  " + kSegment + "\n");
+  std::string segment = test::random_bytes(4096, 6);
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kNotFound);
+  EXPECT_FALSE(archive(kSegment, segment).already_stored);
+  EXPECT_EQ(fetch(kSegment), segment);
+}
+
+TEST_F(WalArchive, BadNamesAndMissingSourceAreRefused) {
+  std::string source = dir_.write("x", "data");
+  EXPECT_EQ(code_of([&] { archive_wal_file(root_, recipients_, 3, "../x", source); }),
+            Errc::kInvalidArgument);
+  EXPECT_EQ(code_of([&] { fetch_wal_file(root_, identities_, "x", dir_.file("out")); }),
+            Errc::kInvalidArgument);
+  EXPECT_EQ(code_of([&] {
+              archive_wal_file(root_, recipients_, 3, kSegment, dir_.file("pg_wal/missing"));
+            }),
+            Errc::kNotFound);
+  EXPECT_FALSE(path_exists(root_ + "/wal/00000001/" + kSegment + ".zst.age"));
+}
+
+TEST_F(WalArchive, MissingFileIsNotFound) {
+  std::string message;
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }, &message), Errc::kNotFound);
+  EXPECT_NE(message.find(kSegment), std::string::npos) << message;
+  archive("000000010000000000000004", "x");
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kNotFound);
+  EXPECT_FALSE(path_exists(dir_.file("restored/RECOVERYXLOG")));
+}
+
+TEST_F(WalArchive, DamagedStoredFileIsCorruptNotNotFound) {
+  std::string segment = test::random_bytes(1 << 20, 8);
+  std::string path = archive(kSegment, segment).path;
+  std::string good = read_file(path, 1u << 30);
+  std::string dest = dir_.file("restored/RECOVERYXLOG");
+
+  // Truncated.
+  write_file_atomic(path, good.substr(0, good.size() - 100));
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kCorrupt);
+  EXPECT_FALSE(path_exists(dest));
+  EXPECT_FALSE(path_exists(dir_.file("restored/.RECOVERYXLOG.ramsafe.tmp")));
+  // One bit flipped in the payload.
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x10;
+  write_file_atomic(path, flipped);
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kCorrupt);
+  // Intact data, damaged or missing checksum file.
+  write_file_atomic(path, good);
+  std::string sum_path = root_ + "/wal/00000001/" + kSegment + ".sha256";
+  std::string sum = read_file(sum_path);
+  write_file_atomic(sum_path, std::string(64, 'a') + "  " + kSegment + "\n");
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kCorrupt);
+  write_file_atomic(sum_path, "garbage\n");
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kCorrupt);
+  ::unlink(sum_path.c_str());
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kCorrupt);
+  write_file_atomic(sum_path, sum);
+  EXPECT_EQ(fetch(kSegment), segment);
+}
+
+TEST_F(WalArchive, WrongKeyIsCryptoError) {
+  archive(kSegment, "segment");
+  std::vector<age::Identity> other{age::X25519Identity::generate()};
+  EXPECT_EQ(code_of([&] { fetch_wal_file(root_, other, kSegment, dir_.file("out")); }),
+            Errc::kCrypto);
+  EXPECT_FALSE(path_exists(dir_.file("out")));
+}
+
+TEST_F(WalArchive, UnwritableStoreFailsWithoutPublishing) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
+  archive("000000010000000000000002", "earlier");
+  std::string dir = root_ + "/wal/00000001";
+  ASSERT_EQ(::chmod(dir.c_str(), 0500), 0);
+  EXPECT_EQ(code_of([&] { archive(kSegment, "x"); }), Errc::kPermission);
+  ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
+  EXPECT_FALSE(path_exists(dir + "/" + kSegment + ".zst.age"));
+  EXPECT_EQ(archive(kSegment, "x").plaintext_bytes, 1u);
+}
+
+TEST_F(WalArchive, StoredFileIsPlainAgeAndZstd) {
+  if (find_program("age").empty() || find_program("zstd").empty())
+    GTEST_SKIP() << "age or zstd is not installed";
+  std::string segment = test::random_bytes(kSegmentSize, 9);
+  segment.replace(0, 4 << 20, test::compressible_text(4 << 20));
+  std::string path = archive(kSegment, segment).path;
+  SecureString key = age::keygen_file(identity_);
+  std::string key_path = dir_.write("key.txt", std::string(key.data(), key.size()));
+  std::string out = dir_.file("decrypted");
+  ProcessOptions options;
+  options.argv = {"sh", "-c", "age -d -i \"$1\" \"$2\" | zstd -d -q -o \"$3\"", "sh", key_path,
+                  path, out};
+  ChildProcess child(options);
+  ExitStatus status = child.wait();
+  ASSERT_TRUE(status.success()) << status.describe() << ": " << child.stderr_tail();
+  EXPECT_EQ(read_file(out, 1u << 30), segment);
+}
+
+}  // namespace
+}  // namespace ramsafe
