@@ -1,7 +1,7 @@
-// IANA time zones read from TZif files (RFC 8536, versions 1-4), including the POSIX TZ
-// rule in the footer that governs instants after the file's last transition, and the
-// proleptic Gregorian calendar arithmetic they need. Nothing here reads or changes the
-// C library's time zone state (TZ, tzset, localtime), so it is thread-safe and
+// IANA time zones and the proleptic Gregorian calendar, on Google's CCTZ (libcctz, from
+// Debian): the TZif files, their POSIX TZ footers and the civil-time arithmetic are CCTZ's.
+// This is the small interface the schedule and retention use. Nothing here reads or changes
+// the C library's time zone state (TZ, tzset, localtime), so it is thread-safe and
 // independent of the process time zone. All instants are 64-bit seconds since
 // 1970-01-01 00:00:00 UTC, without leap seconds.
 #pragma once
@@ -26,7 +26,7 @@ struct CivilTime {
 
 bool is_leap_year(int64_t year);
 int days_in_month(int64_t year, int month);
-// Days since 1970-01-01 and back (Howard Hinnant's algorithms).
+// Days since 1970-01-01 and back.
 int64_t days_from_civil(int64_t year, int month, int day);
 CivilTime civil_from_days(int64_t days);
 int weekday_from_days(int64_t days);  // 0 = Sunday
@@ -66,24 +66,22 @@ struct LocalTimeMapping {
 
 class TimeZone {
  public:
+  // Where CCTZ reads zone files (it honours $TZDIR); named in messages.
   static constexpr const char* kDefaultZoneinfoDir = "/usr/share/zoneinfo";
 
-  // An IANA zone such as "UTC", "Europe/Berlin" or "America/New_York", read from
-  // <zoneinfo_dir>/<name>. Throws Error(kConfig) for an invalid or unknown name and
-  // Error(kCorrupt) for a malformed zone file.
-  static TimeZone load(const std::string& name,
-                       const std::string& zoneinfo_dir = kDefaultZoneinfoDir);
+  // An IANA zone such as "UTC", "Europe/Berlin" or "America/New_York". Throws
+  // Error(kConfig) for an invalid name, an unknown zone, a file that is no zone, and zones
+  // that count leap seconds ("right/...").
+  static TimeZone load(const std::string& name);
   static TimeZone utc();
-  // A zone given only by a POSIX TZ rule such as "CET-1CEST,M3.5.0,M10.5.0/3" (with the
-  // RFC 8536 extensions: hours -167..167 in transition times). Throws Error(kConfig).
-  static TimeZone from_posix_rule(const std::string& rule);
-  // The process's zone: the TZ environment variable if set (a zone name, ":name", a
-  // path below a zoneinfo directory, or a POSIX rule), else the zone /etc/localtime
-  // points to, else /etc/timezone, else UTC. Never throws: anything unusable means UTC,
-  // as in the C library.
+  // The process's zone: the TZ environment variable if set (a zone name, ":name", or a path
+  // below a zoneinfo directory), else the zone /etc/localtime points to, else
+  // /etc/timezone, else /etc/localtime's contents, else UTC. Never throws: anything unusable
+  // means UTC (also a POSIX rule such as "CET-1CEST,M3.5.0,M10.5.0/3" in TZ, which CCTZ
+  // reads only inside zone files; ramsafe.timezone names a zone instead).
   static TimeZone system_default();
 
-  const std::string& name() const;
+  const std::string& name() const { return name_; }
 
   int offset_at(int64_t utc_seconds) const;  // seconds east of UTC
   LocalTime to_local(int64_t utc_seconds) const;
@@ -95,13 +93,14 @@ class TimeZone {
   static constexpr int64_t kMinTime = -(int64_t{1} << 53);
   static constexpr int64_t kMaxTime = int64_t{1} << 53;
 
-  struct Data;
+  struct Impl;
 
  private:
-  explicit TimeZone(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
-  static TimeZone load_file(const std::string& path, const std::string& name);
+  TimeZone(std::string name, std::shared_ptr<const Impl> impl)
+      : name_(std::move(name)), impl_(std::move(impl)) {}
 
-  std::shared_ptr<const Data> data_;  // immutable, so copies share it and threads may too
+  std::string name_;
+  std::shared_ptr<const Impl> impl_;  // CCTZ's zone handle: immutable and thread-safe
 };
 
 }  // namespace ramsafe
