@@ -106,13 +106,6 @@ LocalListing gather_local(const Settings& settings, StoreHealth* store) {
   LocalStore local(root);
   store->kind = "local";
   store->location = local.describe();
-  try {
-    DiskUsage fs = filesystem_usage(settings.local_dir);
-    store->filesystem_bytes = fs.filesystem_bytes;
-    store->free_bytes = fs.free_bytes;
-  } catch (const Error& e) {
-    store->filesystem_error = e.what();
-  }
   // A store this process may not look into would otherwise list as empty.
   for (const std::string& dir : {settings.local_dir, root}) {
     struct stat st {};
@@ -121,6 +114,13 @@ LocalListing gather_local(const Settings& settings, StoreHealth* store) {
       store->permission_denied = true;
       return listing;
     }
+  }
+  try {
+    DiskUsage fs = filesystem_usage(settings.local_dir);
+    store->filesystem_bytes = fs.filesystem_bytes;
+    store->free_bytes = fs.free_bytes;
+  } catch (const Error& e) {
+    store->filesystem_error = e.what();
   }
   try {
     listing.sets = local.list_sets();
