@@ -37,7 +37,7 @@ CommandSpec check_spec() {
       "check [options]",
       "Check the backups for a monitoring system (Nagios, Icinga, ...).\n"
       "Exit code and first line follow the monitoring-plugins guidelines: 0 OK, 1 WARNING,\n"
-      "2 CRITICAL, 3 UNKNOWN (also for bad arguments and for --help), then one line per\n"
+      "2 CRITICAL, 3 UNKNOWN (also for bad arguments, --help and --version), then one line per\n"
       "result. Looks at the configuration file (an unknown ramsafe.* name or a rejected\n"
       "value is CRITICAL), every store (the newest usable backup's age, unusable sets, free\n"
       "space, what Drive lacks), the data directory's filesystem, and ramsafe_status() when\n"

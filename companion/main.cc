@@ -74,11 +74,17 @@ int dispatch(int argc, char** argv) {
   for (const auto& c : commands()) {
     if (c.spec.name != args[0]) continue;
     std::vector<std::string> rest(args.begin() + 1, args.end());
-    for (const auto& a : rest)
+    for (const auto& a : rest) {
       if (a == "-h" || a == "--help") {
         std::cout << command_help(c.spec);
         return c.spec.monitoring_plugin ? kExitPluginUnknown : kExitOk;
       }
+      // The monitoring-plugins guidelines give plugins --version (exiting UNKNOWN too).
+      if (c.spec.monitoring_plugin && (a == "-V" || a == "--version")) {
+        std::cout << "ramsafe " << RAMSAFE_VERSION << "\n";
+        return kExitPluginUnknown;
+      }
+    }
     if (c.spec.monitoring_plugin) return run_plugin(c, rest);
     try {
       ParsedArgs parsed = parse_args(c.spec, rest);

@@ -222,6 +222,10 @@ expect_state 3 UNKNOWN "warning above critical"
 RC=0
 rs "$conf" check --help >/dev/null || RC=$?
 assert_eq 3 "$RC" "--help exits UNKNOWN, as the guidelines say"
+RC=0
+OUT="$(rs "$conf" check --version)" || RC=$?
+assert_eq 3 "$RC" "--version exits UNKNOWN, as the guidelines say"
+assert_contains "$OUT" "ramsafe " "--version names the version"
 
 # A user that may not read the configuration, or the store.
 pub="$(mktemp -d /dev/shm/ramsafe-check-pub-XXXX)"
