@@ -41,7 +41,13 @@ struct CommandSpec {
   std::vector<OptionSpec> options;
   int max_positionals = 0;
   std::string positional_help;
+  // A monitoring plugin (`check`): --help, bad arguments and unexpected failures exit 3
+  // (UNKNOWN), with the message on stdout, where the monitoring system reads it.
+  bool monitoring_plugin = false;
 };
+
+// The monitoring-plugins exit code for "could not tell".
+constexpr int kExitPluginUnknown = 3;
 
 class UsageError : public std::runtime_error {
  public:

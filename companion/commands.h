@@ -26,6 +26,8 @@ int run_prune(const ParsedArgs& args);
 int run_drive_login(const ParsedArgs& args);
 int run_wal_fetch(const ParsedArgs& args);
 int run_base_backup(const ParsedArgs& args);
+int run_check(const ParsedArgs& args);
+int run_metrics(const ParsedArgs& args);
 
 CommandSpec backup_spec();
 CommandSpec restore_spec();
@@ -38,5 +40,7 @@ CommandSpec prune_spec();
 CommandSpec drive_login_spec();
 CommandSpec wal_fetch_spec();
 CommandSpec base_backup_spec();
+CommandSpec check_spec();
+CommandSpec metrics_spec();
 
 }  // namespace ramsafe::cli

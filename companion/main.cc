@@ -20,17 +20,38 @@ void print_main_help() {
     name.resize(15, ' ');
     std::cout << name << c.spec.description.substr(0, c.spec.description.find('\n')) << "\n";
   }
-  std::cout << "\nRun `ramsafe COMMAND --help` for a command's options.\n\n"
-               "Exit codes:\n"
-               "  0    success (restore: restored, skipped with --if-empty, or initialized)\n"
-               "  1    the operation failed; wal-fetch: the file is not in the archive\n"
-               "  2    bad arguments or configuration\n"
-               "  3    restore: no backup found (--on-missing=fail)\n"
-               "  4    restore: the data directory is not empty (use --if-empty or --force)\n"
-               "  5    verify: damage found; wal-fetch: the archived file is damaged\n"
-               "  6    wal-fetch: the file is archived but could not be fetched\n"
-               "  7    restore: restored only up to a damaged WAL file (the last good point)\n"
-               "  130  cancelled (SIGINT or SIGTERM)\n";
+  std::cout
+      << "\nRun `ramsafe COMMAND --help` for a command's options.\n\n"
+         "Exit codes:\n"
+         "  0    success (restore: restored, skipped with --if-empty, or initialized)\n"
+         "  1    the operation failed; wal-fetch: the file is not in the archive\n"
+         "  2    bad arguments or configuration\n"
+         "  3    restore: no backup found (--on-missing=fail)\n"
+         "  4    restore: the data directory is not empty (use --if-empty or --force)\n"
+         "  5    verify: damage found; wal-fetch: the archived file is damaged\n"
+         "  6    wal-fetch: the file is archived but could not be fetched\n"
+         "  7    restore: restored only up to a damaged WAL file (the last good point)\n"
+         "  130  cancelled (SIGINT or SIGTERM)\n"
+         "`ramsafe check` exits as a monitoring plugin instead: 0 OK, 1 WARNING, 2 CRITICAL,\n"
+         "3 UNKNOWN.\n";
+}
+
+// A monitoring plugin's failures to run at all are UNKNOWN, told on stdout in its format.
+int run_plugin(const Command& c, const std::vector<std::string>& args) {
+  std::string message;
+  try {
+    return c.run(parse_args(c.spec, args));
+  } catch (const UsageError& e) {
+    message = std::string(e.what()) + " (run `ramsafe " + c.spec.name + " --help`)";
+  } catch (const Error& e) {
+    message = e.what();
+  } catch (const std::exception& e) {
+    message = std::string("internal error: ") + e.what();
+  }
+  for (char& ch : message)
+    if (ch == '\n' || ch == '|') ch = ' ';
+  std::cout << "RAMSAFE UNKNOWN - " << message << std::endl;
+  return kExitPluginUnknown;
 }
 
 int dispatch(int argc, char** argv) {
@@ -53,11 +74,18 @@ int dispatch(int argc, char** argv) {
   for (const auto& c : commands()) {
     if (c.spec.name != args[0]) continue;
     std::vector<std::string> rest(args.begin() + 1, args.end());
-    for (const auto& a : rest)
+    for (const auto& a : rest) {
       if (a == "-h" || a == "--help") {
         std::cout << command_help(c.spec);
-        return kExitOk;
+        return c.spec.monitoring_plugin ? kExitPluginUnknown : kExitOk;
       }
+      // The monitoring-plugins guidelines give plugins --version (exiting UNKNOWN too).
+      if (c.spec.monitoring_plugin && (a == "-V" || a == "--version")) {
+        std::cout << "ramsafe " << RAMSAFE_VERSION << "\n";
+        return kExitPluginUnknown;
+      }
+    }
+    if (c.spec.monitoring_plugin) return run_plugin(c, rest);
     try {
       ParsedArgs parsed = parse_args(c.spec, rest);
       return c.run(parsed);

@@ -412,6 +412,10 @@ const SettingDef* find_setting(const std::string& name) {
   return nullptr;
 }
 
+std::string setting_suggestion(const std::string& unknown_name) {
+  return suggestion_for(to_lower_ascii(unknown_name));
+}
+
 std::optional<int> parse_pg_int(const std::string& value) {
   // As guc.c parse_int: strtol with base 0 (so 0x hex and 0 octal), re-read as a double
   // when it stops at a decimal point or exponent or overflows, then rounded.

@@ -87,6 +87,8 @@ struct SettingDef {
 const std::vector<SettingDef>& setting_defs();
 // Case-insensitive, like GUC names; nullptr for an unknown name.
 const SettingDef* find_setting(const std::string& name);
+// " (did you mean ramsafe.port?)" when one known name is close to an unknown one, else "".
+std::string setting_suggestion(const std::string& unknown_name);
 
 // Validates a textual value against its definition. Returns an error message that
 // names the setting and the bad value and says what is expected, or nullopt if valid.
