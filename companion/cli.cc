@@ -133,6 +133,13 @@ Settings load_config(const ParsedArgs& args) {
   return load_settings_file(config_path(args));
 }
 
+Settings load_boot_config(const ParsedArgs& args) {
+  std::vector<std::string> warnings;
+  Settings settings = load_boot_settings(config::parse_file(config_path(args)), &warnings);
+  for (const auto& w : warnings) warn(w);
+  return settings;
+}
+
 void install_signal_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;

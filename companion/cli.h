@@ -71,6 +71,9 @@ std::string command_help(const CommandSpec& spec);
 OptionSpec config_option();
 std::string config_path(const ParsedArgs& args);  // --config, $RAMSAFE_CONFIG, default
 Settings load_config(const ParsedArgs& args);
+// The boot path's reading (restore, wal-fetch; load_boot_settings): problems of settings a
+// restore does not need are printed as warnings, not errors.
+Settings load_boot_config(const ParsedArgs& args);
 
 // Cancellation: the first SIGINT/SIGTERM asks running work to stop.
 void install_signal_handlers();

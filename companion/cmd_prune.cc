@@ -14,11 +14,13 @@ CommandSpec prune_spec() {
   return {"prune",
           "prune [options]",
           "Apply retention: delete the backup sets the policies do not keep.\n"
-          "ramsafe.local_retention and ramsafe.drive_retention choose what each store keeps\n"
-          "(last, hourly, daily, weekly, monthly, yearly, in ramsafe.timezone). Whatever they\n"
-          "say, the newest complete set of each store is kept, a local set Drive does not hold\n"
-          "yet is kept, and damaged sets are left alone. Every set is listed with keep or\n"
-          "delete and the rule that decided; the server's worker prunes after each backup.\n"
+          "ramsafe.local_retention and ramsafe.drive_retention choose the logical sets each\n"
+          "store keeps, ramsafe.local_base_retention and ramsafe.drive_base_retention the\n"
+          "physical base backups (last, hourly, daily, weekly, monthly, yearly, in\n"
+          "ramsafe.timezone). Whatever they say, the newest set of each kind in each store is\n"
+          "kept, so is the set the latest recoverable point depends on (with a warning), a\n"
+          "local set Drive does not hold yet, and damaged sets. Every set is listed with keep\n"
+          "or delete and the rule that decided; the server's worker prunes after each backup.\n"
           "Archived WAL before the oldest physical base a store keeps is deleted too (one\n"
           "line per store; .history files stay; a local WAL file Drive lacks stays).",
           {config_option(),
@@ -55,6 +57,8 @@ int run_prune(const ParsedArgs& args) {
   bool failed = false;
   int deleting = 0;
   int wal_deleting = 0;
+  for (const auto& e : entries)
+    if (!e.warning.empty()) warn(e.warning);
   for (const auto& e : entries) {
     if (e.wal) {
       failed = failed || !e.error.empty();
@@ -86,11 +90,13 @@ int run_prune(const ParsedArgs& args) {
       }
       out.push_back({{"store", e.store},
                      {"kind", "set"},
+                     {"set_kind", e.set_kind},
                      {"backup_id", e.backup_id},
                      {"finished_at", e.finished_at},
                      {"action", e.keep ? "keep" : "delete"},
                      {"deleted", e.deleted},
                      {"reason", e.reason},
+                     {"warning", e.warning},
                      {"error", e.error}});
     }
     std::cout << out.dump(2) << "\n";

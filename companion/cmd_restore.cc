@@ -2,12 +2,14 @@
 
 #include <climits>
 #include <iostream>
+#include <optional>
 
 #include "companion/commands.h"
 #include "companion/stores.h"
 #include "core/backup/backup.h"
 #include "core/config/keys.h"
 #include "core/error.h"
+#include "core/io/unique_fd.h"
 #include "core/restore/restore.h"
 
 namespace ramsafe::cli {
@@ -27,7 +29,9 @@ CommandSpec restore_spec() {
       "base is extracted and the WAL replayed (restore_command = this program's wal-fetch) to\n"
       "its end, or to --target-time. Without its WAL, the next backup is used, loudly.\n"
       "Run it as the database's OS user, e.g. in systemd's ExecStartPre:\n"
-      "  ramsafe restore --if-empty",
+      "  ramsafe restore --if-empty\n"
+      "On this boot path an unknown ramsafe.* name, or a bad value of a setting a restore\n"
+      "does not read (e.g. ramsafe.schedule), is a warning, as it is in the server.",
       {config_option(),
        {"pgdata", 'D', true, "DIR",
         "data directory to restore into (default: ramsafe.data_directory)"},
@@ -37,7 +41,9 @@ CommandSpec restore_spec() {
         "uses the newest physical base backup finished before it"},
        store_option(),
        {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
-       {"if-empty", 0, false, "", "leave a non-empty data directory alone and exit 0"},
+       {"if-empty", 0, false, "",
+        "leave a non-empty data directory alone and exit 0, before the configuration\n"
+        "or the keys are read (what a restore would fail on is still warned about)"},
        {"force", 0, false, "",
         "empty a non-empty data directory first (the server must be stopped)"},
        {"on-missing", 0, true, "init|fail",
@@ -77,11 +83,59 @@ std::string wal_fetch_command(const ParsedArgs& args) {
   return command;
 }
 
+// What a restore into the empty data directory would trip over, said as warnings while
+// --if-empty leaves a full one alone: the restart succeeds, and the log shows what the next
+// reboot would fail on. Never throws.
+void warn_what_a_restore_would_fail_on(const ParsedArgs& args) {
+  const std::string prefix =
+      "a restore into the empty data directory (after a reboot) would fail: ";
+  if (::geteuid() == 0)
+    warn(prefix +
+         "ramsafe restore must not run as root; run it as the database's OS user (e.g. runuser "
+         "-u postgres -- ramsafe restore ...)");
+  try {
+    Settings settings = load_boot_config(args);
+    load_identities(settings, args.get("identity"));
+  } catch (const std::exception& e) {
+    warn(prefix + e.what());
+  }
+}
+
+// --if-empty on a directory that holds a cluster: exit 0 before anything that could fail
+// (the configuration, the keys, the stores) is read. nullopt: go on with the full restore.
+std::optional<int> skip_full_data_directory(const ParsedArgs& args) {
+  std::string pgdata = args.get("pgdata");
+  if (pgdata.empty()) {
+    try {
+      pgdata = check_settings(config::parse_file(config_path(args))).settings.data_directory;
+    } catch (const std::exception&) {
+      return std::nullopt;  // no data directory known: the full path reports why
+    }
+  }
+  std::optional<RestoreReport> report = skip_if_not_empty(pgdata);
+  if (!report) return std::nullopt;
+  info(pgdata + " is not empty; leaving it alone (--if-empty)");
+  warn_what_a_restore_would_fail_on(args);
+  if (args.has("report")) {
+    try {
+      write_file_atomic(args.get("report"), report->to_json(), 0600);
+    } catch (const Error& e) {
+      warn("cannot write the restore report " + args.get("report") + ": " + e.what());
+    }
+  }
+  if (args.has("json")) std::cout << report->to_json();
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_restore(const ParsedArgs& args) {
+  if (args.has("if-empty") && args.has("force"))
+    throw UsageError("--if-empty and --force contradict each other");
+  if (args.has("if-empty"))
+    if (std::optional<int> code = skip_full_data_directory(args)) return *code;
   RestoreRequest request;
-  request.settings = load_config(args);
+  request.settings = load_boot_config(args);
   request.data_directory = args.get("pgdata", request.settings.data_directory);
   if (request.data_directory.empty())
     throw UsageError("no data directory: pass --pgdata DIR or set ramsafe.data_directory");
@@ -101,8 +155,6 @@ int run_restore(const ParsedArgs& args) {
   request.wal_fetch_command = wal_fetch_command(args);
   request.if_empty = args.has("if-empty");
   request.force = args.has("force");
-  if (request.if_empty && request.force)
-    throw UsageError("--if-empty and --force contradict each other");
   request.jobs = args.get_int("jobs", 0, 1, 64);
   request.report_path = args.get("report");
   request.identities = load_identities(request.settings, args.get("identity"));

@@ -57,7 +57,7 @@ int run_wal_fetch(const ParsedArgs& args) {
   const std::string& name = args.positionals[0];
   const std::string& dest = args.positionals[1];
   parse_wal_file_name(name);  // a bad name is a usage error (exit 2), checked first
-  Settings settings = load_config(args);
+  Settings settings = load_boot_config(args);  // restore_command: the boot path
   if (settings.local_dir.empty() && !drive_configured(settings))
     throw UsageError(
         "ramsafe.local_dir is not set and Drive is not configured: there is no WAL archive");

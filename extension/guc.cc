@@ -9,6 +9,7 @@ extern "C" {
 }
 
 #include <array>
+#include <map>
 #include <new>
 #include <stdexcept>
 #include <type_traits>
@@ -18,19 +19,41 @@ extern "C" {
 namespace ramsafe::ext {
 namespace {
 
-constexpr size_t kMaxSettings = 32;
+constexpr size_t kMaxSettings = 64;
 
 char* string_values[kMaxSettings];
 int int_values[kMaxSettings];
 bool bool_values[kMaxSettings];
 int enum_values[kMaxSettings];
 
+// Values from the configuration files that a check hook refused, by setting name. At
+// server start PostgreSQL only warns and keeps the built-in value, on reload it keeps the
+// previous one: either way the file's value is not in force, and ramsafe_status() says so
+// (from the worker's copy; ALTER SYSTEM's check in a backend, also PGC_S_FILE, only touches
+// that backend's, which nothing shows).
+std::map<std::string, RejectedSetting> rejected;
+
+void note_check(const SettingDef& def, const char* value, GucSource source,
+                const std::optional<std::string>& problem) {
+  try {
+    if (source != PGC_S_FILE && source != PGC_S_DEFAULT) return;
+    if (problem && source == PGC_S_FILE)
+      rejected[def.name] = {def.name, value ? value : "", *problem};
+    else if (!problem)
+      rejected.erase(def.name);  // a good value from the file, or the default once it is gone
+  } catch (const std::exception&) {
+    // Out of memory: the status misses one rejection, the check itself stands.
+  }
+}
+
 // GUC check hooks get no setting name, so each index gets its own instantiation.
 // Exceptions stop here: a check hook must return, never throw.
-bool check_value(size_t index, const char* value) {
+bool check_value(size_t index, const char* value, GucSource source) {
   try {
     const SettingDef& def = setting_defs()[index];
-    if (std::optional<std::string> problem = validate_setting(def, value ? value : "")) {
+    std::optional<std::string> problem = validate_setting(def, value ? value : "");
+    note_check(def, value, source, problem);
+    if (problem) {
       GUC_check_errmsg("%s", problem->c_str());
       return false;
     }
@@ -43,7 +66,7 @@ bool check_value(size_t index, const char* value) {
 
 template <size_t I>
 bool check_string(char** newval, void** extra, GucSource source) {
-  return check_value(I, *newval);
+  return check_value(I, *newval, source);
 }
 
 template <size_t... I>
@@ -58,7 +81,7 @@ constexpr auto kStringHooks = make_string_hooks(std::make_index_sequence<kMaxSet
 // multiple of 256 for ramsafe.drive_chunk_kb).
 template <size_t I>
 bool check_int(int* newval, void** extra, GucSource source) {
-  return check_value(I, std::to_string(*newval).c_str());
+  return check_value(I, std::to_string(*newval).c_str(), source);
 }
 
 template <size_t... I>
@@ -218,6 +241,39 @@ Settings current_settings() {
   if (settings.data_directory.empty() && DataDir) settings.data_directory = DataDir;
   if (settings.host.empty()) settings.host = first_socket_directory();
   return settings;
+}
+
+std::string value_in_force(const std::string& name) {
+  const auto& defs = setting_defs();
+  for (size_t i = 0; i < defs.size() && i < spec_count; ++i) {
+    if (defs[i].name != name) continue;
+    switch (defs[i].type) {
+      case SettingType::kString:
+      case SettingType::kPath:
+        return string_values[i] ? string_values[i] : "";
+      case SettingType::kInteger:
+        return std::to_string(int_values[i]);
+      case SettingType::kBoolean:
+        return bool_values[i] ? "on" : "off";
+      case SettingType::kEnum:
+        return defs[i].enum_values[static_cast<size_t>(enum_values[i])];
+    }
+  }
+  return "";
+}
+
+std::vector<RejectedSetting> rejected_settings() {
+  std::vector<RejectedSetting> out;
+  for (const auto& [name, r] : rejected) out.push_back(r);
+  return out;
+}
+
+bool have_rejected_settings() noexcept {
+  return !rejected.empty();
+}
+
+void forget_rejected_settings() noexcept {
+  rejected.clear();
 }
 
 void copy_text(char* dest, size_t size, const std::string& text) {

@@ -12,6 +12,8 @@ extern "C" {
 }
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "core/config/settings.h"
 #include "core/retention/prune.h"
@@ -117,11 +119,34 @@ struct SharedState {
   TimestampTz last_base_error_at;
   TimestampTz base_next_run;  // 0: nothing scheduled
   uint64_t base_backups_failed;
+
+  // Configured values the server refused (the worker's view, see rejected_settings()):
+  // ramsafe.schedule's problem, and every refused setting, one per line; "" when none.
+  char schedule_rejected[kMessageLength];
+  char rejected_settings[kMessageLength];
 };
 
 extern SharedState* shared;
 
 void define_settings();
+
+// A ramsafe.* value from the configuration files that the server refused (its check hook
+// failed), so it is not in force. Settings with text values and ramsafe.drive_chunk_kb are
+// tracked; PostgreSQL refuses out-of-range numbers and unknown enum values itself, before
+// any hook, and only its own message tells of those.
+struct RejectedSetting {
+  std::string name;
+  std::string value;
+  std::string problem;  // validate_setting's message
+};
+// What this process's check hooks refused, by name. Kept up to date by PostgreSQL's
+// reading of the files (start, reload); a line removed after a refusal at start is only
+// noticed by a fresh reading after forget_rejected_settings().
+std::vector<RejectedSetting> rejected_settings();
+bool have_rejected_settings() noexcept;
+void forget_rejected_settings() noexcept;
+// A setting's value in force in this process, as text ("" for an unknown name).
+std::string value_in_force(const std::string& name);
 // The settings as the server has them now; server defaults filled in (data directory,
 // socket directory, port, bin directory). Call in a backend or the worker, not in C++
 // code that must not ereport: it reads GUC variables only.

@@ -383,6 +383,9 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
             state.remote[0] != '\0' && state.wal_drive_pending_files >= 0
                 ? std::optional<std::string>(number(state.wal_drive_pending_bytes))
                 : std::nullopt,
+            // 0.4.0
+            text_or_null(state.schedule_rejected),
+            text_or_null(state.rejected_settings),
         }};
       },
       &table, &error);
@@ -513,8 +516,9 @@ Datum ramsafe_prune(PG_FUNCTION_ARGS) {
   bool dry_run = PG_GETARG_BOOL(0);
   CTable table;
   CError error;
+  char warning[kMessageLength] = "";  // the recoverable-window guard's, raised below
   bool ok = run_cpp(
-      [dry_run]() -> Rows {
+      [dry_run, &warning]() -> Rows {
         Settings settings = current_settings();
         PruneRequest request = server_prune_request(settings);
         request.dry_run = dry_run;
@@ -523,7 +527,9 @@ Datum ramsafe_prune(PG_FUNCTION_ARGS) {
         std::unique_ptr<DriveStore> drive = make_drive_store(settings);
         if (drive) drive->set_cancel(interrupted);
         Rows rows;
+        std::string warnings;
         for (const auto& e : run_prune(request, local.get(), drive.get())) {
+          if (!e.warning.empty()) warnings += (warnings.empty() ? "" : "\n") + e.warning;
           std::string action = e.keep      ? "keep"
                                : dry_run   ? "delete"
                                : e.deleted ? "deleted"
@@ -534,9 +540,14 @@ Datum ramsafe_prune(PG_FUNCTION_ARGS) {
                           id.empty() ? std::nullopt : std::optional<std::string>(action),
                           text_or_null(e.reason), text_or_null(e.error)});
         }
+        copy_text(warning, sizeof warning, warnings);
         return rows;
       },
       &table, &error);
+  if (ok && warning[0] != '\0')
+    ereport(WARNING, (errmsg("ramsafe: retention keeps a backup set its policy would delete, so "
+                             "as not to shrink the recoverable window"),
+                      errdetail("%s", warning)));
   finish(fcinfo, ok, &table, &error);
   return (Datum)0;
 }

@@ -127,6 +127,26 @@ void upload_wal(DriveStore& remote, const std::string& root,
   current.clear();
 }
 
+// After a server start the status has no last upload: the newest complete set Drive holds
+// stands in, with the time its manifest (uploaded last) reached Drive.
+void note_newest_on_drive(const DriveStore& remote, const std::vector<SetEntry>& remote_sets) {
+  const SetEntry* newest = nullptr;
+  for (const auto& set : remote_sets)  // newest first
+    if (set.usable()) {
+      newest = &set;
+      break;
+    }
+  if (newest == nullptr) return;
+  int64_t uploaded = remote.manifest_modified_unix(newest->id);
+  if (uploaded == 0) uploaded = parse_rfc3339_utc(newest->manifest->finished_at).value_or(0) / 1000;
+  SpinLockAcquire(&shared->mutex);
+  if (shared->last_upload_id[0] == '\0') {
+    copy_text(shared->last_upload_id, sizeof shared->last_upload_id, newest->id);
+    shared->last_upload_at = time_t_to_timestamptz(static_cast<pg_time_t>(uploaded));
+  }
+  SpinLockRelease(&shared->mutex);
+}
+
 void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
   *r = PassResult{};
   r->pending = -1;
@@ -167,6 +187,7 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
     known_remote.clear();
     for (const auto& set : remote_sets)
       if (set.usable()) known_remote.insert(set.id);
+    note_newest_on_drive(*drive, remote_sets);
     upload_wal(*drive, local.root(), local_wal, cancel, current, r);
     PruneRequest policy = server_prune_request(settings);
     std::vector<SetEntry> pending =
@@ -213,6 +234,7 @@ struct PruneOutcome {
   char wal[kMessageLength];  // "local: <summary>; drive: <summary>" for stores that deleted WAL
   char deleted_ids[kMessageLength];  // "local 2026...Z, drive 2026...Z"
   char error[kMessageLength];
+  char warning[kMessageLength];  // the recoverable-window guard kept a set (PruneEntry::warning)
 };
 
 // Retention on the local store and, when given, Drive. Deleting sets is part of keeping
@@ -228,7 +250,9 @@ void prune_guarded(DriveStore* with_drive, const CancelCheck& cancel, PruneOutco
     std::string ids;
     std::string errors;
     std::string wal;
+    std::string warnings;
     for (const auto& e : run_prune(request, local.get(), with_drive)) {
+      if (!e.warning.empty()) warnings += (warnings.empty() ? "" : "\n") + e.warning;
       if (e.wal) {
         if (e.deleted) wal += (wal.empty() ? "" : "; ") + e.store + ": " + e.reason;
         if (!e.error.empty()) errors += (errors.empty() ? "" : "; ") + e.store + " WAL: " + e.error;
@@ -244,12 +268,22 @@ void prune_guarded(DriveStore* with_drive, const CancelCheck& cancel, PruneOutco
     copy_text(out->deleted_ids, sizeof out->deleted_ids, ids);
     copy_text(out->wal, sizeof out->wal, wal);
     copy_text(out->error, sizeof out->error, errors);
+    copy_text(out->warning, sizeof out->warning, warnings);
   } catch (const std::exception& e) {
     strlcpy(out->error, e.what(), sizeof out->error);
   }
 }
 
+// The guard's last WARNING: a state that lasts (until a newer base backup has its WAL) is
+// warned about once, not at every upload pass.
+char guard_warned[kMessageLength] = "";
+
 void log_prune(const PruneOutcome& p) {
+  if (p.warning[0] != '\0' && strcmp(p.warning, guard_warned) != 0)
+    ereport(WARNING, (errmsg("ramsafe: retention kept a backup set its policy would delete, so "
+                             "as not to shrink the recoverable window"),
+                      errdetail("%s", p.warning)));
+  if (p.error[0] == '\0') strlcpy(guard_warned, p.warning, sizeof guard_warned);
   if (p.deleted > 0)
     ereport(LOG,
             (errmsg("ramsafe: retention deleted %d backup sets: %s", p.deleted, p.deleted_ids)));
@@ -276,6 +310,15 @@ void retention_after_backup(bool (*stop)()) {
 }
 
 void uploader_reset() {
+  // Which Drive store, known without asking Drive (the first pass lists it).
+  std::string remote;
+  try {
+    Settings settings = current_settings();
+    if (drive_configured(settings))
+      remote = DriveStore::describe_for(settings.drive_folder_id, cluster_name(settings));
+  } catch (const std::exception&) {
+    // the pass reports the settings' problem
+  }
   drive.reset();
   wal_archived_seen = 0;
   known_remote_wal.clear();
@@ -285,7 +328,7 @@ void uploader_reset() {
   next_attempt = 0;
   consecutive_failures = 0;
   SpinLockAcquire(&shared->mutex);
-  shared->remote[0] = '\0';
+  copy_text(shared->remote, sizeof shared->remote, remote);
   shared->pending_uploads = -1;
   shared->wal_drive_pending_files = -1;
   shared->wal_drive_pending_bytes = 0;

@@ -22,6 +22,7 @@
 #include "core/schedule/timezone.h"
 #include "core/set/manifest.h"
 #include "core/store/local_store.h"
+#include "core/wal/wal_archive.h"
 #include "core/wal/wal_window.h"
 #include "extension/boundary.h"
 #include "extension/ramsafe_ext.h"
@@ -77,6 +78,10 @@ void handle_sigterm(SIGNAL_ARGS) {
 
 TimestampTz to_timestamptz(int64_t unix_seconds) {
   return time_t_to_timestamptz(static_cast<pg_time_t>(unix_seconds));
+}
+
+TimestampTz ms_to_timestamptz(int64_t unix_ms) {
+  return time_t_to_timestamptz(static_cast<pg_time_t>(unix_ms / 1000)) + (unix_ms % 1000) * 1000;
 }
 
 // Newest finished backup in the local store (unix seconds), if any.
@@ -517,6 +522,143 @@ void run_one_backup(bool scheduled) {
     ereport(WARNING, (errmsg("ramsafe: backup failed: %s", result.message)));
 }
 
+// ramsafe_status() after a server start (issue 16): shared memory starts empty, so without
+// this the status showed no backup at all after every reboot, though the store held a
+// recent one. What the local store holds fills the fields that are still empty (a worker
+// restarted by the postmaster, with shared memory kept, has its own); the archiver may have
+// stored a WAL file already, which then wins. Drive's side is filled by the first upload
+// pass (uploader.cc). Reading the store is the worker's job, not _PG_init's, so the server's
+// start never waits for it.
+void fill_status_from_store() {
+  struct Found {
+    char last_id[kIdLength];
+    TimestampTz last_at;
+    double last_seconds;
+    uint64_t last_bytes;
+    int last_databases;
+    char base_id[kIdLength];
+    TimestampTz base_at;
+    char wal[kIdLength];
+    TimestampTz wal_at;
+  } found{};
+  try {
+    Settings settings = current_settings();
+    if (settings.local_dir.empty()) return;
+    std::string root = local_store_root(settings);
+    LocalStore store(root);
+    for (const auto& set : store.list_sets()) {  // newest first
+      if (!set.usable()) continue;
+      const Manifest& m = *set.manifest;
+      std::optional<int64_t> finished = parse_rfc3339_utc(m.finished_at);
+      if (!finished) continue;
+      if (m.is_physical()) {
+        if (found.base_id[0] != '\0') continue;
+        copy_text(found.base_id, sizeof found.base_id, set.id);
+        found.base_at = ms_to_timestamptz(*finished);
+      } else if (found.last_id[0] == '\0') {
+        copy_text(found.last_id, sizeof found.last_id, set.id);
+        found.last_at = ms_to_timestamptz(*finished);
+        std::optional<int64_t> started = parse_rfc3339_utc(m.started_at);
+        found.last_seconds = started ? static_cast<double>(*finished - *started) / 1000 : 0;
+        found.last_bytes = m.stored_bytes();
+        found.last_databases = static_cast<int>(m.databases().size());
+      }
+    }
+    if (archiving_through_ramsafe(nullptr)) {
+      const StoredWalFile* newest = nullptr;
+      std::vector<StoredWalFile> wal = list_wal_files(root);
+      for (const auto& f : wal)
+        if (newest == nullptr || f.mtime_ms > newest->mtime_ms ||
+            (f.mtime_ms == newest->mtime_ms && f.file.name > newest->file.name))
+          newest = &f;
+      if (newest != nullptr) {
+        copy_text(found.wal, sizeof found.wal, newest->file.name);
+        found.wal_at = ms_to_timestamptz(newest->mtime_ms);
+      }
+    }
+  } catch (const std::exception&) {
+    return;  // the store cannot be read: the backups say why
+  }
+  SpinLockAcquire(&shared->mutex);
+  if (shared->last_id[0] == '\0' && found.last_id[0] != '\0') {
+    strlcpy(shared->last_id, found.last_id, sizeof shared->last_id);
+    shared->last_finished_at = found.last_at;
+    shared->last_seconds = found.last_seconds;
+    shared->last_stored_bytes = found.last_bytes;
+    shared->last_databases = found.last_databases;
+  }
+  if (shared->last_base_id[0] == '\0' && found.base_id[0] != '\0') {
+    strlcpy(shared->last_base_id, found.base_id, sizeof shared->last_base_id);
+    shared->last_base_backup_at = found.base_at;
+  }
+  if (shared->wal_last_archived[0] == '\0' && found.wal[0] != '\0') {
+    strlcpy(shared->wal_last_archived, found.wal, sizeof shared->wal_last_archived);
+    shared->wal_last_archived_at = found.wal_at;
+  }
+  SpinLockRelease(&shared->mutex);
+}
+
+// No usable store (issue 16): with the settings in a file the server cannot read (an
+// include_if_exists of a root-only file is skipped with a mere LOG line), every backup
+// would fail. One WARNING per problem, at start and when a reload changes it.
+char store_warned[kMessageLength] = "";
+
+void check_backup_store() {
+  char problem[kMessageLength] = "";
+  bool no_local_dir = false;
+  try {
+    Settings settings = current_settings();
+    no_local_dir = settings.local_dir.empty();
+    if (std::optional<std::string> p = backup_store_problem(settings))
+      copy_text(problem, sizeof problem, *p);
+  } catch (const std::exception& e) {
+    strlcpy(problem, e.what(), sizeof problem);
+  }
+  if (problem[0] != '\0' && strcmp(problem, store_warned) != 0)
+    ereport(WARNING,
+            (errmsg("ramsafe: no backup can be taken: %s", problem),
+             no_local_dir
+                 ? errhint("If the ramsafe.* settings are in a file included with "
+                           "include_if_exists, the server skips that file when it cannot read "
+                           "it (logging only \"skipping missing configuration file\"): include "
+                           "it with include, and let the server's OS user read it.")
+                 : errhint("The server's OS user must be able to create and write the store's "
+                           "directory.")));
+  strlcpy(store_warned, problem, sizeof store_warned);
+}
+
+// Configured values the server refused (issue 16): at start PostgreSQL keeps the built-in
+// value with a WARNING, on reload the previous one with a LOG line; ramsafe_status() shows
+// them, and each new set of them is a WARNING naming the value in force.
+char rejected_warned[kMessageLength] = "";
+
+void note_rejected_settings() {
+  char schedule_text[kMessageLength] = "";
+  char text[kMessageLength] = "";
+  try {
+    std::string all;
+    for (const RejectedSetting& r : rejected_settings()) {
+      std::string line = r.problem + "; in force: '" + value_in_force(r.name) + "'";
+      if (r.name == "ramsafe.schedule") copy_text(schedule_text, sizeof schedule_text, line);
+      all += (all.empty() ? "" : "\n") + line;
+    }
+    copy_text(text, sizeof text, all);
+  } catch (const std::exception& e) {
+    snprintf(text, sizeof text, "cannot list the rejected settings: %s", e.what());
+  }
+  SpinLockAcquire(&shared->mutex);
+  strlcpy(shared->schedule_rejected, schedule_text, sizeof shared->schedule_rejected);
+  strlcpy(shared->rejected_settings, text, sizeof shared->rejected_settings);
+  SpinLockRelease(&shared->mutex);
+  if (text[0] != '\0' && strcmp(text, rejected_warned) != 0)
+    ereport(WARNING, (errmsg("ramsafe: configured values the server rejected are not in force"),
+                      errdetail("%s", text),
+                      errhint("Fix them in the configuration file and reload; any companion "
+                              "command that reads the file, e.g. ramsafe list, names every "
+                              "problem in it.")));
+  strlcpy(rejected_warned, text, sizeof rejected_warned);
+}
+
 // The data directory's filesystem: a WARNING each time usage crosses the threshold.
 void check_ram_usage(bool* above) {
   char data_dir[MAXPGPATH] = "";
@@ -638,7 +780,16 @@ void ramsafe_worker_main(Datum arg) {
   MemoryContext loop_context =
       AllocSetContextCreate(TopMemoryContext, "ramsafe worker loop", ALLOCSET_DEFAULT_SIZES);
 
+  // Inherited refusals may be stale (a refused line removed since, which PostgreSQL does not
+  // re-check): read the files afresh, as a reload would.
+  if (have_rejected_settings()) {
+    forget_rejected_settings();
+    ProcessConfigFile(PGC_SIGHUP);
+  }
+  note_rejected_settings();
+  check_backup_store();
   uploader_reset();
+  fill_status_from_store();
   char problem[kMessageLength];
   if (!configure_scheduler(time(nullptr), true, problem, sizeof problem))
     ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
@@ -653,7 +804,10 @@ void ramsafe_worker_main(Datum arg) {
 
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
+      forget_rejected_settings();  // every value in the files is checked again
       ProcessConfigFile(PGC_SIGHUP);
+      note_rejected_settings();
+      check_backup_store();
       uploader_reset();
       if (!configure_scheduler(time(nullptr), false, problem, sizeof problem))
         ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
@@ -690,6 +844,9 @@ void ramsafe_worker_main(Datum arg) {
         run_one_base_backup(base_scheduled && !base_requested, base_requested ? nullptr : why);
         if (base_scheduler) base_scheduler->ran(time(nullptr));
         uploader_note_new_backup();
+        // Base backups have their own policy: without this, a server that only takes base
+        // backups (no logical schedule, no Drive) would never prune them or their WAL.
+        retention_after_backup(upload_should_stop);
       }
     }
     publish_next_run();

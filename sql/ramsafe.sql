@@ -17,6 +17,8 @@ SELECT used_percent BETWEEN 0 AND 100 AS sane, data_directory_bytes > 0 AS has_b
 FROM ramsafe_ram_usage();
 SELECT count(*) FROM ramsafe_backups();
 SELECT count(*) FROM ramsafe_prune();
+-- The configured schedule is in force: nothing rejected.
+SELECT schedule_rejected, rejected_settings FROM ramsafe_status();
 -- WAL archiving's columns: not archiving here, nothing archived, no store, no base backup.
 SELECT archiving, last_archived_wal, last_archived_at, archive_failures, last_archive_error,
        wal_backlog_bytes, wal_backlog_oldest_at, wal_chain_broken_at, last_base_backup_at,
@@ -98,4 +100,15 @@ SELECT p.proname, coalesce(array_to_string(p.proacl, ','), '(default)') AS acl
 FROM pg_proc p WHERE p.proname IN ('ramsafe_status', 'ramsafe_backups', 'ramsafe_base_backup_now')
 ORDER BY 1;
 SELECT * FROM ramsafe_base_backup_now(false) WHERE false;
+DROP EXTENSION ramsafe;
+
+-- The upgrade from 0.3.0: ramsafe_status() gains schedule_rejected and rejected_settings.
+CREATE EXTENSION ramsafe VERSION '0.3.0';
+-- The 0.4.0 library still answers the 0.3.0 definition until the update runs.
+SELECT wal_drive_pending_files, archiving FROM ramsafe_status();
+ALTER EXTENSION ramsafe UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'ramsafe';
+SELECT schedule_rejected, rejected_settings FROM ramsafe_status();
+SELECT coalesce(array_to_string(proacl, ','), '(default)') AS acl FROM pg_proc
+WHERE proname = 'ramsafe_status';
 DROP EXTENSION ramsafe;

@@ -1,6 +1,10 @@
 #include "core/backup/backup.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "core/error.h"
 #include "core/io/paths.h"
@@ -270,6 +274,22 @@ ConnectionParams connection_params(const Settings& settings, const std::string& 
 std::unique_ptr<LocalStore> make_local_store(const Settings& settings) {
   if (settings.local_dir.empty()) return nullptr;
   return std::make_unique<LocalStore>(local_store_root(settings));
+}
+
+std::optional<std::string> backup_store_problem(const Settings& settings) {
+  if (settings.local_dir.empty())
+    return std::string(
+        "ramsafe.local_dir is not set: every backup is written to the local store first "
+        "(Drive only gets copies)");
+  const std::string root = local_store_root(settings);
+  std::string existing = root;
+  while (existing != "/" && !path_exists(existing)) existing = parent_dir(existing);
+  const std::string setting = "ramsafe.local_dir = '" + settings.local_dir + "': ";
+  if (!is_directory(existing)) return setting + existing + " is not a directory";
+  if (::access(existing.c_str(), W_OK | X_OK) != 0)
+    return setting + "cannot " + (existing == root ? "write in " : "create the store in ") +
+           existing + ": " + std::strerror(errno);
+  return std::nullopt;
 }
 
 BackupResult run_backup(const BackupRequest& request) {

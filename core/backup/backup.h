@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,11 @@ ConnectionParams connection_params(const Settings& settings,
 // The local store the settings name, or nullptr when ramsafe.local_dir is empty (commands
 // that can work from Drive alone).
 std::unique_ptr<LocalStore> make_local_store(const Settings& settings);
+// Why no backup at all can be written with these settings, or nullopt: ramsafe.local_dir
+// is not set (every backup, logical or base, is published locally first; Drive only gets
+// copies), or this process cannot create or write the store's directory (checked with
+// access(2) on the store, or on its nearest existing parent when it does not exist yet).
+std::optional<std::string> backup_store_problem(const Settings& settings);
 
 // Runs a whole backup; throws Error on failure, leaving no complete-looking set.
 BackupResult run_backup(const BackupRequest& request);

@@ -233,6 +233,20 @@ std::vector<SettingDef> build_setting_defs() {
                                              "as ramsafe.local_retention."),
                                 "daily=7 weekly=4 monthly=12"),
                    retention_problem),
+      with_explain(
+          with_default(text_setting("ramsafe.local_base_retention", &Settings::local_base_retention,
+                                    "Which physical base backups (sets for WAL replay) to keep "
+                                    "locally, in the same form as ramsafe.local_retention; "
+                                    "the newest is always kept."),
+                       "last=2 daily=7"),
+          retention_problem),
+      with_explain(
+          with_default(text_setting("ramsafe.drive_base_retention", &Settings::drive_base_retention,
+                                    "Which physical base backups to keep on Drive, in the same "
+                                    "form as ramsafe.local_retention; the newest is always "
+                                    "kept."),
+                       "last=2 daily=7"),
+          retention_problem),
       with_check(
           integer_setting("ramsafe.drive_chunk_kb", 8192, 256, 1048576, &Settings::drive_chunk_kb,
                           "Size of each resumable upload request to Drive, in KiB."),
@@ -264,6 +278,37 @@ std::vector<SettingDef> build_setting_defs() {
                    "ramsafe.wal_backlog_limit: keep it (pg_wal grows), or drop the oldest "
                    "segment (the WAL chain is broken until the next base backup)."),
   };
+}
+
+// Settings that `ramsafe restore` and the `wal-fetch` it runs never read: a bad value of one
+// must not keep a server from starting, since the server itself only warns about it. Every
+// other setting, a new one too, counts as read at boot: the safe side.
+const char* const kNotReadAtBoot[] = {
+    "ramsafe.recipients_file",
+    "ramsafe.compression_level",
+    "ramsafe.host",
+    "ramsafe.port",
+    "ramsafe.passfile",
+    "ramsafe.schedule",
+    "ramsafe.timezone",
+    "ramsafe.max_rate",
+    "ramsafe.ram_warn_percent",
+    "ramsafe.local_retention",
+    "ramsafe.drive_retention",
+    "ramsafe.local_base_retention",
+    "ramsafe.drive_base_retention",
+    "ramsafe.drive_chunk_kb",
+    "ramsafe.base_backup_schedule",
+    "ramsafe.wal_backlog_limit",
+    "ramsafe.wal_backlog_policy",
+};
+
+std::vector<SettingDef> build_all_setting_defs() {
+  std::vector<SettingDef> defs = build_setting_defs();
+  for (SettingDef& def : defs)
+    for (const char* name : kNotReadAtBoot)
+      if (def.name == name) def.read_at_boot = false;
+  return defs;
 }
 
 std::string expected_text(const SettingDef& def) {
@@ -400,7 +445,7 @@ std::string join_lines(const std::vector<std::string>& lines) {
 }  // namespace
 
 const std::vector<SettingDef>& setting_defs() {
-  static const std::vector<SettingDef> defs = build_setting_defs();
+  static const std::vector<SettingDef> defs = build_all_setting_defs();
   return defs;
 }
 
@@ -516,16 +561,17 @@ std::optional<std::string> validate_setting(const SettingDef& def, const std::st
          expected_text(def) + ")";
 }
 
-Settings load_settings(const config::ParsedConfig& parsed) {
-  std::vector<std::string> problems;
+CheckedSettings check_settings(const config::ParsedConfig& parsed) {
+  CheckedSettings checked;
   const std::string prefix = "ramsafe.";
   for (const auto& [name, raw] : parsed.settings) {
     if (name.compare(0, prefix.size(), prefix) != 0 || find_setting(name) != nullptr) continue;
-    problems.push_back("unrecognized setting " + name + " at " + raw.where.describe() +
-                       suggestion_for(name));
+    checked.problems.push_back(
+        {SettingProblem::Kind::kUnknownName, name, raw.where.describe(),
+         "unrecognized setting " + name + " at " + raw.where.describe() + suggestion_for(name)});
   }
 
-  Settings settings;
+  Settings& settings = checked.settings;
   for (const SettingDef& def : setting_defs()) {
     std::string value = def.default_value;
     std::string origin = "default";
@@ -545,7 +591,9 @@ Settings load_settings(const config::ParsedConfig& parsed) {
       }
     }
     if (auto message = validate_setting(checked_as, value)) {
-      problems.push_back(origin + ": " + *message);
+      checked.problems.push_back(
+          {SettingProblem::Kind::kInvalidValue, def.name, origin, origin + ": " + *message});
+      settings.origin[def.name] = "default";
       continue;
     }
     store_value(def, value, &settings);
@@ -553,14 +601,49 @@ Settings load_settings(const config::ParsedConfig& parsed) {
   }
 
   if (!settings.recipients_file.empty() && !settings.passphrase_file.empty()) {
-    problems.push_back("ramsafe.recipients_file (" + settings.origin["ramsafe.recipients_file"] +
-                       ") and ramsafe.passphrase_file (" +
-                       settings.origin["ramsafe.passphrase_file"] +
-                       ") are both set: set only one, as a passphrase must be a backup's only "
-                       "age recipient");
+    checked.problems.push_back(
+        {SettingProblem::Kind::kConflict, "ramsafe.recipients_file", "",
+         "ramsafe.recipients_file (" + settings.origin["ramsafe.recipients_file"] +
+             ") and ramsafe.passphrase_file (" + settings.origin["ramsafe.passphrase_file"] +
+             ") are both set: set only one, as a passphrase must be a backup's only age "
+             "recipient"});
   }
-  if (!problems.empty()) throw Error(Errc::kConfig, join_lines(problems));
-  return settings;
+  return checked;
+}
+
+Settings load_settings(const config::ParsedConfig& parsed) {
+  CheckedSettings checked = check_settings(parsed);
+  if (!checked.problems.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& problem : checked.problems) lines.push_back(problem.message);
+    throw Error(Errc::kConfig, join_lines(lines));
+  }
+  return std::move(checked.settings);
+}
+
+Settings load_boot_settings(const config::ParsedConfig& parsed,
+                            std::vector<std::string>* warnings) {
+  CheckedSettings checked = check_settings(parsed);
+  std::vector<std::string> errors;
+  for (const auto& problem : checked.problems) {
+    const SettingDef* def = find_setting(problem.setting);
+    switch (problem.kind) {
+      case SettingProblem::Kind::kUnknownName:
+        warnings->push_back(problem.message + "; ignored, as the server ignores it");
+        break;
+      case SettingProblem::Kind::kInvalidValue:
+      case SettingProblem::Kind::kConflict:
+        if (def != nullptr && !def->read_at_boot)
+          warnings->push_back(problem.message + (problem.kind == SettingProblem::Kind::kConflict
+                                                     ? "; ignored: only backups encrypt"
+                                                     : "; ignored: a restore does not need it"));
+        else
+          errors.push_back(problem.message);
+        break;
+    }
+  }
+  if (!errors.empty()) throw Error(Errc::kConfig, join_lines(errors));
+  return std::move(checked.settings);
 }
 
 Settings load_settings_file(const std::string& path) {

@@ -43,6 +43,8 @@ struct Settings {
   std::string drive_oauth_url = "https://oauth2.googleapis.com";  // ramsafe.drive_oauth_url
   std::string local_retention = "last=3 hourly=24 daily=7";       // ramsafe.local_retention
   std::string drive_retention = "daily=7 weekly=4 monthly=12";    // ramsafe.drive_retention
+  std::string local_base_retention = "last=2 daily=7";            // ramsafe.local_base_retention
+  std::string drive_base_retention = "last=2 daily=7";            // ramsafe.drive_base_retention
   std::string base_backup_schedule;         // ramsafe.base_backup_schedule: cron; empty = off
   std::string wal_backlog_limit = "1GB";    // ramsafe.wal_backlog_limit: a size (parse_size)
   std::string wal_backlog_policy = "drop";  // ramsafe.wal_backlog_policy: keep | drop
@@ -82,6 +84,9 @@ struct SettingDef {
   SettingCheck check = nullptr;
   std::string expected;  // what check wants, for messages ("expected ...")
   SettingExplain explain = nullptr;
+  // Read by `ramsafe restore` or the `wal-fetch` it runs (the boot path). An invalid value of
+  // a setting the boot path does not read is only a warning there (load_boot_settings).
+  bool read_at_boot = true;
 };
 
 const std::vector<SettingDef>& setting_defs();
@@ -106,6 +111,29 @@ std::optional<bool> parse_pg_bool(const std::string& value);
 // text is not one or overflows.
 std::optional<uint64_t> parse_size(const std::string& value);
 
+// One problem of a configuration file, as load_settings reports it.
+struct SettingProblem {
+  enum class Kind {
+    kUnknownName,   // a ramsafe.* name that is no setting (a misspelling, a newer release's)
+    kInvalidValue,  // a value its setting refuses; the default stands in for it
+    kConflict,      // settings that are valid alone but not together
+  };
+  Kind kind;
+  std::string setting;  // the name as the file has it (lower-cased); for a conflict, the
+                        // setting whose readers it concerns (ramsafe.recipients_file)
+  std::string where;    // "file:line" of the value, "default", or "" for a conflict
+  std::string message;  // one line, as load_settings puts it in its error
+};
+
+struct CheckedSettings {
+  Settings settings;  // every valid value; an invalid one leaves the default in place
+  std::vector<SettingProblem> problems;  // unknown names, then invalid values, then conflicts
+};
+
+// Reads a parsed file like load_settings but never throws for a setting's problem: every
+// problem is collected (for `ramsafe check`, which reports them all, and the boot path).
+CheckedSettings check_settings(const config::ParsedConfig& parsed);
+
 // Builds Settings from a parsed file: every ramsafe.* name must be known (a misspelt
 // setting is an error, as PostgreSQL's reserved prefix makes it), every value valid.
 // Also picks up the server's own data_directory, port and unix_socket_directories when
@@ -114,6 +142,14 @@ std::optional<uint64_t> parse_size(const std::string& value);
 // several problems, one line each.
 Settings load_settings(const config::ParsedConfig& parsed);
 Settings load_settings_file(const std::string& path);
+
+// The boot path's reading (`ramsafe restore` and the `wal-fetch` it runs): it fails only
+// for what it needs, like the server, which only warns about the same file. Unknown
+// ramsafe.* names, invalid values of settings it does not read (read_at_boot false; the
+// default stands in) and conflicts between settings it does not read are returned in
+// warnings, one line each; a problem of a setting it reads throws Error(kConfig) as
+// load_settings does.
+Settings load_boot_settings(const config::ParsedConfig& parsed, std::vector<std::string>* warnings);
 
 // ramsafe.cluster_name or "main".
 std::string cluster_name(const Settings& settings);

@@ -190,6 +190,13 @@ std::vector<UnfinishedUpload> DriveStore::unfinished_uploads() const {
   return out;
 }
 
+int64_t DriveStore::manifest_modified_unix(const std::string& set_id) const {
+  for (const auto& f : last_listing_)
+    if (property(f, kSetKey) == set_id && property(f, kPathKey) == kManifestName)
+      return parse_rfc3339_utc(f.modified_time).value_or(0) / 1000;
+  return 0;
+}
+
 std::string DriveStore::file_id(const std::string& set_id, const std::string& path,
                                 const CancelCheck& cancel) {
   for (int pass = 0; pass < 2; ++pass) {

@@ -71,6 +71,9 @@ class DriveStore : public Store {
   void delete_set(const std::string& set_id) override;
   // The unfinished uploads in the listing of the last list_sets() call.
   std::vector<UnfinishedUpload> unfinished_uploads() const;
+  // When a set's manifest, uploaded last, reached Drive (its modifiedTime, unix seconds),
+  // from the listing of the last list_sets() call; 0 when unknown.
+  int64_t manifest_modified_unix(const std::string& set_id) const;
 
   // Copies a complete local set to Drive: files already there with the right size and
   // MD5 are kept, a wrong or duplicate copy is replaced, an interrupted upload from an

@@ -81,7 +81,7 @@ RestorePlan plan_restore(const std::vector<SetEntry>& usable_newest_first,
                                          p.start_wal_file + " through " + p.stop_wal_file + ")");
       continue;
     }
-    ranked.emplace_back(std::max(finished, reach.last_mtime * 1000), set);
+    ranked.emplace_back(std::max(finished, reach.last_mtime_ms), set);
   }
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });

@@ -392,6 +392,22 @@ bool data_directory_is_empty(const std::string& path) {
   return true;
 }
 
+std::optional<RestoreReport> skip_if_not_empty(const std::string& data_directory) {
+  try {
+    if (data_directory.empty() || data_directory[0] != '/' || !is_directory(data_directory) ||
+        path_exists(join_path(data_directory, restore_internal::kStagingName)) ||
+        data_directory_is_empty(data_directory))
+      return std::nullopt;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  RestoreReport report;
+  report.outcome = "skipped";
+  report.data_directory = data_directory;
+  report.started_at = report.finished_at = format_rfc3339_utc(now_unix_millis());
+  return report;
+}
+
 std::string RestoreReport::to_json() const {
   nlohmann::json attempts_json = nlohmann::json::array();
   for (const auto& a : attempts)

@@ -114,4 +114,11 @@ RestoreReport run_restore(const RestoreRequest& request, const std::vector<Store
 // True if the directory is absent or holds nothing but "lost+found".
 bool data_directory_is_empty(const std::string& path);
 
+// --if-empty's answer on the boot path, before anything else is read (a restart of the
+// service must not fail for a problem only a restore would have): a report with outcome
+// "skipped" when data_directory holds data and no unfinished restore (whose staging
+// directory a restore has to discard and redo); nullopt when a restore must look closer.
+// Only reads the directory; an unreadable one gives nullopt, never an exception.
+std::optional<RestoreReport> skip_if_not_empty(const std::string& data_directory);
+
 }  // namespace ramsafe

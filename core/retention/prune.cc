@@ -24,7 +24,10 @@ std::vector<RetentionCandidate> candidates_of(const std::vector<SetEntry>& sets)
     RetentionCandidate c;
     c.id = s.id;
     c.usable = s.usable();
-    if (s.usable()) c.finished_unix = parse_rfc3339_utc(s.manifest->finished_at).value_or(0) / 1000;
+    if (s.usable()) {
+      c.finished_unix = parse_rfc3339_utc(s.manifest->finished_at).value_or(0) / 1000;
+      c.physical = s.manifest->is_physical();
+    }
     out.push_back(c);
   }
   return out;
@@ -79,19 +82,33 @@ void prune_unfinished(DriveStore& drive, const std::vector<UnfinishedUpload>& un
   }
 }
 
+// What a store holds besides its sets, for the recoverable-window guard.
+struct StoreWal {
+  std::vector<StoredWalFile> files;
+  std::vector<WalChainBreak> breaks;
+};
+
 void decide_and_delete(const std::string& store_name, Store& store,
-                       const std::vector<SetEntry>& sets, const RetentionPolicy& policy,
+                       const std::vector<SetEntry>& sets, const StorePolicy& policy,
                        const PruneRequest& request,
-                       const std::map<std::string, std::string>& protect,
+                       const std::map<std::string, std::string>& protect, const StoreWal& wal,
                        std::vector<PruneEntry>& out) {
   auto finished = finish_times(sets);
-  for (const auto& d : decide_retention(candidates_of(sets), policy, request.zone, protect)) {
+  std::map<std::string, std::string> kinds;
+  for (const auto& s : sets)
+    if (s.usable()) kinds[s.id] = s.manifest->kind;
+  std::vector<RetentionDecision> decisions =
+      decide_store_retention(candidates_of(sets), policy, request.zone, protect);
+  WindowGuard guard = keep_recoverable_point(decisions, sets, wal.files, wal.breaks);
+  for (const auto& d : decisions) {
     PruneEntry e;
     e.store = store_name;
     e.backup_id = d.id;
+    e.set_kind = kinds.count(d.id) ? kinds[d.id] : "";
     e.finished_at = finished.count(d.id) ? finished[d.id] : "";
     e.keep = d.keep;
     e.reason = d.reason_text();
+    if (d.id == guard.kept_id) e.warning = store_name + ": " + guard.warning;
     if (!d.keep && !request.dry_run) {
       if (request.cancel && request.cancel()) throw Error(Errc::kCancelled, "cancelled");
       try {
@@ -186,6 +203,38 @@ void delete_stale_chain_breaks(const std::string& root, const std::string& cutof
 
 }  // namespace
 
+WindowGuard keep_recoverable_point(std::vector<RetentionDecision>& decisions,
+                                   const std::vector<SetEntry>& sets,
+                                   const std::vector<StoredWalFile>& wal,
+                                   const std::vector<WalChainBreak>& breaks) {
+  WalWindow before = compute_wal_window(sets, wal, breaks);
+  if (!before.recoverable_to_ms) return {};
+  std::set<std::string> kept;
+  for (const auto& d : decisions)
+    if (d.keep) kept.insert(d.id);
+  std::vector<SetEntry> kept_sets;
+  for (const auto& s : sets)
+    if (kept.count(s.id)) kept_sets.push_back(s);
+  WalWindow after = compute_wal_window(kept_sets, wal, breaks);
+  if (after.recoverable_to_ms && *after.recoverable_to_ms >= *before.recoverable_to_ms) return {};
+
+  const std::string point = format_rfc3339_utc(*before.recoverable_to_ms);
+  WindowGuard guard;
+  for (auto& d : decisions) {
+    if (d.id != before.recoverable_to_backup_id || d.keep) continue;
+    d.keep = true;
+    d.reasons.back() += ", but kept: the latest recoverable point (" + point + ") depends on it";
+    guard.kept_id = d.id;
+    guard.warning = "retention would have moved the latest recoverable point back from " + point +
+                    " to " +
+                    (after.recoverable_to_ms ? format_rfc3339_utc(*after.recoverable_to_ms)
+                                             : std::string("nothing")) +
+                    " by deleting " + d.id + " (" + d.reason_text() +
+                    "); it is kept. A newer base backup whose WAL is complete lets it go.";
+  }
+  return guard;
+}
+
 std::vector<StoredWalFile> wal_to_upload(const std::vector<StoredWalFile>& local,
                                          const std::vector<StoredWalFile>& remote) {
   std::map<std::string, uint64_t> on_drive;
@@ -200,7 +249,7 @@ std::vector<StoredWalFile> wal_to_upload(const std::vector<StoredWalFile>& local
 
 std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
                                      const std::vector<SetEntry>& remote,
-                                     const RetentionPolicy& drive_policy, const TimeZone& zone) {
+                                     const StorePolicy& drive_policy, const TimeZone& zone) {
   // Drive as it would be with every missing set added: the ones its policy keeps are due.
   std::set<std::string> remote_ids;
   std::vector<SetEntry> combined;
@@ -211,7 +260,7 @@ std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
     if (l.usable() && remote_ids.count(l.id) == 0 && missing.emplace(l.id, &l).second)
       combined.push_back(l);
   std::vector<SetEntry> out;
-  for (const auto& d : decide_retention(candidates_of(combined), drive_policy, zone)) {
+  for (const auto& d : decide_store_retention(candidates_of(combined), drive_policy, zone)) {
     auto it = missing.find(d.id);
     if (it != missing.end() && d.keep) out.push_back(*it->second);
   }
@@ -252,18 +301,19 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
         queued.insert(s.id);
       }
     }
-    decide_and_delete("local", *local, sets, request.local_policy, request, protect, out);
+    const std::string& root = local->root();
+    StoreWal wal{list_wal_files(root), list_wal_chain_breaks(root)};
+    decide_and_delete("local", *local, sets, request.local_policy, request, protect, wal, out);
 
-    std::vector<StoredWalFile> wal = list_wal_files(local->root());
     std::map<std::string, std::string> wal_protect;
     if (drive && !remote_known) {
-      for (const auto& f : wal) wal_protect[f.file.name] = "kept: Drive could not be listed";
+      for (const auto& f : wal.files) wal_protect[f.file.name] = "kept: Drive could not be listed";
     } else if (drive) {
-      for (const auto& f : wal_to_upload(wal, DriveStore::stored_of(remote_wal)))
+      for (const auto& f : wal_to_upload(wal.files, DriveStore::stored_of(remote_wal)))
         wal_protect[f.file.name] = "kept: not yet on Drive";
     }
-    const std::string& root = local->root();
-    WalRetention decision = decide_wal_retention(wal, kept_bases("local", sets, out), wal_protect);
+    WalRetention decision =
+        decide_wal_retention(wal.files, kept_bases("local", sets, out), wal_protect);
     prune_wal(
         "local", decision, request, [&root](const StoredWalFile& f) { delete_local_wal(root, f); },
         out);
@@ -273,14 +323,13 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
     }
   }
   if (drive && remote_known && request.prune_drive) {
-    decide_and_delete("drive", *drive, remote, request.drive_policy, request, {}, out);
+    StoreWal wal{DriveStore::stored_of(remote_wal), {}};
+    decide_and_delete("drive", *drive, remote, request.drive_policy, request, {}, wal, out);
     prune_unfinished(*drive, unfinished, queued, local != nullptr, request, out);
     std::map<std::string, const RemoteWalFile*> by_name;
     for (const auto& r : remote_wal) by_name[r.wal.file.name] = &r;
     prune_wal(
-        "drive",
-        decide_wal_retention(DriveStore::stored_of(remote_wal), kept_bases("drive", remote, out)),
-        request,
+        "drive", decide_wal_retention(wal.files, kept_bases("drive", remote, out)), request,
         [&](const StoredWalFile& f) {
           drive->delete_wal_file(*by_name[f.file.name], request.cancel);
         },
@@ -297,8 +346,10 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
 
 PruneRequest prune_request_for(const Settings& settings, const TimeZone& zone) {
   PruneRequest r;
-  r.local_policy = RetentionPolicy::parse(settings.local_retention);
-  r.drive_policy = RetentionPolicy::parse(settings.drive_retention);
+  r.local_policy = {RetentionPolicy::parse(settings.local_retention),
+                    RetentionPolicy::parse(settings.local_base_retention)};
+  r.drive_policy = {RetentionPolicy::parse(settings.drive_retention),
+                    RetentionPolicy::parse(settings.drive_base_retention)};
   r.zone = zone;
   return r;
 }

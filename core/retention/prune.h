@@ -14,6 +14,7 @@
 #include "core/schedule/timezone.h"
 #include "core/store/local_store.h"
 #include "core/wal/wal_retention.h"
+#include "core/wal/wal_window.h"
 
 namespace ramsafe {
 
@@ -26,16 +27,20 @@ struct PruneEntry {
   uint64_t wal_bytes = 0;
   std::string wal_first, wal_last;
   std::string backup_id;
+  std::string set_kind;     // the manifest's kind ("logical", "physical"); empty if unusable
   std::string finished_at;  // empty for an unusable set
   bool keep = true;
   std::string reason;
   bool deleted = false;  // set by a run that is not a dry run
   std::string error;     // why deleting failed
+  // Set when the policy would have shrunk the recoverable window and this set was kept
+  // instead (keep_recoverable_point): a message for a WARNING.
+  std::string warning;
 };
 
 struct PruneRequest {
-  RetentionPolicy local_policy;
-  RetentionPolicy drive_policy;
+  StorePolicy local_policy;  // ramsafe.local_retention, ramsafe.local_base_retention
+  StorePolicy drive_policy;  // ramsafe.drive_retention, ramsafe.drive_base_retention
   TimeZone zone = TimeZone::utc();
   bool dry_run = true;
   CancelCheck cancel;
@@ -49,12 +54,30 @@ struct PruneRequest {
   bool prune_drive = true;
 };
 
+// The recoverable-window guard: retention never moves back the latest point a restore
+// from a store reaches (recoverable_to, core/wal/wal_window.h). When the sets the decisions
+// keep, with the store's archived WAL and chain-break markers, reach less far than all its
+// usable sets do (a newer base whose WAL is incomplete, an older one whose WAL reaches
+// further), the set that reaches furthest is kept after all. kept_id names it and warning
+// says what the policy would have done; both empty when the decisions already keep it.
+struct WindowGuard {
+  std::string kept_id;
+  std::string warning;
+};
+WindowGuard keep_recoverable_point(std::vector<RetentionDecision>& decisions,
+                                   const std::vector<SetEntry>& sets,
+                                   const std::vector<StoredWalFile>& wal,
+                                   const std::vector<WalChainBreak>& breaks);
+
 // Decides for every set of both stores (either may be null) and, unless dry_run, deletes
 // what the decisions say (and abandoned unfinished Drive uploads), local sets under the local
 // store's lock; then, per store, the archived WAL before the oldest physical base it keeps
-// (a local WAL file Drive lacks is kept while Drive is configured). Throws Error(kBusy) when a
-// backup holds the lock, Error for a local store that cannot be listed; a Drive that cannot be
-// listed keeps every local set and is reported as a "drive" entry with the error.
+// (a local WAL file Drive lacks is kept while Drive is configured). Logical and physical sets
+// go by their own policies (StorePolicy), the newest of each kind stays, and the
+// recoverable-window guard applies (an entry's warning says when it had to). Throws
+// Error(kBusy) when a backup holds the lock, Error for a local store that cannot be listed; a
+// Drive that cannot be listed keeps every local set and is reported as a "drive" entry with
+// the error.
 std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local,
                                   DriveStore* drive);
 
@@ -64,16 +87,16 @@ std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local
 // also not protected from local retention.
 std::vector<SetEntry> sets_to_upload(const std::vector<SetEntry>& local,
                                      const std::vector<SetEntry>& remote,
-                                     const RetentionPolicy& drive_policy, const TimeZone& zone);
+                                     const StorePolicy& drive_policy, const TimeZone& zone);
 
 // The WAL upload queue: local archived WAL files Drive lacks (or holds with another size),
 // oldest first.
 std::vector<StoredWalFile> wal_to_upload(const std::vector<StoredWalFile>& local,
                                          const std::vector<StoredWalFile>& remote);
 
-// The policies the settings give (ramsafe.local_retention, drive_retention), evaluated in
-// zone; without one, in ramsafe.timezone, else the system's zone (the server passes its
-// own TimeZone instead).
+// The policies the settings give (ramsafe.local_retention, drive_retention,
+// local_base_retention, drive_base_retention), evaluated in zone; without one, in
+// ramsafe.timezone, else the system's zone (the server passes its own TimeZone instead).
 PruneRequest prune_request_for(const Settings& settings, const TimeZone& zone);
 PruneRequest prune_request_for(const Settings& settings);
 

@@ -91,10 +91,15 @@ std::string RetentionDecision::reason_text() const {
   return out;
 }
 
-std::vector<RetentionDecision> decide_retention(std::vector<RetentionCandidate> candidates,
-                                                const RetentionPolicy& policy, const TimeZone& zone,
-                                                const std::map<std::string, std::string>& protect) {
-  std::sort(candidates.begin(), candidates.end(), comes_first);
+namespace {
+
+// How one group of sets is labelled in the reasons.
+struct Group {
+  std::string label;   // put before the first reason ("base backup: ")
+  std::string newest;  // the reason of the group's newest usable set
+};
+
+void check_unique_ids(const std::vector<RetentionCandidate>& candidates) {
   std::set<std::string> ids;
   for (const RetentionCandidate& candidate : candidates) {
     if (!ids.insert(candidate.id).second) {
@@ -102,12 +107,61 @@ std::vector<RetentionDecision> decide_retention(std::vector<RetentionCandidate> 
                   "backup set " + candidate.id + " is listed twice for retention");
     }
   }
+}
+
+std::vector<RetentionDecision> decide_group(std::vector<RetentionCandidate> candidates,
+                                            const RetentionPolicy& policy, const TimeZone& zone,
+                                            const std::map<std::string, std::string>& protect,
+                                            const Group& group);
+
+}  // namespace
+
+std::vector<RetentionDecision> decide_retention(std::vector<RetentionCandidate> candidates,
+                                                const RetentionPolicy& policy, const TimeZone& zone,
+                                                const std::map<std::string, std::string>& protect) {
+  return decide_group(std::move(candidates), policy, zone, protect, {"", "newest complete set"});
+}
+
+std::vector<RetentionDecision> decide_store_retention(
+    const std::vector<RetentionCandidate>& candidates, const StorePolicy& policy,
+    const TimeZone& zone, const std::map<std::string, std::string>& protect) {
+  check_unique_ids(candidates);
+  // The place of each set in the order over all of them, for the merged result.
+  std::vector<RetentionCandidate> ordered = candidates;
+  std::sort(ordered.begin(), ordered.end(), comes_first);
+  std::map<std::string, size_t> position;
+  for (size_t i = 0; i < ordered.size(); ++i) position[ordered[i].id] = i;
+
+  std::vector<RetentionCandidate> logical;
+  std::vector<RetentionCandidate> physical;
+  for (const RetentionCandidate& candidate : candidates)
+    (candidate.usable && candidate.physical ? physical : logical).push_back(candidate);
+  std::vector<RetentionDecision> decisions =
+      decide_group(std::move(logical), policy.logical, zone, protect, {"", "newest complete set"});
+  for (RetentionDecision& d : decide_group(std::move(physical), policy.physical, zone, protect,
+                                           {"base backup: ", "newest base backup"}))
+    decisions.push_back(std::move(d));
+  std::sort(decisions.begin(), decisions.end(),
+            [&position](const RetentionDecision& a, const RetentionDecision& b) {
+              return position[a.id] < position[b.id];
+            });
+  return decisions;
+}
+
+namespace {
+
+std::vector<RetentionDecision> decide_group(std::vector<RetentionCandidate> candidates,
+                                            const RetentionPolicy& policy, const TimeZone& zone,
+                                            const std::map<std::string, std::string>& protect,
+                                            const Group& group) {
+  std::sort(candidates.begin(), candidates.end(), comes_first);
+  check_unique_ids(candidates);
 
   std::vector<RetentionDecision> decisions;
   decisions.reserve(candidates.size());
   if (policy.keeps_everything()) {
     for (const RetentionCandidate& candidate : candidates) {
-      decisions.push_back({candidate.id, true, {"no retention policy"}});
+      decisions.push_back({candidate.id, true, {group.label + "no retention policy"}});
     }
     return decisions;
   }
@@ -142,7 +196,7 @@ std::vector<RetentionDecision> decide_retention(std::vector<RetentionCandidate> 
                                    ")");
         rule.last_bucket = std::move(bucket);
       }
-      if (usable_seen == 1) decision.reasons.push_back("newest complete set");
+      if (usable_seen == 1) decision.reasons.push_back(group.newest);
     }
     auto protected_set = protect.find(candidate.id);
     if (protected_set != protect.end()) {
@@ -152,9 +206,12 @@ std::vector<RetentionDecision> decide_retention(std::vector<RetentionCandidate> 
     if (!candidate.usable) decision.reasons.push_back("unusable: left for inspection");
     decision.keep = !decision.reasons.empty();
     if (!decision.keep) decision.reasons.push_back(not_selected);
+    decision.reasons.front().insert(0, group.label);
     decisions.push_back(std::move(decision));
   }
   return decisions;
 }
+
+}  // namespace
 
 }  // namespace ramsafe

@@ -21,6 +21,15 @@ struct RetentionCandidate {
   std::string id;
   int64_t finished_unix = 0;  // the manifest's finished_at, seconds since the epoch
   bool usable = true;         // false: the manifest is unusable; never counted by the policy
+  bool physical = false;      // a physical base backup: decided by StorePolicy::physical
+};
+
+// What one store keeps. Logical sets and physical base backups are decided apart, each by
+// its own policy, so that frequent logical backups never push out of the slots the base
+// that the archived WAL after it needs (issue 16): the newest set of each kind is kept.
+struct StorePolicy {
+  RetentionPolicy logical;   // ramsafe.local_retention / ramsafe.drive_retention
+  RetentionPolicy physical;  // ramsafe.local_base_retention / ramsafe.drive_base_retention
 };
 
 struct RetentionDecision {
@@ -51,5 +60,13 @@ struct RetentionDecision {
 std::vector<RetentionDecision> decide_retention(
     std::vector<RetentionCandidate> candidates, const RetentionPolicy& policy, const TimeZone& zone,
     const std::map<std::string, std::string>& protect = {});
+
+// One store's sets, each kind by its own policy: physical ones by policy.physical (their
+// reasons start with "base backup: ", the newest is kept as "newest base backup"), every
+// other one, and every unusable set, by policy.logical as decide_retention does. Decisions
+// come in decide_retention's order over all candidates.
+std::vector<RetentionDecision> decide_store_retention(
+    const std::vector<RetentionCandidate>& candidates, const StorePolicy& policy,
+    const TimeZone& zone, const std::map<std::string, std::string>& protect = {});
 
 }  // namespace ramsafe

@@ -277,7 +277,10 @@ std::vector<StoredWalFile> list_wal_files(const std::string& store_root) {
       f.file = *parsed;
       f.stored_bytes = file_size(join_path(dir, entry));
       struct stat st;
-      if (::stat(join_path(dir, entry).c_str(), &st) == 0) f.mtime = st.st_mtime;
+      if (::stat(join_path(dir, entry).c_str(), &st) == 0) {
+        f.mtime = st.st_mtime;
+        f.mtime_ms = int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000;
+      }
       files.push_back(std::move(f));
     }
   }
@@ -330,6 +333,7 @@ WalReach wal_reach(uint32_t timeline, const std::string& start_wal_file,
     }
     reach.last_segment = it->second->file.name;
     reach.last_mtime = it->second->mtime;
+    reach.last_mtime_ms = it->second->mtime_ms ? it->second->mtime_ms : it->second->mtime * 1000;
     reach.segments++;
   }
   reach.complete = reach.missing.empty();

@@ -86,6 +86,10 @@ struct StoredWalFile {
   WalFileName file;
   uint64_t stored_bytes = 0;
   int64_t mtime = 0;  // unix seconds the stored file was written (about when it was archived)
+  // The same in milliseconds where the store knows them (the local one); 0: mtime only.
+  // Comparing a WAL file's time with a logical set's finish needs them: both fall in the
+  // same second when a commit follows a backup closely.
+  int64_t mtime_ms = 0;
 };
 
 // Every archived file (data file present), sorted by timeline, then name (for segments:
@@ -100,11 +104,12 @@ std::vector<StoredWalFile> union_wal_files(const std::vector<StoredWalFile>& fir
 // How far the archived WAL reaches from a physical base backup whose WAL starts in
 // start_wal_file and must reach stop_wal_file to be consistent.
 struct WalReach {
-  bool complete = false;     // every segment from start through stop is archived
-  std::string missing;       // if not: the first segment that is not
-  std::string last_segment;  // the last of the contiguous run from start_wal_file
-  int64_t last_mtime = 0;    // its stored file's mtime
-  size_t segments = 0;       // in the run
+  bool complete = false;      // every segment from start through stop is archived
+  std::string missing;        // if not: the first segment that is not
+  std::string last_segment;   // the last of the contiguous run from start_wal_file
+  int64_t last_mtime = 0;     // its stored file's mtime
+  int64_t last_mtime_ms = 0;  // the same in milliseconds (from mtime_ms, else mtime)
+  size_t segments = 0;        // in the run
 };
 // Segments from start through stop must be on the base's timeline; after stop, a segment
 // of any later timeline counts too (replay follows the newest timeline, as

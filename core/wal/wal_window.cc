@@ -145,7 +145,7 @@ WalWindow compute_wal_window(const std::vector<SetEntry>& sets,
         w.reach.complete ? next_segment(w.reach.last_segment, p.wal_segment_size) : w.reach.missing;
     if (const WalChainBreak* b = break_at(breaks, p.timeline, end)) w.chain_broken_at = b->segment;
     if (w.reach.complete) {
-      w.reaches_ms = std::max(*finished, w.reach.last_mtime * 1000);
+      w.reaches_ms = std::max(*finished, w.reach.last_mtime_ms);
       consider(*finished, *w.reaches_ms, set.id);
     }
     if (p.timeline > newest_base_timeline ||

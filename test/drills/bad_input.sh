@@ -45,6 +45,7 @@ declare -A bad=(
   [ramsafe.drive_ca_file]="ca.pem" [ramsafe.drive_chunk_kb]="300"
   [ramsafe.drive_api_url]="http://www.googleapis.com" [ramsafe.drive_oauth_url]="https://x/"
   [ramsafe.local_retention]="dayly=7" [ramsafe.drive_retention]="weekly=many"
+  [ramsafe.local_base_retention]="last=two" [ramsafe.drive_base_retention]="monthly"
 )
 mapfile -t all_settings < <(q "SELECT name FROM pg_settings WHERE name LIKE 'ramsafe.%' ORDER BY 1")
 for name in "${all_settings[@]}"; do

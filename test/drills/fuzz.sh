@@ -189,6 +189,7 @@ cat >"$dicts/config.dict" <<'EOF'
 "ramsafe.port"
 "ramsafe.drive_chunk_kb"
 "ramsafe.local_retention"
+"ramsafe.local_base_retention"
 "ramsafe.on_missing"
 "data_directory"
 "unix_socket_directories"

@@ -36,7 +36,7 @@ pg_conf w "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
   "ramsafe.schedule = ''" \
   "ramsafe.base_backup_schedule = '* * * * *'" \
-  "ramsafe.local_retention = ''" \
+  "ramsafe.local_retention = ''" "ramsafe.local_base_retention = ''" \
   "ramsafe.wal_backlog_policy = 'keep'" \
   "max_wal_size = '1GB'"
 pg_start_existing w

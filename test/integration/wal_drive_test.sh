@@ -7,8 +7,8 @@
 #     says how many files wait; once Drive accepts again every file is there, none lost
 #   - wal-fetch takes Drive's copy when the local one is missing, and when it is damaged
 #     (saying so); a name neither holds: exit 1
-#   - retention with last=1: exactly the WAL before the kept base's start goes, in both
-#     stores, one line per store; --dry-run deletes nothing
+#   - retention with base backups' last=1: exactly the WAL before the kept base's start
+#     goes, in both stores, one line per store; --dry-run deletes nothing
 #   - SIGKILL, data directory wiped AND the local store gone: restore takes base + WAL from
 #     Drive alone; every row is back
 # Needs the installed extension (cmake --install build): the worker loads it. Run as root.
@@ -37,10 +37,12 @@ pg_conf d "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
   "ramsafe.schedule = ''" \
   "ramsafe.local_retention = ''" "ramsafe.drive_retention = ''" \
+  "ramsafe.local_base_retention = ''" "ramsafe.drive_base_retention = ''" \
   "archive_mode = on" "archive_library = 'ramsafe'" "archive_timeout = 5" \
   "${drive_lines[@]}"
 pg_start_existing d
-conf="$(ramsafe_config d "${drive_lines[@]}" "ramsafe.local_retention = 'last=1'" "ramsafe.drive_retention = 'last=1'")"
+conf="$(ramsafe_config d "${drive_lines[@]}" "ramsafe.local_retention = 'last=1'" "ramsafe.drive_retention = 'last=1'" \
+  "ramsafe.local_base_retention = 'last=1'" "ramsafe.drive_base_retention = 'last=1'")"
 data="$(pg_datadir d)"
 q() { psql_as d postgres -c "$1"; }
 archived_up_to() { [[ "$(q "SELECT coalesce(last_archived_wal, '') >= '$1' FROM pg_stat_archiver")" == t ]]; }

@@ -57,7 +57,7 @@ TEST(SettingDefsTest, NamesAreUniqueLowerCaseAndPrefixed) {
     EXPECT_TRUE(names.insert(def.name).second) << "duplicate " << def.name;
     EXPECT_FALSE(def.description.empty()) << def.name;
   }
-  EXPECT_EQ(names.size(), 30u);
+  EXPECT_EQ(names.size(), 32u);
 }
 
 TEST(SettingDefsTest, DefaultsAreValidAndFieldsMatchTypes) {
@@ -546,6 +546,136 @@ TEST(LoadSettingsTest, LoadSettingsFileReportsSyntaxErrors) {
   test::ScratchDir dir;
   std::string main = dir.write("ramsafe.conf", "ramsafe.local_dir = /var/backups\n");
   EXPECT_EQ(config_error([&] { load_settings_file(main); }), main + ":1: syntax error near \"/\"");
+}
+
+// ---------------------------------------------------------------------------------------
+// check_settings: every problem collected (for `ramsafe check`), nothing thrown
+
+TEST(CheckSettingsTest, CollectsEveryProblemWithItsKindAndPlace) {
+  CheckedSettings checked =
+      check_settings(config::parse_text("ramsafe.compresion_level = 9\n"
+                                        "ramsafe.schedule = '61 * * * *'\n"
+                                        "ramsafe.local_dir = '/var/backups/ramsafe'\n"
+                                        "ramsafe.recipients_file = '/etc/r.txt'\n"
+                                        "ramsafe.passphrase_file = '/etc/p'\n",
+                                        "t.conf", "/nowhere"));
+  ASSERT_EQ(checked.problems.size(), 3u);
+  EXPECT_EQ(checked.problems[0].kind, SettingProblem::Kind::kUnknownName);
+  EXPECT_EQ(checked.problems[0].setting, "ramsafe.compresion_level");
+  EXPECT_EQ(checked.problems[0].where, "t.conf:1");
+  EXPECT_EQ(checked.problems[0].message,
+            "unrecognized setting ramsafe.compresion_level at t.conf:1 (did you mean "
+            "ramsafe.compression_level?)");
+  EXPECT_EQ(checked.problems[1].kind, SettingProblem::Kind::kInvalidValue);
+  EXPECT_EQ(checked.problems[1].setting, "ramsafe.schedule");
+  EXPECT_EQ(checked.problems[1].where, "t.conf:2");
+  EXPECT_EQ(checked.problems[1].message,
+            "t.conf:2: invalid value for ramsafe.schedule: \"61 * * * *\" (minute 61 is out of "
+            "range 0-59)");
+  EXPECT_EQ(checked.problems[2].kind, SettingProblem::Kind::kConflict);
+  EXPECT_EQ(checked.problems[2].setting, "ramsafe.recipients_file");
+  // The valid values are there; the invalid one left its default, as the server does.
+  EXPECT_EQ(checked.settings.local_dir, "/var/backups/ramsafe");
+  EXPECT_EQ(checked.settings.schedule, "0 * * * *");
+  EXPECT_EQ(checked.settings.origin.at("ramsafe.schedule"), "default");
+}
+
+TEST(CheckSettingsTest, LoadSettingsThrowsTheSameLines) {
+  const std::string text = "ramsafe.shedule = '@daily'\nramsafe.port = 70000\n";
+  CheckedSettings checked = check_settings(config::parse_text(text, "t.conf", "/nowhere"));
+  std::string lines;
+  for (const auto& p : checked.problems) lines += (lines.empty() ? "" : "\n") + p.message;
+  EXPECT_EQ(config_error([&] { load(text); }), lines);
+  EXPECT_TRUE(check_settings(config::parse_text("", "t.conf", "/nowhere")).problems.empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// load_boot_settings: restore and wal-fetch fail only for what they read
+
+Settings load_boot(const std::string& text, std::vector<std::string>* warnings) {
+  return load_boot_settings(config::parse_text(text, "t.conf", "/nowhere"), warnings);
+}
+
+TEST(LoadBootSettingsTest, UnknownNamesAreWarnings) {
+  std::vector<std::string> warnings;
+  Settings settings =
+      load_boot("ramsafe.compresion_level = 9\nramsafe.local_dir = '/b'\n", &warnings);
+  EXPECT_EQ(settings.local_dir, "/b");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "unrecognized setting ramsafe.compresion_level at t.conf:1 (did you mean "
+            "ramsafe.compression_level?); ignored, as the server ignores it");
+}
+
+TEST(LoadBootSettingsTest, BadValuesOfSettingsARestoreDoesNotReadAreWarnings) {
+  std::vector<std::string> warnings;
+  Settings settings = load_boot(
+      "ramsafe.schedule = '61 * * * *'\n"
+      "ramsafe.compression_level = 42\n"
+      "ramsafe.local_retention = 'dayly=7'\n"
+      "ramsafe.local_base_retention = 'last=two'\n"
+      "ramsafe.recipients_file = '/r'\n"
+      "ramsafe.passphrase_file = '/p'\n"
+      "ramsafe.local_dir = '/b'\n",
+      &warnings);
+  ASSERT_EQ(warnings.size(), 5u);
+  EXPECT_EQ(warnings[0],
+            "t.conf:2: invalid value for ramsafe.compression_level: \"42\" (expected an integer "
+            "from 1 to 19); ignored: a restore does not need it");
+  EXPECT_NE(warnings[1].find("ramsafe.schedule"), std::string::npos) << warnings[1];
+  EXPECT_NE(warnings[2].find("ramsafe.local_retention"), std::string::npos) << warnings[2];
+  EXPECT_NE(warnings[3].find("ramsafe.local_base_retention"), std::string::npos) << warnings[3];
+  EXPECT_NE(warnings[4].find("are both set"), std::string::npos) << warnings[4];
+  EXPECT_NE(warnings[4].find("ignored: only backups encrypt"), std::string::npos) << warnings[4];
+  EXPECT_EQ(settings.local_dir, "/b");
+  EXPECT_EQ(settings.passphrase_file, "/p");  // restore decrypts with it
+  EXPECT_EQ(settings.schedule, "0 * * * *");
+  EXPECT_EQ(settings.compression_level, 3);
+}
+
+TEST(LoadBootSettingsTest, BadValuesOfSettingsARestoreReadsAreErrors) {
+  for (const char* line : {"ramsafe.local_dir = 'relative'", "ramsafe.cluster_name = 'a/b'",
+                           "ramsafe.identity_file = 'id.txt'", "ramsafe.on_missing = maybe",
+                           "ramsafe.data_directory = 'data'", "ramsafe.restore_jobs = -1",
+                           "ramsafe.drive_api_url = 'http://x'", "ramsafe.bindir = 'bin'",
+                           "data_directory = 'data'"}) {
+    SCOPED_TRACE(line);
+    std::vector<std::string> warnings;
+    std::string text = std::string("ramsafe.compresion_level = 9\n") + line + "\n";
+    std::string message = config_error([&] { load_boot(text, &warnings); });
+    EXPECT_NE(message.find("t.conf:2: invalid value for "), std::string::npos) << message;
+    // Only the error: the unknown name stays a warning.
+    EXPECT_EQ(message.find("compresion_level"), std::string::npos) << message;
+  }
+}
+
+TEST(LoadBootSettingsTest, EverySettingIsReadAtBootUnlessListed) {
+  // A new setting counts as read by restore until someone decides otherwise: a bad value
+  // then fails the boot path loudly instead of restoring with a default.
+  std::set<std::string> not_read;
+  for (const SettingDef& def : setting_defs())
+    if (!def.read_at_boot) not_read.insert(def.name);
+  EXPECT_EQ(not_read, (std::set<std::string>{
+                          "ramsafe.recipients_file", "ramsafe.compression_level", "ramsafe.host",
+                          "ramsafe.port", "ramsafe.passfile", "ramsafe.schedule",
+                          "ramsafe.timezone", "ramsafe.max_rate", "ramsafe.ram_warn_percent",
+                          "ramsafe.local_retention", "ramsafe.drive_retention",
+                          "ramsafe.local_base_retention", "ramsafe.drive_base_retention",
+                          "ramsafe.drive_chunk_kb", "ramsafe.base_backup_schedule",
+                          "ramsafe.wal_backlog_limit", "ramsafe.wal_backlog_policy"}));
+}
+
+TEST(LoadSettingsTest, BaseBackupRetentionHasItsOwnSettings) {
+  Settings defaults = load("");
+  EXPECT_EQ(defaults.local_base_retention, "last=2 daily=7");
+  EXPECT_EQ(defaults.drive_base_retention, "last=2 daily=7");
+  Settings set =
+      load("ramsafe.local_base_retention = 'last=1'\nramsafe.drive_base_retention = 'weekly=4'\n");
+  EXPECT_EQ(set.local_base_retention, "last=1");
+  EXPECT_EQ(set.drive_base_retention, "weekly=4");
+  EXPECT_EQ(config_error([] { load("ramsafe.drive_base_retention = 'dayly=7'\n"); }),
+            "t.conf:1: invalid value for ramsafe.drive_base_retention: \"dayly=7\" (unknown rule "
+            "\"dayly\" in \"dayly=7\" (expected last, hourly, daily, weekly, monthly or yearly))");
 }
 
 }  // namespace

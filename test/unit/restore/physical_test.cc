@@ -289,6 +289,32 @@ TEST(RestorePlan, PhysicalWithLaterWalGoesFirstAndWithoutWalIsSkipped) {
   EXPECT_TRUE(plan_restore(sets, wal, *parse_target_time("2026-11-26 08:00:00+00")).order.empty());
 }
 
+// A logical set finished at 10:00:00.400 and a WAL segment with later commits archived at
+// 10:00:00.900 fall in the same second: compared by whole seconds the logical set won and the
+// later commits were not restored (issue 16's reboot test found it).
+TEST(RestorePlan, WalTimesCountInMillisecondsAgainstALogicalSet) {
+  Manifest base =
+      physical("20261126T090000Z", "2026-11-26T09:00:05.000Z", "0/2000028", "0/2000100");
+  Manifest dump = logical("20261126T100000Z", "2026-11-26T10:00:00.400Z");
+  int64_t ten = *parse_rfc3339_utc("2026-11-26T10:00:00Z") / 1000;
+  std::vector<SetEntry> sets = {entry(dump), entry(base)};
+  std::vector<StoredWalFile> wal = {stored("000000010000000000000002", ten - 3600),
+                                    stored("000000010000000000000003", ten)};
+  wal[1].mtime_ms = ten * 1000 + 900;
+  EXPECT_EQ(
+      wal_reach(1, "000000010000000000000002", "000000010000000000000002", kSeg, wal).last_mtime_ms,
+      ten * 1000 + 900);
+  EXPECT_EQ(ids(plan_restore(sets, wal, std::nullopt).order),
+            (std::vector<std::string>{"20261126T090000Z", "20261126T100000Z"}));
+  wal[1].mtime_ms = ten * 1000 + 100;  // archived before the logical set finished
+  EXPECT_EQ(ids(plan_restore(sets, wal, std::nullopt).order),
+            (std::vector<std::string>{"20261126T100000Z", "20261126T090000Z"}));
+  wal[1].mtime_ms = 0;  // a copy whose time is known to the second only (Drive)
+  EXPECT_EQ(
+      wal_reach(1, "000000010000000000000002", "000000010000000000000002", kSeg, wal).last_mtime_ms,
+      ten * 1000);
+}
+
 TEST(TarExtractor, ExtractsWhatGnuTarWritesInAnyChunking) {
   test::ScratchDir dir;
   make_dirs(dir.file("src/base/1"));

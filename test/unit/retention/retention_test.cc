@@ -509,5 +509,72 @@ TEST(RetentionDecisionTest, ReasonTextJoinsReasons) {
   EXPECT_EQ(decision.reason_text(), "last 1 of 3; newest complete set");
 }
 
+// ---------------------------------------------------------------------------------------
+// Logical and physical sets of one store, each kind by its own policy
+
+RetentionCandidate base(const char* id, const char* utc) {
+  return {id, at(utc), true, true};
+}
+
+TEST(RetentionKindsTest, TheIssueSequenceKeepsTheBase) {
+  // A base backup, then three logical backups within the hour.
+  const std::vector<RetentionCandidate> sets = {
+      base("20261122T100000Z", "2026-11-22 10:00"),
+      {"20261122T100500Z", at("2026-11-22 10:05"), true},
+      {"20261122T101000Z", at("2026-11-22 10:10"), true},
+      {"20261122T101500Z", at("2026-11-22 10:15"), true},
+  };
+  const RetentionPolicy logical = RetentionPolicy::parse("last=3 hourly=24 daily=7");
+  // One policy for both kinds (before issue 16): the three logical sets take every slot.
+  EXPECT_FALSE(
+      decision_for(decide_retention(sets, logical, TimeZone::utc()), "20261122T100000Z").keep);
+
+  const StorePolicy policy{logical, RetentionPolicy::parse("last=2 daily=7")};
+  const auto decisions = decide_store_retention(sets, policy, TimeZone::utc());
+  ASSERT_EQ(decisions.size(), 4u);
+  // The order over all sets, newest first, as decide_retention gives it.
+  EXPECT_EQ(decisions[0].id, "20261122T101500Z");
+  EXPECT_EQ(decisions[3].id, "20261122T100000Z");
+  for (const auto& d : decisions) EXPECT_TRUE(d.keep) << d.id;
+  EXPECT_EQ(decisions[3].reason_text(),
+            "base backup: last 1 of 2; daily 2026-11-22 (1 of 7); newest base backup");
+  EXPECT_EQ(decisions[0].reason_text(),
+            "last 1 of 3; hourly 2026-11-22 10h (1 of 24); daily 2026-11-22 (1 of 7); newest "
+            "complete set");
+}
+
+TEST(RetentionKindsTest, EachKindCountsOnlyItsOwnSets) {
+  const std::vector<RetentionCandidate> sets = {
+      base("20261122T080000Z", "2026-11-22 08:00"),
+      base("20261122T090000Z", "2026-11-22 09:00"),
+      {"20261122T093000Z", at("2026-11-22 09:30"), true},
+      base("20261122T100000Z", "2026-11-22 10:00"),
+      {"20261122T103000Z", at("2026-11-22 10:30"), true},
+      {"20261122T104500Z", 0, false},  // unusable: kept, counted by neither policy
+  };
+  const StorePolicy policy{RetentionPolicy::parse("last=1"), RetentionPolicy::parse("last=2")};
+  const auto decisions = decide_store_retention(sets, policy, TimeZone::utc());
+  EXPECT_EQ(kept_ids(decisions),
+            (std::vector<std::string>{"20261122T103000Z", "20261122T100000Z", "20261122T090000Z",
+                                      "20261122T104500Z"}));
+  EXPECT_EQ(decision_for(decisions, "20261122T080000Z").reason_text(),
+            "base backup: not selected by last=2");
+  EXPECT_EQ(decision_for(decisions, "20261122T093000Z").reason_text(), "not selected by last=1");
+  EXPECT_EQ(decision_for(decisions, "20261122T090000Z").reason_text(), "base backup: last 2 of 2");
+  EXPECT_EQ(decision_for(decisions, "20261122T104500Z").reason_text(),
+            "unusable: left for inspection");
+
+  // The newest of each kind survives a policy that selects only older sets; an empty policy
+  // keeps every set of its kind.
+  const auto other = decide_store_retention(
+      sets, {RetentionPolicy::parse("yearly=1"), RetentionPolicy::parse("")}, TimeZone::utc());
+  EXPECT_EQ(decision_for(other, "20261122T080000Z").reason_text(),
+            "base backup: no retention policy");
+  EXPECT_EQ(decision_for(other, "20261122T103000Z").reason_text(),
+            "yearly 2026 (1 of 1); newest complete set");
+  EXPECT_FALSE(decision_for(other, "20261122T093000Z").keep);
+  EXPECT_THROW(decide_store_retention({sets[0], sets[0]}, policy, TimeZone::utc()), Error);
+}
+
 }  // namespace
 }  // namespace ramsafe
