@@ -22,8 +22,8 @@ ramsafe_test_init drive_worker
 require_installed_extension
 
 drive_start
-drive_shared_drive sd
 drive_service_account sa
+drive_shared_drive sd "$DRIVE_DIR/sa.json" fileOrganizer # Content manager, as docs/drive.md says
 drive_service_account stranger --unregistered
 ramsafe_keys
 pg_mkdir "$WORK/store"

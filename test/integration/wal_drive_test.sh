@@ -25,8 +25,8 @@ ramsafe_test_init wal_drive
 require_installed_extension
 
 drive_start
-drive_shared_drive sd
 drive_service_account sa
+drive_shared_drive sd "$DRIVE_DIR/sa.json" fileOrganizer # Content manager, as docs/drive.md says
 ramsafe_keys
 pg_mkdir "$WORK/store"
 store="$WORK/store/main"
