@@ -125,8 +125,8 @@ int run_verify(const ParsedArgs& args) {
       continue;
     }
     for (const auto& f : fixes)
-      std::cout << v.backup_id << " (" << v.store << "): DUPLICATES: " << f.copies
-                << " copies of " << f.path << ": "
+      std::cout << v.backup_id << " (" << v.store << "): DUPLICATES: " << f.copies << " copies of "
+                << f.path << ": "
                 << (f.kept_id.empty() ? f.problem
                                       : "kept " + f.kept_id + ", removed " + joined(f.removed))
                 << "\n";

@@ -72,9 +72,9 @@ void report_duplicate_fixes(const Stores& stores, const std::vector<DuplicateFix
       warn(what + ": " + f.problem);
       continue;
     }
-    std::string removed;
-    for (const auto& r : f.removed) removed += (removed.empty() ? "" : ", ") + r;
-    info(what + ": kept " + f.kept_id + ", removed " + removed);
+    what += ": kept " + f.kept_id + ", removed ";
+    for (size_t i = 0; i < f.removed.size(); ++i) what += (i == 0 ? "" : ", ") + f.removed[i];
+    info(what);
   }
 }
 

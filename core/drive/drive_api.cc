@@ -180,10 +180,10 @@ void DriveApi::fail(const std::string& what, const HttpResponse& response) const
     throw Error(Errc::kNoSpace, "Drive has no space to " + what + " (" + detail + "); " + hint);
   }
   if (response.status == 403 && e.reason == "insufficientFilePermissions")
-    throw Error(Errc::kPermission,
-                "Drive refused to " + what + " for " + credentials_.principal() + ": " + detail +
-                    "; in a shared drive, give " + credentials_.principal() +
-                    " the Content manager role (docs/drive.md)");
+    throw Error(Errc::kPermission, "Drive refused to " + what + " for " + credentials_.principal() +
+                                       ": " + detail + "; in a shared drive, give " +
+                                       credentials_.principal() +
+                                       " the Content manager role (docs/drive.md)");
   if (response.status == 403)
     throw Error(Errc::kPermission,
                 "Drive refused to " + what + " for " + credentials_.principal() + ": " + detail);
@@ -195,7 +195,7 @@ void DriveApi::fail(const std::string& what, const HttpResponse& response) const
 }
 
 std::vector<DriveFile> DriveApi::list(const std::string& q, const std::string& drive_id,
-                                     const CancelCheck& cancel) {
+                                      const CancelCheck& cancel) {
   std::vector<DriveFile> files;
   std::string page_token;
   std::string corpus =
@@ -263,8 +263,8 @@ DriveFile DriveApi::create_folder(const std::string& name, const std::string& pa
   // is ours, if it is what was asked for.
   DriveFile made = get(id, cancel);
   // ("root" is an alias: Drive answers with the root's real id.)
-  bool same = made.mime_type == kDriveFolderMime && made.name == name &&
-              made.parents.size() == 1 && (parent == "root" || made.parents[0] == parent);
+  bool same = made.mime_type == kDriveFolderMime && made.name == name && made.parents.size() == 1 &&
+              (parent == "root" || made.parents[0] == parent);
   for (const auto& [key, value] : app_properties) {
     auto it = made.app_properties.find(key);
     same = same && it != made.app_properties.end() && it->second == value;
@@ -291,8 +291,8 @@ void DriveApi::move(const std::string& file_id, const std::string& from, const s
 void DriveApi::trash(const std::string& file_id, const CancelCheck& cancel) {
   HttpRequest request;
   request.method = "PATCH";
-  request.url = options_.api_url + "/drive/v3/files/" + esc(file_id) +
-                "?supportsAllDrives=true&fields=id";
+  request.url =
+      options_.api_url + "/drive/v3/files/" + esc(file_id) + "?supportsAllDrives=true&fields=id";
   request.headers = {"Content-Type: application/json; charset=UTF-8"};
   request.body = R"({"trashed":true})";
   HttpResponse response = call(request, cancel);

@@ -133,16 +133,19 @@ void DriveStore::fold_folders(const std::vector<std::string>& folders, const Can
     // meanwhile is moved by the next pass, never lost.
     bool empty = api_.list(q, layout_.drive_id, cancel).empty();
     if (empty) api_.trash(from, cancel);
-    note("found a second Drive folder for cluster " + cluster_ + " (" + from + "): moved " +
-         plural(children.size(), "file", "files") + " from it into the first (" + into + ")" +
-         (empty ? " and moved it to the trash" : "; it is not empty yet, the next pass goes on"));
+    std::string text = "found a second Drive folder for cluster " + cluster_ + " (" + from + ")";
+    text += ": moved " + plural(children.size(), "file", "files");
+    text += " from it into the first (" + into + ")";
+    text += empty ? " and moved it to the trash" : "; it is not empty yet, the next pass goes on";
+    note(text);
   }
 }
 
 const DriveStore::Layout& DriveStore::layout(bool create, bool fresh, const CancelCheck& cancel) {
   auto now = std::chrono::steady_clock::now();
+  // A writer needs exactly one folder: none yet, or several to fold, means look again.
   if (layout_.valid && !fresh && now - layout_.at < kLayoutLifetime &&
-      !(create && layout_.cluster.empty()))
+      !(create && layout_.cluster.size() != 1))
     return layout_;
   layout_ = Layout{};
   // Which drive to search: the parent's own (a shared drive's listing is asked of that
@@ -175,10 +178,10 @@ const DriveStore::Layout& DriveStore::layout(bool create, bool fresh, const Canc
 
 const DriveStore::Layout& DriveStore::wal_layout(bool create, bool fresh,
                                                  const CancelCheck& cancel) {
-  bool stale = !layout_.valid || fresh ||
-               std::chrono::steady_clock::now() - layout_.at >= kLayoutLifetime;
+  bool stale =
+      !layout_.valid || fresh || std::chrono::steady_clock::now() - layout_.at >= kLayoutLifetime;
   layout(create, fresh, cancel);
-  if (!stale && layout_.wal_valid && !(create && layout_.wal.empty())) return layout_;
+  if (!stale && layout_.wal_valid && !(create && layout_.wal.size() != 1)) return layout_;
   layout_.wal.clear();
   layout_.wal_valid = false;
   if (layout_.cluster.empty()) {
@@ -269,6 +272,7 @@ std::vector<SetEntry> DriveStore::list_sets() {
   }
   auto copies_of = [](const std::vector<const DriveFile*>& files) {
     std::vector<DriveFile> out;
+    out.reserve(files.size());
     for (const DriveFile* f : files) out.push_back(*f);
     return out;
   };
@@ -318,17 +322,16 @@ std::vector<SetEntry> DriveStore::list_sets() {
           if (c->size == file.stored_bytes) sized.push_back(c);
         if (sized.empty())
           throw Error(Errc::kCorrupt,
-                      "file " + file.path + " on Drive has " + std::to_string(copies.front()->size) +
-                          " bytes" +
+                      "file " + file.path + " on Drive has " +
+                          std::to_string(copies.front()->size) + " bytes" +
                           (copies.size() > 1 ? " (and its " + std::to_string(copies.size() - 1) +
                                                    " other copies differ too)"
                                              : "") +
                           ", the manifest says " + std::to_string(file.stored_bytes));
         const DriveFile* chosen = sized.front();
         // Copies of the right size but different content: read the one that checks out.
-        bool differ = std::any_of(sized.begin(), sized.end(), [&](const DriveFile* c) {
-          return c->md5 != sized.front()->md5;
-        });
+        bool differ = std::any_of(sized.begin(), sized.end(),
+                                  [&](const DriveFile* c) { return c->md5 != sized.front()->md5; });
         if (differ)
           for (const DriveFile* c : sized)
             if (copy_checks_out(*c, file, cancel_)) {
@@ -336,7 +339,8 @@ std::vector<SetEntry> DriveStore::list_sets() {
               break;
             }
         chosen_[id + "/" + file.path] = chosen->id;
-        if (copies.size() > 1) duplicates_.push_back({id, file.path, copies_of(copies), chosen->id});
+        if (copies.size() > 1)
+          duplicates_.push_back({id, file.path, copies_of(copies), chosen->id});
       }
       entry.manifest = *manifest;
       listed_manifests_[id] = *manifest;
@@ -471,12 +475,11 @@ std::vector<DuplicateFix> DriveStore::fix_duplicates(const std::set<std::string>
                         last_listing_.end());
     duplicates_.erase(std::remove_if(duplicates_.begin(), duplicates_.end(),
                                      [&](const DriveDuplicate& d) {
-                                       return std::any_of(out.begin(), out.end(),
-                                                          [&](const DuplicateFix& f) {
-                                                            return !f.kept_id.empty() &&
-                                                                   f.backup_id == d.backup_id &&
-                                                                   f.path == d.path;
-                                                          });
+                                       return std::any_of(
+                                           out.begin(), out.end(), [&](const DuplicateFix& f) {
+                                             return !f.kept_id.empty() &&
+                                                    f.backup_id == d.backup_id && f.path == d.path;
+                                           });
                                      }),
                       duplicates_.end());
   }

@@ -161,10 +161,10 @@ class DriveStore : public Store {
   struct Layout {
     bool valid = false;
     std::chrono::steady_clock::time_point at;
-    std::string drive_id;               // the shared drive of ramsafe.drive_folder_id, or ""
-    std::vector<std::string> cluster;   // folders tagged for the cluster, the canonical first
+    std::string drive_id;              // the shared drive of ramsafe.drive_folder_id, or ""
+    std::vector<std::string> cluster;  // folders tagged for the cluster, the canonical first
     bool wal_valid = false;
-    std::vector<std::string> wal;       // their "wal" folders, the canonical first
+    std::vector<std::string> wal;  // their "wal" folders, the canonical first
   };
   // Looks the folders up again when fresh, when older than a minute, or when create and
   // there is none; with create, makes the missing folder and folds the others into the
@@ -195,7 +195,7 @@ class DriveStore : public Store {
   std::map<std::string, std::string> sessions_;  // "<set>/<path>" or "wal/..." -> session URI
   std::vector<DriveFile> last_listing_;          // oldest first
   std::vector<DriveDuplicate> duplicates_;
-  std::map<std::string, std::string> chosen_;  // "<set>/<path>" -> the copy to read
+  std::map<std::string, std::string> chosen_;         // "<set>/<path>" -> the copy to read
   std::map<std::string, Manifest> listed_manifests_;  // set id -> its manifest, last listing
   std::mutex read_mutex_;  // read_file's lookups (listing state) from parallel threads
   CancelCheck cancel_;
