@@ -17,8 +17,9 @@
 #   drive_settings FILE [FOLDER]   the ramsafe.drive_* lines for a credentials file (a service
 #                                  account key or a user token, told apart by its type)
 #   json EXPR                      evaluate a JS expression over stdin's JSON as `d`
-#   drive_set_files ID             the emulator's files of backup set ID, one
-#                                  "path<TAB>id<TAB>size" line each
+#   drive_set_files ID             the emulator's live files of backup set ID (not in the
+#                                  trash, where ramsafe moves what it removes in a shared
+#                                  drive), one "path<TAB>id<TAB>size" line each
 #   drive_secrets                  every secret a test made, one per line (for leak checks)
 #   drive_fail_30_percent SEED     fault plan: about 30% of Drive requests (not the token
 #                                  endpoint) answer 429 or 503 or lose their connection
@@ -109,7 +110,7 @@ drive_settings() {
 }
 
 drive_set_files() {
-  drive_admin GET /files | json "d.files.filter(f => f.appProperties && f.appProperties.ramsafe_set === '$1')
+  drive_admin GET /files | json "d.files.filter(f => f.appProperties && f.appProperties.ramsafe_set === '$1' && !f.trashed)
     .map(f => f.appProperties.ramsafe_path + '\t' + f.id + '\t' + f.size).sort().join('\n')"
 }
 
