@@ -47,6 +47,8 @@ constexpr long kWalPollMs = 1000;
 // duplicate copies removed), logged once the pass is over.
 std::string pass_notes;
 std::string pass_warnings;
+// Damaged duplicates already warned about ("<set>/<path>"): once per process, not per pass.
+std::set<std::string> duplicates_warned;
 
 constexpr int64_t kFirstRetrySeconds = 30;
 constexpr int64_t kMaxRetrySeconds = 30 * 60;
@@ -80,7 +82,8 @@ void fix_duplicates(DriveStore& remote, const CancelCheck& cancel) {
   for (const auto& f : remote.fix_duplicates({}, cancel)) {
     std::string what = std::to_string(f.copies) + " copies of " + f.backup_id + "/" + f.path;
     if (f.kept_id.empty()) {
-      add_line(pass_warnings, what + " on Drive: " + f.problem);
+      if (duplicates_warned.insert(f.backup_id + "/" + f.path).second)
+        add_line(pass_warnings, what + " on Drive: " + f.problem);
       continue;
     }
     std::string removed;
