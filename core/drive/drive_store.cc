@@ -122,8 +122,10 @@ std::vector<DriveFile> DriveStore::tagged_folders(const std::vector<std::string>
   return found;
 }
 
-void DriveStore::fold_folders(const std::vector<std::string>& folders, const CancelCheck& cancel) {
+std::vector<std::string> DriveStore::fold_folders(const std::vector<std::string>& folders,
+                                                  const CancelCheck& cancel) {
   const std::string& into = folders.front();
+  std::vector<std::string> left = {into};
   for (size_t i = 1; i < folders.size(); ++i) {
     const std::string& from = folders[i];
     std::string q = DriveApi::quote(from) + " in parents and trashed = false";
@@ -132,13 +134,17 @@ void DriveStore::fold_folders(const std::vector<std::string>& folders, const Can
     // Only an empty folder goes, and to the trash: a file another uploader put there
     // meanwhile is moved by the next pass, never lost.
     bool empty = api_.list(q, layout_.drive_id, cancel).empty();
-    if (empty) api_.trash(from, cancel);
+    if (empty)
+      api_.trash(from, cancel);
+    else
+      left.push_back(from);
     std::string text = "found a second Drive folder for cluster " + cluster_ + " (" + from + ")";
     text += ": moved " + plural(children.size(), "file", "files");
     text += " from it into the first (" + into + ")";
     text += empty ? " and moved it to the trash" : "; it is not empty yet, the next pass goes on";
     note(text);
   }
+  return left;
 }
 
 const DriveStore::Layout& DriveStore::layout(bool create, bool fresh, const CancelCheck& cancel) {
@@ -167,10 +173,7 @@ const DriveStore::Layout& DriveStore::layout(bool create, bool fresh, const Canc
     }
   }
   for (const auto& f : found) layout_.cluster.push_back(f.id);
-  if (create && layout_.cluster.size() > 1) {
-    fold_folders(layout_.cluster, cancel);
-    layout_.cluster.resize(1);  // what stays behind is read again by the next lookup
-  }
+  if (create && layout_.cluster.size() > 1) layout_.cluster = fold_folders(layout_.cluster, cancel);
   layout_.valid = true;
   layout_.at = now;
   return layout_;
@@ -201,10 +204,7 @@ const DriveStore::Layout& DriveStore::wal_layout(bool create, bool fresh,
     }
   }
   for (const auto& f : found) layout_.wal.push_back(f.id);
-  if (create && layout_.wal.size() > 1) {
-    fold_folders(layout_.wal, cancel);
-    layout_.wal.resize(1);
-  }
+  if (create && layout_.wal.size() > 1) layout_.wal = fold_folders(layout_.wal, cancel);
   layout_.wal_valid = true;
   return layout_;
 }

@@ -173,7 +173,10 @@ class DriveStore : public Store {
   const Layout& wal_layout(bool create, bool fresh, const CancelCheck& cancel);
   std::vector<DriveFile> tagged_folders(const std::vector<std::string>& parents, const char* key,
                                         const CancelCheck& cancel);
-  void fold_folders(const std::vector<std::string>& folders, const CancelCheck& cancel);
+  // Moves the other folders' files into the first and trashes the emptied ones; returns
+  // the folders still holding files (the first, and any that got a file meanwhile).
+  std::vector<std::string> fold_folders(const std::vector<std::string>& folders,
+                                        const CancelCheck& cancel);
   std::vector<DriveFile> files_of_cluster(bool fresh, const CancelCheck& cancel);
   std::vector<DriveFile> files_in(const std::vector<std::string>& folders, const std::string& extra,
                                   const CancelCheck& cancel);
