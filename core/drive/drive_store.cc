@@ -131,8 +131,8 @@ std::vector<std::string> DriveStore::fold_folders(const std::vector<std::string>
     std::string q = DriveApi::quote(from) + " in parents and trashed = false";
     std::vector<DriveFile> children = api_.list(q, layout_.drive_id, cancel);
     for (const auto& child : children) api_.move(child.id, from, into, cancel);
-    // Only an empty folder goes, and to the trash: a file another uploader put there
-    // meanwhile is moved by the next pass, never lost.
+    // Only an empty folder goes, and to the trash: one that got a file meanwhile stays for
+    // the next pass, and a file landing just after the trashing is in the trash, not gone.
     bool empty = api_.list(q, layout_.drive_id, cancel).empty();
     if (empty)
       api_.trash(from, cancel);
