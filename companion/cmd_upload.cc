@@ -18,7 +18,9 @@ CommandSpec upload_spec() {
           "Newest first, and only sets that ramsafe.drive_retention keeps (the newest always);\n"
           "the server's worker does this after every backup. Files already on Drive with the\n"
           "right size and MD5 are kept; the manifest goes last, so an interrupted upload is\n"
-          "never listed as a complete set and the next upload finishes it.",
+          "never listed as a complete set and the next upload finishes it. Duplicate copies of\n"
+          "a file in a set on Drive are removed, keeping one that checks out against the\n"
+          "manifest.",
           {config_option(), {"no-progress", 0, false, "", "no progress line even on a terminal"}},
           1,
           "BACKUP_ID   upload only this set"};
@@ -76,6 +78,8 @@ int run_upload(const ParsedArgs& args) {
     return kExitOk;
   }
   std::vector<SetEntry> remote_sets = stores.drive->list_sets();
+  // Drive holds one copy of each file of a complete set: extra ones go (docs/drive.md).
+  report_duplicate_fixes(stores, stores.drive->fix_duplicates({}, cancel_check()));
   std::vector<SetEntry> pending;
   if (!args.positionals.empty()) {
     // One set asked for by name: sent even if Drive's retention would not keep it.

@@ -1,4 +1,6 @@
 #include <iostream>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -19,7 +21,9 @@ CommandSpec verify_spec() {
           "the encryption MACs, the compression checksums and the plaintext sizes.\n"
           "The local store's WAL archive is checked too: every archived file has its .sha256 and\n"
           "no segment is missing after a physical base; with --deep every WAL file is decrypted,\n"
-          "decompressed and compared with its .sha256.",
+          "decompressed and compared with its .sha256.\n"
+          "A set on Drive holding two copies of a file keeps one that checks out against the\n"
+          "manifest; the others are removed (moved to the trash in a shared drive).",
           {config_option(),
            store_option(),
            {"all", 0, false, "", "verify every set (default: the newest, or BACKUP_ID)"},
@@ -31,6 +35,16 @@ CommandSpec verify_spec() {
           1,
           "BACKUP_ID   the set to verify (default: the newest)"};
 }
+
+namespace {
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+}  // namespace
 
 int run_verify(const ParsedArgs& args) {
   Settings settings = load_config(args);
@@ -60,6 +74,17 @@ int run_verify(const ParsedArgs& args) {
     return kExitNoBackup;
   }
 
+  // Duplicate copies of a file in a Drive set: one that checks out stays, the others go.
+  std::map<std::string, std::vector<DuplicateFix>> duplicates;
+  if (stores.drive) {
+    std::set<std::string> drive_ids;
+    for (const auto& s : chosen)
+      if (s.store == stores.drive->describe()) drive_ids.insert(s.id);
+    if (!drive_ids.empty())
+      for (auto& f : stores.drive->fix_duplicates(drive_ids, cancel_check()))
+        duplicates[f.backup_id].push_back(std::move(f));
+  }
+
   ProgressLine line(stdout_is_terminal() && !args.has("no-progress") && !args.has("json"));
   bool all_ok = true;
   nlohmann::json out_sets = nlohmann::json::array();
@@ -72,7 +97,16 @@ int run_verify(const ParsedArgs& args) {
                                    });
     line.clear();
     all_ok = all_ok && v.ok;
+    std::vector<DuplicateFix> fixes;
+    if (stores.drive && set.store == stores.drive->describe()) fixes = duplicates[set.id];
     if (args.has("json")) {
+      nlohmann::json dups = nlohmann::json::array();
+      for (const auto& f : fixes)
+        dups.push_back({{"path", f.path},
+                        {"copies", f.copies},
+                        {"kept", f.kept_id},
+                        {"removed", f.removed},
+                        {"problem", f.problem}});
       nlohmann::json files = nlohmann::json::array();
       for (const auto& f : v.files)
         files.push_back({{"path", f.path},
@@ -86,9 +120,16 @@ int run_verify(const ParsedArgs& args) {
                           {"ok", v.ok},
                           {"deep", deep},
                           {"problem", v.problem},
-                          {"files", files}});
+                          {"files", files},
+                          {"duplicates", dups}});
       continue;
     }
+    for (const auto& f : fixes)
+      std::cout << v.backup_id << " (" << v.store << "): DUPLICATES: " << f.copies << " copies of "
+                << f.path << ": "
+                << (f.kept_id.empty() ? f.problem
+                                      : "kept " + f.kept_id + ", removed " + joined(f.removed))
+                << "\n";
     if (!v.problem.empty()) {
       std::cout << v.backup_id << " (" << v.store << "): DAMAGED: " << v.problem << "\n";
       continue;

@@ -30,7 +30,10 @@ Stores open_stores(const Settings& settings, const std::string& only) {
   if (only != "drive") stores.local = make_local_store(settings);
   if (only != "local") {
     stores.drive = make_drive_store(settings);
-    if (stores.drive) stores.drive->set_cancel(cancel_check());
+    if (stores.drive) {
+      stores.drive->set_cancel(cancel_check());
+      stores.drive->set_log([](const std::string& text) { info(text); });
+    }
   }
   if (only == "local" && !stores.local)
     throw UsageError("--store local: ramsafe.local_dir is not set");
@@ -59,6 +62,20 @@ std::vector<SetEntry> list_all_sets(const Stores& stores) {
   }
   sort_newest_first(all);
   return all;
+}
+
+void report_duplicate_fixes(const Stores& stores, const std::vector<DuplicateFix>& fixes) {
+  for (const auto& f : fixes) {
+    std::string what = "duplicate copies on " + stores.drive->describe() + " of " + f.backup_id +
+                       "/" + f.path + " (" + std::to_string(f.copies) + ")";
+    if (f.kept_id.empty()) {
+      warn(what + ": " + f.problem);
+      continue;
+    }
+    what += ": kept " + f.kept_id + ", removed ";
+    for (size_t i = 0; i < f.removed.size(); ++i) what += (i == 0 ? "" : ", ") + f.removed[i];
+    info(what);
+  }
 }
 
 Store& store_of(const Stores& stores, const SetEntry& set) {

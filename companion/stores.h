@@ -33,5 +33,7 @@ OptionSpec store_option();
 std::vector<SetEntry> list_all_sets(const Stores& stores);
 // The store a listed set came from.
 Store& store_of(const Stores& stores, const SetEntry& set);
+// One line on stderr per duplicated file on Drive: what was kept and removed, or why not.
+void report_duplicate_fixes(const Stores& stores, const std::vector<DuplicateFix>& fixes);
 
 }  // namespace ramsafe::cli

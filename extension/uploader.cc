@@ -43,6 +43,13 @@ uint64_t wal_archived_seen = 0;
 // in another process and does not wake the worker).
 constexpr long kWalPollMs = 1000;
 
+// What the Drive store reported during a pass (a second cluster folder folded in,
+// duplicate copies removed), logged once the pass is over.
+std::string pass_notes;
+std::string pass_warnings;
+// Damaged duplicates already warned about ("<set>/<path>"): once per process, not per pass.
+std::set<std::string> duplicates_warned;
+
 constexpr int64_t kFirstRetrySeconds = 30;
 constexpr int64_t kMaxRetrySeconds = 30 * 60;
 
@@ -62,7 +69,29 @@ struct PassResult {
   uint64_t wal_bytes_uploaded;
   int64_t wal_pending;  // -1: not counted
   uint64_t wal_pending_bytes;
+  char notes[kMessageLength];     // LOG
+  char warnings[kMessageLength];  // WARNING
 };
+
+void add_line(std::string& to, const std::string& line) {
+  to += (to.empty() ? "" : "; ") + line;
+}
+
+// Duplicate copies of a file in a complete set on Drive: one that checks out stays.
+void fix_duplicates(DriveStore& remote, const CancelCheck& cancel) {
+  for (const auto& f : remote.fix_duplicates({}, cancel)) {
+    std::string what = std::to_string(f.copies) + " copies of " + f.backup_id + "/" + f.path;
+    if (f.kept_id.empty()) {
+      if (duplicates_warned.insert(f.backup_id + "/" + f.path).second)
+        add_line(pass_warnings, what + " on Drive: " + f.problem);
+      continue;
+    }
+    std::string removed;
+    for (const auto& r : f.removed) removed += (removed.empty() ? "" : ", ") + r;
+    add_line(pass_notes, "removed duplicates on Drive of " + what + ": kept " + f.kept_id +
+                             ", removed " + removed);
+  }
+}
 
 void publish_progress(const std::string& id, uint64_t done, uint64_t total) {
   SpinLockAcquire(&shared->mutex);
@@ -149,6 +178,8 @@ void note_newest_on_drive(const DriveStore& remote, const std::vector<SetEntry>&
 
 void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
   *r = PassResult{};
+  pass_notes.clear();
+  pass_warnings.clear();
   r->pending = -1;
   r->wal_pending = -1;
   struct timespec start {};
@@ -180,13 +211,17 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
         r->wal_pending_bytes += f.stored_bytes;
       }
     }
-    if (!drive) drive = make_drive_store(settings);
+    if (!drive) {
+      drive = make_drive_store(settings);
+      drive->set_log([](const std::string& text) { add_line(pass_notes, text); });
+    }
     CancelCheck cancel = [stop] { return stop(); };
     drive->set_cancel(cancel);
     std::vector<SetEntry> remote_sets = drive->list_sets();
     known_remote.clear();
     for (const auto& set : remote_sets)
       if (set.usable()) known_remote.insert(set.id);
+    fix_duplicates(*drive, cancel);
     note_newest_on_drive(*drive, remote_sets);
     upload_wal(*drive, local.root(), local_wal, cancel, current, r);
     PruneRequest policy = server_prune_request(settings);
@@ -223,6 +258,8 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
     copy_text(r->failed_id, sizeof r->failed_id, current);
     strlcpy(r->message, e.what(), sizeof r->message);
   }
+  copy_text(r->notes, sizeof r->notes, pass_notes);
+  copy_text(r->warnings, sizeof r->warnings, pass_warnings);
   struct timespec end {};
   clock_gettime(CLOCK_MONOTONIC, &end);
   r->seconds = static_cast<double>(end.tv_sec - start.tv_sec) +
@@ -373,6 +410,8 @@ void run_upload_pass(bool (*stop)()) {
     shared->wal_drive_pending_bytes = r.wal_pending_bytes;
     SpinLockRelease(&shared->mutex);
   }
+  if (r.notes[0] != '\0') ereport(LOG, (errmsg("ramsafe: %s", r.notes)));
+  if (r.warnings[0] != '\0') ereport(WARNING, (errmsg("ramsafe: %s", r.warnings)));
   if (r.wal_uploaded > 0)
     ereport(LOG, (errmsg("ramsafe: copied %d WAL files (%llu bytes) to %s in %.1f s; %lld wait",
                          r.wal_uploaded, static_cast<unsigned long long>(r.wal_bytes_uploaded),

@@ -17,6 +17,7 @@ int64_t Backoff::delay_ms(int retry) {
   int shift = std::clamp(retry - 1, 0, 30);
   int64_t ceiling = std::min<int64_t>(policy_.max_ms, policy_.initial_ms << shift);
   std::uniform_int_distribution<int64_t> draw(ceiling / 2, ceiling);
+  std::lock_guard<std::mutex> lock(mutex_);
   return draw(random_);
 }
 

@@ -1,9 +1,10 @@
-// Retries for remote stores: truncated exponential backoff with full jitter, as Google
+// Retries for remote stores: truncated exponential backoff with jitter, as Google
 // recommends for Drive (and AWS for S3), and the test of which HTTP outcomes are worth
 // retrying at all.
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <random>
 #include <string>
 
@@ -19,16 +20,19 @@ struct BackoffPolicy {
   int max_attempts = 10;  // tries of one request, the first included
 };
 
+// Safe to share between threads (the parallel restore's downloads).
 class Backoff {
  public:
   explicit Backoff(BackoffPolicy policy, uint64_t seed = std::random_device{}());
   // Delay before retry number `retry` (1 = the first retry): a uniform draw from
-  // [ceiling/2, ceiling], ceiling = min(max_ms, initial_ms * 2^(retry-1)).
+  // [ceiling/2, ceiling], ceiling = min(max_ms, initial_ms * 2^(retry-1)) ("equal
+  // jitter": never less than half the ceiling, so retries stay spaced out).
   int64_t delay_ms(int retry);
   const BackoffPolicy& policy() const { return policy_; }
 
  private:
   BackoffPolicy policy_;
+  std::mutex mutex_;  // guards random_
   std::mt19937_64 random_;
 };
 

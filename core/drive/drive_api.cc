@@ -1,6 +1,7 @@
 #include "core/drive/drive_api.h"
 
 #include <cstdlib>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -9,7 +10,8 @@
 namespace ramsafe {
 namespace {
 
-constexpr const char* kFileFields = "id,name,mimeType,size,md5Checksum,modifiedTime,appProperties";
+constexpr const char* kFileFields =
+    "id,name,mimeType,size,md5Checksum,createdTime,modifiedTime,driveId,parents,appProperties";
 
 std::string esc(const std::string& value) {
   return HttpClient::form_escape(value);
@@ -23,7 +25,12 @@ DriveFile file_from_json(const nlohmann::json& j) {
   if (j.contains("size") && j["size"].is_string())
     f.size = std::strtoull(j["size"].get<std::string>().c_str(), nullptr, 10);
   f.md5 = j.value("md5Checksum", "");
+  f.created_time = j.value("createdTime", "");
   f.modified_time = j.value("modifiedTime", "");
+  f.drive_id = j.value("driveId", "");
+  if (j.contains("parents") && j["parents"].is_array())
+    for (const auto& p : j["parents"])
+      if (p.is_string()) f.parents.push_back(p.get<std::string>());
   if (j.contains("appProperties") && j["appProperties"].is_object())
     for (const auto& [key, value] : j["appProperties"].items())
       if (value.is_string()) f.app_properties[key] = value.get<std::string>();
@@ -35,6 +42,10 @@ nlohmann::json parse_json(const HttpResponse& response, const std::string& what)
   if (json.is_discarded() || !json.is_object())
     throw Error(Errc::kRemote, "Drive sent a response that is not JSON to " + what);
   return json;
+}
+
+bool is_reason(const HttpResponse& response, const char* reason) {
+  return google_error(response.body).reason == reason;
 }
 
 nlohmann::json metadata_json(const std::string& name, const std::string& parent,
@@ -86,13 +97,34 @@ class StringCollector : public Sink {
 
 }  // namespace
 
+bool created_before(const DriveFile& a, const DriveFile& b) {
+  // RFC 3339 times as Drive writes them (UTC, fixed width) sort as text.
+  return std::tie(a.created_time, a.id) < std::tie(b.created_time, b.id);
+}
+
 DriveApi::DriveApi(DriveOptions options, DriveCredentials credentials)
     : options_(std::move(options)),
       credentials_(std::move(credentials)),
-      http_(options_.http),
       backoff_(options_.backoff) {
   if (options_.chunk_size == 0 || options_.chunk_size % kDriveChunkUnit != 0)
     throw Error(Errc::kConfig, "the Drive upload chunk size must be a multiple of 256 KiB");
+  idle_clients_.push_back(std::make_unique<HttpClient>(options_.http));  // fail early
+}
+
+DriveApi::ClientLease::ClientLease(DriveApi& api) : api_(api) {
+  {
+    std::lock_guard<std::mutex> lock(api_.clients_mutex_);
+    if (!api_.idle_clients_.empty()) {
+      client_ = std::move(api_.idle_clients_.back());
+      api_.idle_clients_.pop_back();
+    }
+  }
+  if (!client_) client_ = std::make_unique<HttpClient>(api_.options_.http);
+}
+
+DriveApi::ClientLease::~ClientLease() {
+  std::lock_guard<std::mutex> lock(api_.clients_mutex_);
+  api_.idle_clients_.push_back(std::move(client_));
 }
 
 std::string DriveApi::quote(const std::string& value) {
@@ -106,12 +138,17 @@ std::string DriveApi::quote(const std::string& value) {
 
 HttpResponse DriveApi::send_authorized(HttpRequest request, const CancelCheck& cancel) {
   request.headers.push_back("");
+  ClientLease http(*this);
   for (int round = 0;; ++round) {
-    const SecureString& token = credentials_.access_token(http_, backoff_, cancel, round > 0);
+    SecureString token;
+    {
+      std::lock_guard<std::mutex> lock(credentials_mutex_);
+      token = credentials_.access_token(*http, backoff_, cancel, round > 0);
+    }
     std::string header = "Authorization: Bearer ";
     header.append(token.begin(), token.end());
     request.headers.back() = std::move(header);
-    HttpResponse response = http_.perform(request, cancel);
+    HttpResponse response = (*http).perform(request, cancel);
     OPENSSL_cleanse(request.headers.back().data(), request.headers.back().size());
     // A 401 means the token was revoked or expired early: one retry with a new one.
     if (response.status != 401 || round > 0) return response;
@@ -142,6 +179,11 @@ void DriveApi::fail(const std::string& what, const HttpResponse& response) const
             : "free space in that Google account, or keep fewer backups on Drive";
     throw Error(Errc::kNoSpace, "Drive has no space to " + what + " (" + detail + "); " + hint);
   }
+  if (response.status == 403 && e.reason == "insufficientFilePermissions")
+    throw Error(Errc::kPermission, "Drive refused to " + what + " for " + credentials_.principal() +
+                                       ": " + detail + "; in a shared drive, give " +
+                                       credentials_.principal() +
+                                       " the Content manager role (docs/drive.md)");
   if (response.status == 403)
     throw Error(Errc::kPermission,
                 "Drive refused to " + what + " for " + credentials_.principal() + ": " + detail);
@@ -152,19 +194,27 @@ void DriveApi::fail(const std::string& what, const HttpResponse& response) const
   throw Error(Errc::kRemote, "cannot " + what + " on Drive: " + detail);
 }
 
-std::vector<DriveFile> DriveApi::list(const std::string& q, const CancelCheck& cancel) {
+std::vector<DriveFile> DriveApi::list(const std::string& q, const std::string& drive_id,
+                                      const CancelCheck& cancel) {
   std::vector<DriveFile> files;
   std::string page_token;
+  std::string corpus =
+      drive_id.empty() ? "&corpora=user" : "&corpora=drive&driveId=" + esc(drive_id);
   do {
     HttpRequest request;
-    request.url = options_.api_url + "/drive/v3/files?q=" + esc(q) +
-                  "&fields=" + esc(std::string("nextPageToken,files(") + kFileFields + ")") +
-                  "&pageSize=1000&supportsAllDrives=true&includeItemsFromAllDrives=true"
-                  "&corpora=allDrives";
+    request.url = options_.api_url + "/drive/v3/files?q=" + esc(q) + "&fields=" +
+                  esc(std::string("nextPageToken,incompleteSearch,files(") + kFileFields + ")") +
+                  "&pageSize=1000&supportsAllDrives=true&includeItemsFromAllDrives=true" + corpus;
     if (!page_token.empty()) request.url += "&pageToken=" + esc(page_token);
     HttpResponse response = call(request, cancel);
     if (!response.ok()) fail("list files", response);
     nlohmann::json json = parse_json(response, "a file listing");
+    if (json.contains("incompleteSearch") && json["incompleteSearch"].is_boolean() &&
+        json["incompleteSearch"].get<bool>())
+      throw Error(Errc::kRemote,
+                  "Drive says its listing of " +
+                      (drive_id.empty() ? std::string("My Drive") : "shared drive " + drive_id) +
+                      " may be incomplete (incompleteSearch); a partial listing is not used");
     if (json.contains("files") && json["files"].is_array())
       for (const auto& f : json["files"]) files.push_back(file_from_json(f));
     page_token = json.value("nextPageToken", "");
@@ -172,18 +222,82 @@ std::vector<DriveFile> DriveApi::list(const std::string& q, const CancelCheck& c
   return files;
 }
 
+DriveFile DriveApi::get(const std::string& file_id, const CancelCheck& cancel) {
+  HttpRequest request;
+  request.url = options_.api_url + "/drive/v3/files/" + esc(file_id) +
+                "?supportsAllDrives=true&fields=" + esc(kFileFields);
+  HttpResponse response = call(request, cancel);
+  if (!response.ok()) fail("read the metadata of " + file_id, response);
+  return file_from_json(parse_json(response, "a file's metadata"));
+}
+
+std::string DriveApi::generate_id(const CancelCheck& cancel) {
+  HttpRequest request;
+  request.url = options_.api_url + "/drive/v3/files/generateIds?count=1&space=drive&type=files";
+  HttpResponse response = call(request, cancel);
+  if (!response.ok()) fail("reserve a file id", response);
+  nlohmann::json json = parse_json(response, "files.generateIds");
+  if (!json.contains("ids") || !json["ids"].is_array() || json["ids"].empty() ||
+      !json["ids"][0].is_string() || json["ids"][0].get<std::string>().empty())
+    throw Error(Errc::kRemote, "Drive sent no id to files.generateIds");
+  return json["ids"][0].get<std::string>();
+}
+
 DriveFile DriveApi::create_folder(const std::string& name, const std::string& parent,
                                   const std::map<std::string, std::string>& app_properties,
                                   const CancelCheck& cancel) {
+  std::string id = generate_id(cancel);
   HttpRequest request;
   request.method = "POST";
   request.url =
       options_.api_url + "/drive/v3/files?supportsAllDrives=true&fields=" + esc(kFileFields);
   request.headers = {"Content-Type: application/json; charset=UTF-8"};
-  request.body = metadata_json(name, parent, app_properties, kDriveFolderMime).dump();
+  nlohmann::json meta = metadata_json(name, parent, app_properties, kDriveFolderMime);
+  meta["id"] = id;
+  request.body = meta.dump();
   HttpResponse response = call(request, cancel);
-  if (!response.ok()) fail("create folder \"" + name + "\"", response);
-  return file_from_json(parse_json(response, "a folder creation"));
+  if (response.ok()) return file_from_json(parse_json(response, "a folder creation"));
+  if (response.status != 409 || !is_reason(response, "fileIdInUse"))
+    fail("create folder \"" + name + "\"", response);
+  // An earlier try of this very request made it and its answer was lost: that folder
+  // is ours, if it is what was asked for.
+  DriveFile made = get(id, cancel);
+  // ("root" is an alias: Drive answers with the root's real id.)
+  bool same = made.mime_type == kDriveFolderMime && made.name == name && made.parents.size() == 1 &&
+              (parent == "root" || made.parents[0] == parent);
+  for (const auto& [key, value] : app_properties) {
+    auto it = made.app_properties.find(key);
+    same = same && it != made.app_properties.end() && it->second == value;
+  }
+  if (!same)
+    throw Error(Errc::kRemote, "Drive says the id it reserved for folder \"" + name +
+                                   "\" is in use by another file (" + id + ")");
+  return made;
+}
+
+void DriveApi::move(const std::string& file_id, const std::string& from, const std::string& to,
+                    const CancelCheck& cancel) {
+  HttpRequest request;
+  request.method = "PATCH";
+  request.url = options_.api_url + "/drive/v3/files/" + esc(file_id) +
+                "?supportsAllDrives=true&addParents=" + esc(to) + "&removeParents=" + esc(from) +
+                "&fields=id";
+  request.headers = {"Content-Type: application/json; charset=UTF-8"};
+  request.body = "{}";
+  HttpResponse response = call(request, cancel);
+  if (!response.ok()) fail("move file " + file_id + " into folder " + to, response);
+}
+
+void DriveApi::trash(const std::string& file_id, const CancelCheck& cancel) {
+  HttpRequest request;
+  request.method = "PATCH";
+  request.url =
+      options_.api_url + "/drive/v3/files/" + esc(file_id) + "?supportsAllDrives=true&fields=id";
+  request.headers = {"Content-Type: application/json; charset=UTF-8"};
+  request.body = R"({"trashed":true})";
+  HttpResponse response = call(request, cancel);
+  if (response.ok() || response.status == 404) return;  // already gone is fine
+  fail("move file " + file_id + " to the trash", response);
 }
 
 std::string DriveApi::start_session(uint64_t size, const std::string& name,

@@ -185,8 +185,8 @@ SecureString DriveCredentials::token_request_body(int64_t now_unix) const {
   return out;
 }
 
-const SecureString& DriveCredentials::access_token(HttpClient& http, Backoff& backoff,
-                                                   const CancelCheck& cancel, bool force) {
+SecureString DriveCredentials::access_token(HttpClient& http, Backoff& backoff,
+                                            const CancelCheck& cancel, bool force) {
   int64_t now = static_cast<int64_t>(std::time(nullptr));
   if (!force && !access_token_.empty() && now + kRefreshMarginSeconds < expires_at_)
     return access_token_;

@@ -35,9 +35,11 @@ class DriveCredentials {
 
   // A bearer token valid for at least a minute more; with force, a fresh one (after a
   // 401). Transient failures of the token endpoint are retried with backoff; refused
-  // credentials throw Error(kPermission) with Google's reason.
-  const SecureString& access_token(HttpClient& http, Backoff& backoff, const CancelCheck& cancel,
-                                   bool force = false);
+  // credentials throw Error(kPermission) with Google's reason. A copy: a refresh by
+  // another caller must not change it under its user. Not thread-safe (DriveApi
+  // serialises the calls).
+  SecureString access_token(HttpClient& http, Backoff& backoff, const CancelCheck& cancel,
+                            bool force = false);
 
   // The RS256 JWT assertion for a service account, valid from now_unix for an hour.
   SecureString make_jwt_assertion(int64_t now_unix) const;

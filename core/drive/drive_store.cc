@@ -15,6 +15,7 @@
 #include "core/io/paths.h"
 #include "core/io/stages.h"
 #include "core/io/unique_fd.h"
+#include "core/set/pipeline.h"
 
 namespace ramsafe {
 namespace {
@@ -30,6 +31,8 @@ constexpr const char* kWalArchivedKey = "ramsafe_archived_at";
 constexpr const char* kWalDataSuffix = ".zst.age";
 constexpr const char* kWalSumSuffix = ".sha256";
 constexpr uint64_t kManifestLimit = 16u << 20;
+// How long a lookup of the cluster's folders is trusted without a listing asking again.
+constexpr auto kLayoutLifetime = std::chrono::seconds(60);
 
 std::string property(const DriveFile& f, const char* key) {
   auto it = f.app_properties.find(key);
@@ -73,6 +76,22 @@ bool same_file(const DriveFile& remote, const LocalFileFacts& local) {
   return remote.size == local.size && remote.md5 == local.md5;
 }
 
+bool same_content(const DriveFile& a, const DriveFile& b) {
+  return a.size == b.size && a.md5 == b.md5;
+}
+
+// "('a' in parents or 'b' in parents)"
+std::string in_any(const std::vector<std::string>& folders) {
+  std::string q = "(";
+  for (size_t i = 0; i < folders.size(); ++i)
+    q += (i == 0 ? "" : " or ") + DriveApi::quote(folders[i]) + " in parents";
+  return q + ")";
+}
+
+std::string plural(size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 }  // namespace
 
 DriveStore::DriveStore(DriveOptions options, DriveCredentials credentials,
@@ -92,72 +111,239 @@ std::string DriveStore::describe() const {
   return describe_for(parent_, cluster_);
 }
 
-std::string DriveStore::cluster_folder(bool create, const CancelCheck& cancel) {
-  if (!folder_id_.empty()) return folder_id_;
-  std::string q =
-      DriveApi::quote(parent_) + " in parents and mimeType = " + DriveApi::quote(kDriveFolderMime) +
-      " and trashed = false and appProperties has { key=" + DriveApi::quote(kClusterKey) +
-      " and value=" + DriveApi::quote(cluster_) + " }";
-  std::vector<DriveFile> found = api_.list(q, cancel);
-  if (!found.empty()) {
-    // Two folders could exist after a race between two first uploads; the oldest id
-    // order is arbitrary but stable, so every reader agrees on one.
-    std::sort(found.begin(), found.end(),
-              [](const DriveFile& a, const DriveFile& b) { return a.id < b.id; });
-    folder_id_ = found.front().id;
-  } else if (create) {
-    folder_id_ = api_.create_folder(cluster_, parent_, {{kClusterKey, cluster_}}, cancel).id;
-  }
-  return folder_id_;
+std::vector<DriveFile> DriveStore::tagged_folders(const std::vector<std::string>& parents,
+                                                  const char* key, const CancelCheck& cancel) {
+  std::vector<DriveFile> found =
+      api_.list(in_any(parents) + " and mimeType = " + DriveApi::quote(kDriveFolderMime) +
+                    " and trashed = false and appProperties has { key=" + DriveApi::quote(key) +
+                    " and value=" + DriveApi::quote(cluster_) + " }",
+                layout_.drive_id, cancel);
+  std::sort(found.begin(), found.end(), created_before);
+  return found;
 }
 
-std::vector<DriveFile> DriveStore::files_of_cluster(const CancelCheck& cancel) {
-  std::string folder = cluster_folder(false, cancel);
-  last_listing_.clear();
-  if (folder.empty()) return last_listing_;
-  last_listing_ = api_.list(DriveApi::quote(folder) + " in parents and trashed = false", cancel);
+std::vector<std::string> DriveStore::fold_folders(const std::vector<std::string>& folders,
+                                                  const CancelCheck& cancel) {
+  const std::string& into = folders.front();
+  std::vector<std::string> left = {into};
+  for (size_t i = 1; i < folders.size(); ++i) {
+    const std::string& from = folders[i];
+    std::string q = DriveApi::quote(from) + " in parents and trashed = false";
+    std::vector<DriveFile> children = api_.list(q, layout_.drive_id, cancel);
+    for (const auto& child : children) api_.move(child.id, from, into, cancel);
+    // Only an empty folder goes, and to the trash: one that got a file meanwhile stays for
+    // the next pass, and a file landing just after the trashing is in the trash, not gone.
+    bool empty = api_.list(q, layout_.drive_id, cancel).empty();
+    if (empty)
+      api_.trash(from, cancel);
+    else
+      left.push_back(from);
+    std::string text = "found a second Drive folder for cluster " + cluster_ + " (" + from + ")";
+    text += ": moved " + plural(children.size(), "file", "files");
+    text += " from it into the first (" + into + ")";
+    text += empty ? " and moved it to the trash" : "; it is not empty yet, the next pass goes on";
+    note(text);
+  }
+  return left;
+}
+
+const DriveStore::Layout& DriveStore::layout(bool create, bool fresh, const CancelCheck& cancel) {
+  auto now = std::chrono::steady_clock::now();
+  // A writer needs exactly one folder: none yet, or several to fold, means look again.
+  if (layout_.valid && !fresh && now - layout_.at < kLayoutLifetime &&
+      !(create && layout_.cluster.size() != 1))
+    return layout_;
+  layout_ = Layout{};
+  // Which drive to search: the parent's own (a shared drive's listing is asked of that
+  // drive, never of every drive at once, which Drive may answer only in part).
+  DriveFile parent = api_.get(parent_, cancel);
+  if (parent.mime_type != kDriveFolderMime)
+    throw Error(Errc::kConfig, "ramsafe.drive_folder_id = '" + parent_ +
+                                   "' is not a folder on Drive (it is a " + parent.mime_type + ")");
+  layout_.drive_id = parent.drive_id;
+  std::vector<DriveFile> found = tagged_folders({parent_}, kClusterKey, cancel);
+  if (found.empty() && create) {
+    DriveFile made = api_.create_folder(cluster_, parent_, {{kClusterKey, cluster_}}, cancel);
+    found = tagged_folders({parent_}, kClusterKey, cancel);
+    bool listed = std::any_of(found.begin(), found.end(),
+                              [&](const DriveFile& f) { return f.id == made.id; });
+    if (!listed) {  // a listing may lag behind a create
+      found.push_back(made);
+      std::sort(found.begin(), found.end(), created_before);
+    }
+  }
+  for (const auto& f : found) layout_.cluster.push_back(f.id);
+  if (create && layout_.cluster.size() > 1) layout_.cluster = fold_folders(layout_.cluster, cancel);
+  layout_.valid = true;
+  layout_.at = now;
+  return layout_;
+}
+
+const DriveStore::Layout& DriveStore::wal_layout(bool create, bool fresh,
+                                                 const CancelCheck& cancel) {
+  bool stale =
+      !layout_.valid || fresh || std::chrono::steady_clock::now() - layout_.at >= kLayoutLifetime;
+  layout(create, fresh, cancel);
+  if (!stale && layout_.wal_valid && !(create && layout_.wal.size() != 1)) return layout_;
+  layout_.wal.clear();
+  layout_.wal_valid = false;
+  if (layout_.cluster.empty()) {
+    layout_.wal_valid = true;
+    return layout_;
+  }
+  std::vector<DriveFile> found = tagged_folders(layout_.cluster, kWalFolderKey, cancel);
+  if (found.empty() && create) {
+    DriveFile made =
+        api_.create_folder("wal", layout_.cluster.front(), {{kWalFolderKey, cluster_}}, cancel);
+    found = tagged_folders(layout_.cluster, kWalFolderKey, cancel);
+    bool listed = std::any_of(found.begin(), found.end(),
+                              [&](const DriveFile& f) { return f.id == made.id; });
+    if (!listed) {
+      found.push_back(made);
+      std::sort(found.begin(), found.end(), created_before);
+    }
+  }
+  for (const auto& f : found) layout_.wal.push_back(f.id);
+  if (create && layout_.wal.size() > 1) layout_.wal = fold_folders(layout_.wal, cancel);
+  layout_.wal_valid = true;
+  return layout_;
+}
+
+std::vector<DriveFile> DriveStore::files_in(const std::vector<std::string>& folders,
+                                            const std::string& extra, const CancelCheck& cancel) {
+  if (folders.empty()) return {};
+  std::vector<DriveFile> files =
+      api_.list(in_any(folders) + " and trashed = false" + extra, layout_.drive_id, cancel);
+  // Oldest first: "the first copy" means the same file to every reader.
+  std::sort(files.begin(), files.end(), created_before);
+  return files;
+}
+
+std::vector<DriveFile> DriveStore::files_of_cluster(bool fresh, const CancelCheck& cancel) {
+  const Layout& l = layout(false, fresh, cancel);
+  last_listing_ = files_in(l.cluster, "", cancel);
   return last_listing_;
 }
 
+void DriveStore::note(const std::string& text) const {
+  if (log_) log_(text);
+}
+
+void DriveStore::remove_file(const std::string& file_id, const CancelCheck& cancel) {
+  // A Content manager may trash but not delete in a shared drive (only a Manager may);
+  // in My Drive the owner deletes, so that the bytes stop counting against the quota.
+  if (!layout(false, false, cancel).drive_id.empty())
+    api_.trash(file_id, cancel);
+  else
+    api_.remove(file_id, cancel);
+}
+
+bool DriveStore::copy_checks_out(const DriveFile& copy, const ManifestFile& expected,
+                                 const CancelCheck& cancel) {
+  auto known = verdicts_.find(copy.id);
+  if (known != verdicts_.end()) return known->second;
+  bool ok = false;
+  if (copy.size == expected.stored_bytes) {
+    ChecksumVerifier check(expected, describe() + ": " + copy.name + " (" + copy.id + ")");
+    try {
+      api_.download(copy.id, check, cancel);
+      check.finish();
+      ok = true;
+    } catch (const Error& e) {
+      if (e.code() != Errc::kCorrupt) throw;
+    }
+  }
+  verdicts_[copy.id] = ok;
+  return ok;
+}
+
 std::vector<SetEntry> DriveStore::list_sets() {
-  std::vector<DriveFile> files = files_of_cluster(cancel_);
-  // Per set: its files by path (the first copy of a path wins; duplicates are reported).
-  std::map<std::string, std::map<std::string, const DriveFile*>> sets;
+  std::vector<DriveFile> files = files_of_cluster(true, cancel_);
+  duplicates_.clear();
+  chosen_.clear();
+  listed_manifests_.clear();
+  // Per set: every copy of each path, oldest first.
+  std::map<std::string, std::map<std::string, std::vector<const DriveFile*>>> sets;
   for (const auto& f : files) {
     std::string id = property(f, kSetKey);
     std::string path = property(f, kPathKey);
     if (!is_valid_backup_id(id) || path.empty()) continue;  // not ours
-    sets[id].emplace(path, &f);
+    sets[id][path].push_back(&f);
   }
+  auto copies_of = [](const std::vector<const DriveFile*>& files) {
+    std::vector<DriveFile> out;
+    out.reserve(files.size());
+    for (const DriveFile* f : files) out.push_back(*f);
+    return out;
+  };
   std::vector<SetEntry> out;
   for (const auto& [id, by_path] : sets) {
     SetEntry entry;
     entry.id = id;
     entry.store = describe();
-    auto manifest_file = by_path.find(kManifestName);
+    auto manifest_files = by_path.find(kManifestName);
     // No manifest yet: an upload in progress or interrupted, like a local .partial.
-    if (manifest_file == by_path.end()) continue;
+    if (manifest_files == by_path.end()) continue;
     try {
-      const DriveFile& mf = *manifest_file->second;
-      auto cached = manifests_by_file_id_.find(mf.id);
-      if (cached == manifests_by_file_id_.end()) {
-        std::string where = describe() + ": " + id + "/" + kManifestName;
-        Manifest m = Manifest::parse(api_.download_small(mf.id, kManifestLimit, cancel_), where);
-        if (m.backup_id != id)
-          throw Error(Errc::kCorrupt, where + ": manifest is for backup " + m.backup_id);
-        cached = manifests_by_file_id_.emplace(mf.id, std::move(m)).first;
+      // The manifest: the first copy that parses and is this set's.
+      const Manifest* manifest = nullptr;
+      std::string manifest_id, first_problem;
+      for (const DriveFile* mf : manifest_files->second) {
+        auto cached = manifests_by_file_id_.find(mf->id);
+        if (cached == manifests_by_file_id_.end()) {
+          std::string where = describe() + ": " + id + "/" + kManifestName;
+          try {
+            Manifest m =
+                Manifest::parse(api_.download_small(mf->id, kManifestLimit, cancel_), where);
+            if (m.backup_id != id)
+              throw Error(Errc::kCorrupt, where + ": manifest is for backup " + m.backup_id);
+            cached = manifests_by_file_id_.emplace(mf->id, std::move(m)).first;
+          } catch (const Error& e) {
+            if (e.code() != Errc::kCorrupt) throw;
+            if (first_problem.empty()) first_problem = e.what();
+            continue;
+          }
+        }
+        manifest = &cached->second;
+        manifest_id = mf->id;
+        break;
       }
-      for (const auto& file : cached->second.files) {
+      if (manifest == nullptr) throw Error(Errc::kCorrupt, first_problem);
+      chosen_[id + "/" + kManifestName] = manifest_id;
+      if (manifest_files->second.size() > 1)
+        duplicates_.push_back({id, kManifestName, copies_of(manifest_files->second), manifest_id});
+      for (const auto& file : manifest->files) {
         auto remote = by_path.find(file.path);
         if (remote == by_path.end())
           throw Error(Errc::kCorrupt, "file " + file.path + " is missing on Drive");
-        if (remote->second->size != file.stored_bytes)
-          throw Error(Errc::kCorrupt, "file " + file.path + " on Drive has " +
-                                          std::to_string(remote->second->size) +
-                                          " bytes, the manifest says " +
-                                          std::to_string(file.stored_bytes));
+        const std::vector<const DriveFile*>& copies = remote->second;
+        std::vector<const DriveFile*> sized;
+        for (const DriveFile* c : copies)
+          if (c->size == file.stored_bytes) sized.push_back(c);
+        if (sized.empty())
+          throw Error(Errc::kCorrupt,
+                      "file " + file.path + " on Drive has " +
+                          std::to_string(copies.front()->size) + " bytes" +
+                          (copies.size() > 1 ? " (and its " + std::to_string(copies.size() - 1) +
+                                                   " other copies differ too)"
+                                             : "") +
+                          ", the manifest says " + std::to_string(file.stored_bytes));
+        const DriveFile* chosen = sized.front();
+        // Copies of the right size but different content: read the one that checks out.
+        bool differ = std::any_of(sized.begin(), sized.end(),
+                                  [&](const DriveFile* c) { return c->md5 != sized.front()->md5; });
+        if (differ)
+          for (const DriveFile* c : sized)
+            if (copy_checks_out(*c, file, cancel_)) {
+              chosen = c;
+              break;
+            }
+        chosen_[id + "/" + file.path] = chosen->id;
+        if (copies.size() > 1)
+          duplicates_.push_back({id, file.path, copies_of(copies), chosen->id});
       }
-      entry.manifest = cached->second;
+      entry.manifest = *manifest;
+      listed_manifests_[id] = *manifest;
     } catch (const Error& e) {
       if (e.code() == Errc::kCancelled) throw;
       if (e.code() != Errc::kCorrupt) throw;  // Drive unreachable: not a property of the set
@@ -197,10 +383,122 @@ int64_t DriveStore::manifest_modified_unix(const std::string& set_id) const {
   return 0;
 }
 
+std::vector<DriveDuplicate> DriveStore::duplicates() const {
+  return duplicates_;
+}
+
+std::vector<DuplicateFix> DriveStore::fix_duplicates(const std::set<std::string>& backup_ids,
+                                                     const CancelCheck& cancel) {
+  std::vector<DuplicateFix> out;
+  std::set<std::string> removed_ids;
+  for (const auto& d : duplicates_) {
+    if (!backup_ids.empty() && backup_ids.count(d.backup_id) == 0) continue;
+    auto manifest = listed_manifests_.find(d.backup_id);
+    if (manifest == listed_manifests_.end()) continue;
+    DuplicateFix fix;
+    fix.backup_id = d.backup_id;
+    fix.path = d.path;
+    fix.copies = static_cast<int>(d.copies.size());
+    // The chosen copy first, then the others, oldest first.
+    std::vector<const DriveFile*> order;
+    for (const auto& c : d.copies) {
+      if (c.id == d.chosen_id) {
+        order.insert(order.begin(), &c);
+      } else {
+        order.push_back(&c);
+      }
+    }
+    const DriveFile* keep = nullptr;
+    std::map<std::string, std::string> why;  // id -> why that copy goes
+    if (d.path == kManifestName) {
+      // list_sets parsed the chosen copy; an identical one or one that does not parse goes.
+      keep = order.front();
+      bool conflict = false;
+      for (size_t i = 1; i < order.size(); ++i) {
+        const DriveFile& c = *order[i];
+        if (same_content(c, *keep)) {
+          why[c.id] = "identical to the kept copy";
+          continue;
+        }
+        try {
+          Manifest m = Manifest::parse(api_.download_small(c.id, kManifestLimit, cancel),
+                                       describe() + ": " + d.backup_id + "/" + kManifestName);
+          if (m.backup_id != d.backup_id) {
+            why[c.id] = "a manifest of backup " + m.backup_id;
+          } else {
+            conflict = true;
+          }
+        } catch (const Error& e) {
+          if (e.code() != Errc::kCorrupt) throw;
+          why[c.id] = e.what();
+        }
+      }
+      if (conflict) {
+        fix.problem = "two different manifests for this set parse; all " +
+                      std::to_string(d.copies.size()) + " copies left for inspection";
+        out.push_back(std::move(fix));
+        continue;
+      }
+    } else {
+      const ManifestFile* expected = nullptr;
+      for (const auto& f : manifest->second.files)
+        if (f.path == d.path) expected = &f;
+      if (expected == nullptr) continue;
+      for (const DriveFile* c : order)
+        if (copy_checks_out(*c, *expected, cancel)) {
+          keep = c;
+          break;
+        }
+      if (keep == nullptr) {
+        fix.problem = "no copy checks out against the manifest (size and SHA-256); all " +
+                      std::to_string(d.copies.size()) + " copies left in place";
+        out.push_back(std::move(fix));
+        continue;
+      }
+      for (const DriveFile* c : order) {
+        if (c == keep) continue;
+        if (same_content(*c, *keep))
+          why[c->id] = "identical to the kept copy";
+        else if (c->size != expected->stored_bytes)
+          why[c->id] = std::to_string(c->size) + " bytes, the manifest says " +
+                       std::to_string(expected->stored_bytes);
+        else
+          why[c->id] = "its SHA-256 is not the manifest's";
+      }
+    }
+    fix.kept_id = keep->id;
+    for (const DriveFile* c : order) {
+      if (c == keep) continue;
+      remove_file(c->id, cancel);
+      removed_ids.insert(c->id);
+      fix.removed.push_back(c->id + " (" + why[c->id] + ")");
+    }
+    chosen_[d.backup_id + "/" + d.path] = keep->id;
+    out.push_back(std::move(fix));
+  }
+  if (!removed_ids.empty()) {
+    last_listing_.erase(std::remove_if(last_listing_.begin(), last_listing_.end(),
+                                       [&](const DriveFile& f) { return removed_ids.count(f.id); }),
+                        last_listing_.end());
+    duplicates_.erase(std::remove_if(duplicates_.begin(), duplicates_.end(),
+                                     [&](const DriveDuplicate& d) {
+                                       return std::any_of(
+                                           out.begin(), out.end(), [&](const DuplicateFix& f) {
+                                             return !f.kept_id.empty() &&
+                                                    f.backup_id == d.backup_id && f.path == d.path;
+                                           });
+                                     }),
+                      duplicates_.end());
+  }
+  return out;
+}
+
 std::string DriveStore::file_id(const std::string& set_id, const std::string& path,
                                 const CancelCheck& cancel) {
+  auto chosen = chosen_.find(set_id + "/" + path);
+  if (chosen != chosen_.end()) return chosen->second;
   for (int pass = 0; pass < 2; ++pass) {
-    if (pass == 1 || last_listing_.empty()) files_of_cluster(cancel);
+    if (pass == 1 || last_listing_.empty()) files_of_cluster(false, cancel);
     for (const auto& f : last_listing_)
       if (property(f, kSetKey) == set_id && property(f, kPathKey) == path) return f.id;
   }
@@ -209,19 +507,27 @@ std::string DriveStore::file_id(const std::string& set_id, const std::string& pa
 
 void DriveStore::read_file(const std::string& set_id, const std::string& path, Sink& out,
                            const CancelCheck& cancel) {
-  api_.download(file_id(set_id, path, cancel), out, cancel);
+  std::string id;
+  {
+    // Parallel restore threads share the listing; the downloads themselves run apart.
+    std::lock_guard<std::mutex> lock(read_mutex_);
+    id = file_id(set_id, path, cancel);
+  }
+  api_.download(id, out, cancel);
 }
 
 void DriveStore::delete_set(const std::string& set_id) {
-  std::vector<DriveFile> listing = files_of_cluster(cancel_);
+  std::vector<DriveFile> listing = files_of_cluster(true, cancel_);
   std::vector<const DriveFile*> files;
   for (const auto& f : listing)
     if (property(f, kSetKey) == set_id) files.push_back(&f);
   // The manifest goes first: a half-deleted set is then never listed as complete.
   std::stable_partition(files.begin(), files.end(),
                         [](const DriveFile* f) { return property(*f, kPathKey) == kManifestName; });
-  for (const DriveFile* f : files) api_.remove(f->id, cancel_);
+  for (const DriveFile* f : files) remove_file(f->id, cancel_);
   last_listing_.clear();
+  for (auto it = chosen_.begin(); it != chosen_.end();)
+    it = it->first.rfind(set_id + "/", 0) == 0 ? chosen_.erase(it) : std::next(it);
 }
 
 SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const CancelCheck& cancel,
@@ -232,93 +538,79 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
   SetUpload result;
   result.backup_id = set.id;
   result.bytes_total = m.stored_bytes();
-  std::string folder = cluster_folder(true, cancel);
+  try {
+    std::string folder = layout(true, true, cancel).cluster.front();
 
-  // What Drive already holds of this set (an earlier, interrupted pass).
-  std::multimap<std::string, DriveFile> remote;
-  for (const auto& f : files_of_cluster(cancel))
-    if (property(f, kSetKey) == set.id) remote.emplace(property(f, kPathKey), f);
+    // What Drive already holds of this set (an earlier, interrupted pass).
+    std::multimap<std::string, DriveFile> remote;
+    for (const auto& f : files_of_cluster(false, cancel))
+      if (property(f, kSetKey) == set.id) remote.emplace(property(f, kPathKey), f);
 
-  std::string set_dir = local.set_path(set.id);
-  std::vector<std::pair<std::string, std::string>> order;  // path, role; manifest last
-  for (const auto& f : m.files) order.emplace_back(f.path, f.role);
-  order.emplace_back(kManifestName, "manifest");
+    std::string set_dir = local.set_path(set.id);
+    std::vector<std::pair<std::string, std::string>> order;  // path, role; manifest last
+    for (const auto& f : m.files) order.emplace_back(f.path, f.role);
+    order.emplace_back(kManifestName, "manifest");
 
-  uint64_t done_before = 0;
-  for (const auto& [path, role] : order) {
-    std::string local_path = join_path(set_dir, path);
-    UniqueFd fd = open_or_throw(local_path, O_RDONLY);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + local_path);
-    uint64_t size = static_cast<uint64_t>(st.st_size);
-    std::string md5 = md5_of_file(fd.get(), size, local_path, cancel);
+    uint64_t done_before = 0;
+    for (const auto& [path, role] : order) {
+      std::string local_path = join_path(set_dir, path);
+      UniqueFd fd = open_or_throw(local_path, O_RDONLY);
+      struct stat st {};
+      if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + local_path);
+      uint64_t size = static_cast<uint64_t>(st.st_size);
+      std::string md5 = md5_of_file(fd.get(), size, local_path, cancel);
 
-    // Keep one good copy; anything else under this path is a leftover to remove.
-    bool have = false;
-    auto [first, last] = remote.equal_range(path);
-    for (auto it = first; it != last; ++it) {
-      if (!have && it->second.size == size && it->second.md5 == md5) {
-        have = true;
+      // Keep one good copy; anything else under this path is a leftover to remove.
+      bool have = false;
+      auto [first, last] = remote.equal_range(path);
+      for (auto it = first; it != last; ++it) {
+        if (!have && it->second.size == size && it->second.md5 == md5) {
+          have = true;
+        } else {
+          remove_file(it->second.id, cancel);
+        }
+      }
+      std::string key = set.id + "/" + path;
+      if (have) {
+        ++result.files_already_there;
+        sessions_.erase(key);
       } else {
-        api_.remove(it->second.id, cancel);
+        std::string& session = sessions_[key];
+        DriveFile stored = api_.upload(
+            fd.get(), size, key, folder, {{kSetKey, set.id}, {kPathKey, path}, {kRoleKey, role}},
+            session, result.stats, cancel, [&](uint64_t committed) {
+              if (progress) progress(set.id, done_before + committed, result.bytes_total);
+            });
+        sessions_.erase(key);
+        if (stored.size != size || stored.md5 != md5) {
+          remove_file(stored.id, cancel);
+          std::string message = "Drive's copy of " + key + " differs from what was sent (";
+          message += std::to_string(stored.size) + " bytes, MD5 " + stored.md5;
+          message += "; sent " + std::to_string(size) + " bytes, MD5 " + md5;
+          message += "); it was removed and will be sent again";
+          throw Error(Errc::kCorrupt, message);
+        }
+        ++result.files_uploaded;
+        result.bytes_uploaded += size;
       }
+      if (path != kManifestName) done_before += size;
+      if (progress) progress(set.id, done_before, result.bytes_total);
     }
-    std::string key = set.id + "/" + path;
-    if (have) {
-      ++result.files_already_there;
-      sessions_.erase(key);
-    } else {
-      std::string& session = sessions_[key];
-      DriveFile stored = api_.upload(
-          fd.get(), size, key, folder, {{kSetKey, set.id}, {kPathKey, path}, {kRoleKey, role}},
-          session, result.stats, cancel, [&](uint64_t committed) {
-            if (progress) progress(set.id, done_before + committed, result.bytes_total);
-          });
-      sessions_.erase(key);
-      if (stored.size != size || stored.md5 != md5) {
-        api_.remove(stored.id, cancel);
-        std::string message = "Drive's copy of " + key + " differs from what was sent (";
-        message += std::to_string(stored.size) + " bytes, MD5 " + stored.md5;
-        message += "; sent " + std::to_string(size) + " bytes, MD5 " + md5;
-        message += "); it was removed and will be sent again";
-        throw Error(Errc::kCorrupt, message);
-      }
-      ++result.files_uploaded;
-      result.bytes_uploaded += size;
-    }
-    if (path != kManifestName) done_before += size;
-    if (progress) progress(set.id, done_before, result.bytes_total);
+  } catch (const Error& e) {
+    // The folder may be gone (removed by hand): look it up again next time.
+    if (e.code() == Errc::kNotFound) layout_.valid = false;
+    throw;
   }
   last_listing_.clear();
   return result;
 }
 
-std::string DriveStore::wal_folder(bool create, const CancelCheck& cancel) {
-  if (!wal_folder_id_.empty()) return wal_folder_id_;
-  std::string cluster = cluster_folder(create, cancel);
-  if (cluster.empty()) return "";
-  std::string q =
-      DriveApi::quote(cluster) + " in parents and mimeType = " + DriveApi::quote(kDriveFolderMime) +
-      " and trashed = false and appProperties has { key=" + DriveApi::quote(kWalFolderKey) +
-      " and value=" + DriveApi::quote(cluster_) + " }";
-  std::vector<DriveFile> found = api_.list(q, cancel);
-  if (!found.empty()) {
-    std::sort(found.begin(), found.end(),
-              [](const DriveFile& a, const DriveFile& b) { return a.id < b.id; });
-    wal_folder_id_ = found.front().id;
-  } else if (create) {
-    wal_folder_id_ = api_.create_folder("wal", cluster, {{kWalFolderKey, cluster_}}, cancel).id;
-  }
-  return wal_folder_id_;
-}
-
 std::vector<RemoteWalFile> DriveStore::list_wal() {
   std::vector<RemoteWalFile> out;
-  std::string folder = wal_folder(false, cancel_);
-  if (folder.empty()) return out;
+  const Layout& l = wal_layout(false, true, cancel_);
   std::map<std::string, RemoteWalFile> by_name;
   std::map<std::string, DriveFile> sums;
-  for (auto& f : api_.list(DriveApi::quote(folder) + " in parents and trashed = false", cancel_)) {
+  for (auto& f : files_in(l.wal, "", cancel_)) {
     std::string name = property(f, kWalKey);
     if (!is_wal_file_name(name)) continue;  // not ours
     std::string part = property(f, kWalPartKey);
@@ -376,44 +668,52 @@ WalUploadResult DriveStore::upload_wal_file(const std::string& store_root,
                                     " (its .sha256 differs from " + sum_path +
                                     "); not replacing it: check for a timeline mix-up or two "
                                     "clusters sharing one ramsafe.cluster_name");
-  std::string folder = wal_folder(true, cancel);
-  std::string base = "wal/" + file.file.timeline + "/" + name;
-  std::string archived = std::to_string(file.mtime);
+  try {
+    const Layout& l = wal_layout(true, false, cancel);
+    std::string folder = l.wal.front();
+    std::string base = "wal/" + file.file.timeline + "/" + name;
+    std::string archived = std::to_string(file.mtime);
 
-  // Whatever Drive holds under this name that is not the local file goes (an interrupted
-  // or mismatched copy; duplicates from a race), the checksum file is sent before the data.
-  std::vector<DriveFile> existing = api_.list(
-      DriveApi::quote(folder) + " in parents and trashed = false and appProperties has { key=" +
-          DriveApi::quote(kWalKey) + " and value=" + DriveApi::quote(name) + " }",
-      cancel);
-  auto send = [&](const char* part, const std::string& suffix, LocalFileFacts& local) {
-    bool have = false;
-    for (const auto& f : existing) {
-      if (property(f, kWalPartKey) != part) continue;
-      if (!have && same_file(f, local))
-        have = true;
-      else
-        api_.remove(f.id, cancel);
-    }
-    if (have) return;
-    std::string key = base + suffix;
-    std::string& session = sessions_[key];
-    DriveFile stored =
-        api_.upload(local.fd.get(), local.size, key, folder,
-                    {{kWalKey, name}, {kWalPartKey, part}, {kWalArchivedKey, archived}}, session,
-                    result.stats, cancel);
-    sessions_.erase(key);
-    if (!same_file(stored, local)) {
-      api_.remove(stored.id, cancel);
-      throw Error(Errc::kCorrupt, "Drive's copy of " + key + " differs from what was sent (" +
-                                      std::to_string(stored.size) + " bytes, MD5 " + stored.md5 +
-                                      "; sent " + std::to_string(local.size) + " bytes, MD5 " +
-                                      local.md5 + "); it was removed and will be sent again");
-    }
-    result.bytes_uploaded += local.size;
-  };
-  send("sha256", kWalSumSuffix, sum);
-  send("data", kWalDataSuffix, data);
+    // Whatever Drive holds under this name that is not the local file goes (an interrupted
+    // or mismatched copy; duplicates from a race), the checksum file is sent before the
+    // data.
+    std::vector<DriveFile> existing =
+        files_in(l.wal,
+                 " and appProperties has { key=" + DriveApi::quote(kWalKey) +
+                     " and value=" + DriveApi::quote(name) + " }",
+                 cancel);
+    auto send = [&](const char* part, const std::string& suffix, LocalFileFacts& local) {
+      bool have = false;
+      for (const auto& f : existing) {
+        if (property(f, kWalPartKey) != part) continue;
+        if (!have && same_file(f, local))
+          have = true;
+        else
+          remove_file(f.id, cancel);
+      }
+      if (have) return;
+      std::string key = base + suffix;
+      std::string& session = sessions_[key];
+      DriveFile stored =
+          api_.upload(local.fd.get(), local.size, key, folder,
+                      {{kWalKey, name}, {kWalPartKey, part}, {kWalArchivedKey, archived}}, session,
+                      result.stats, cancel);
+      sessions_.erase(key);
+      if (!same_file(stored, local)) {
+        remove_file(stored.id, cancel);
+        throw Error(Errc::kCorrupt, "Drive's copy of " + key + " differs from what was sent (" +
+                                        std::to_string(stored.size) + " bytes, MD5 " + stored.md5 +
+                                        "; sent " + std::to_string(local.size) + " bytes, MD5 " +
+                                        local.md5 + "); it was removed and will be sent again");
+      }
+      result.bytes_uploaded += local.size;
+    };
+    send("sha256", kWalSumSuffix, sum);
+    send("data", kWalDataSuffix, data);
+  } catch (const Error& e) {
+    if (e.code() == Errc::kNotFound) layout_.valid = false;
+    throw;
+  }
   return result;
 }
 
@@ -421,15 +721,14 @@ WalFetchResult DriveStore::fetch_wal_file(const std::vector<age::Identity>& iden
                                           const std::string& name, const std::string& dest_path,
                                           const CancelCheck& cancel) {
   WalFileName wal = parse_wal_file_name(name);
-  std::string folder = wal_folder(false, cancel);
+  const Layout& l = wal_layout(false, false, cancel);
   std::string where = describe() + ": wal/" + wal.timeline + "/" + name;
-  if (folder.empty()) throw Error(Errc::kNotFound, where + kWalDataSuffix + " does not exist");
+  if (l.wal.empty()) throw Error(Errc::kNotFound, where + kWalDataSuffix + " does not exist");
   std::optional<DriveFile> data, sum;
-  for (auto& f :
-       api_.list(DriveApi::quote(folder) +
-                     " in parents and trashed = false and appProperties has { key=" +
-                     DriveApi::quote(kWalKey) + " and value=" + DriveApi::quote(name) + " }",
-                 cancel)) {
+  for (auto& f : files_in(l.wal,
+                          " and appProperties has { key=" + DriveApi::quote(kWalKey) +
+                              " and value=" + DriveApi::quote(name) + " }",
+                          cancel)) {
     std::string part = property(f, kWalPartKey);
     if (part == "data" && !data) data = f;
     if (part == "sha256" && !sum) sum = f;
@@ -452,8 +751,8 @@ WalFetchResult DriveStore::fetch_wal_file(const std::vector<age::Identity>& iden
 
 void DriveStore::delete_wal_file(const RemoteWalFile& file, const CancelCheck& cancel) {
   // The data file first: a checksum file alone means nothing (as in the local store).
-  api_.remove(file.data.id, cancel);
-  if (file.sum) api_.remove(file.sum->id, cancel);
+  remove_file(file.data.id, cancel);
+  if (file.sum) remove_file(file.sum->id, cancel);
 }
 
 bool drive_configured(const Settings& settings) {

@@ -5,11 +5,30 @@
 // and ramsafe_role for ramsafe, which never relies on names. Data files are uploaded
 // first and the manifest last, so a set without its manifest is never listed as complete;
 // every file counts only once Drive's size and md5Checksum match what was sent.
+//
+// One folder per cluster, even when Drive holds several: the folder is created under an
+// id from files.generateIds (a retry after a lost answer cannot make a second one), but
+// two uploaders racing, or an older ramsafe, may have left two tagged for one cluster.
+// Readers then read all of them; writers upload into the oldest (createdTime, then id:
+// every process agrees) and move the others' files into it, trashing the emptied folders.
+// The folders are looked up again at least every minute and by every listing, never kept
+// for the life of the process.
+//
+// Removing a file: in a shared drive it goes to the trash (files.update trashed=true, which
+// the Content manager role may do; Drive deletes it after 30 days), in My Drive it is
+// deleted for good (the owner may; trashed files would count against the user's quota).
+//
+// read_file may be called from several threads at once (the parallel restore); every other
+// member is for one thread at a time.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +74,25 @@ struct WalUploadResult {
 using UploadProgress =
     std::function<void(const std::string& backup_id, uint64_t done, uint64_t total)>;
 
+// Two or more Drive files for one path of a complete set (a lost answer, two uploaders
+// racing, a file restored from the trash by hand), as list_sets() found them.
+struct DriveDuplicate {
+  std::string backup_id;
+  std::string path;
+  std::vector<DriveFile> copies;  // oldest first
+  std::string chosen_id;          // the copy read_file() reads
+};
+
+// What fix_duplicates() did about one DriveDuplicate.
+struct DuplicateFix {
+  std::string backup_id;
+  std::string path;
+  int copies = 0;
+  std::string kept_id;               // empty when no copy checks out against the manifest
+  std::vector<std::string> removed;  // "<id> (<why>)", each moved to the trash or deleted
+  std::string problem;               // why nothing was removed, when kept_id is empty
+};
+
 class DriveStore : public Store {
  public:
   DriveStore(DriveOptions options, DriveCredentials credentials, std::string parent_folder_id,
@@ -65,6 +103,9 @@ class DriveStore : public Store {
   // What describe() says for these settings, without credentials.
   static std::string describe_for(const std::string& parent_folder_id, const std::string& cluster);
 
+  // Sets in every folder tagged for the cluster. Where a set holds more than one copy of
+  // a file, readers use one whose size is the manifest's (when those differ in content,
+  // the first whose SHA-256 matches the manifest's, downloading to find out).
   std::vector<SetEntry> list_sets() override;
   void read_file(const std::string& set_id, const std::string& path, Sink& out,
                  const CancelCheck& cancel) override;
@@ -74,6 +115,15 @@ class DriveStore : public Store {
   // When a set's manifest, uploaded last, reached Drive (its modifiedTime, unix seconds),
   // from the listing of the last list_sets() call; 0 when unknown.
   int64_t manifest_modified_unix(const std::string& set_id) const;
+  // The duplicates in the complete sets of the last list_sets() call.
+  std::vector<DriveDuplicate> duplicates() const;
+  // Keeps one copy of each duplicated file of these sets (all listed ones when empty):
+  // the chosen copy if it checks out against the manifest (size and SHA-256 of the stored
+  // bytes, downloaded; a manifest: parses, for this set), else the first other copy that
+  // does. The other copies are removed. When none checks out, nothing is removed (the set
+  // is damaged; verify says so). Call after list_sets().
+  std::vector<DuplicateFix> fix_duplicates(const std::set<std::string>& backup_ids,
+                                           const CancelCheck& cancel);
 
   // Copies a complete local set to Drive: files already there with the right size and
   // MD5 are kept, a wrong or duplicate copy is replaced, an interrupted upload from an
@@ -104,24 +154,58 @@ class DriveStore : public Store {
 
   // The cancel check list_sets/delete_set use (they have no parameter for one).
   void set_cancel(CancelCheck cancel) { cancel_ = std::move(cancel); }
+  // Where notes go that are worth a log line (a second cluster folder folded into the
+  // first); by default nowhere.
+  void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
   DriveApi& api() { return api_; }
 
  private:
-  std::string cluster_folder(bool create, const CancelCheck& cancel);
-  std::vector<DriveFile> files_of_cluster(const CancelCheck& cancel);
-  std::string wal_folder(bool create, const CancelCheck& cancel);
+  // The cluster's folders on Drive, as last looked up.
+  struct Layout {
+    bool valid = false;
+    std::chrono::steady_clock::time_point at;
+    std::string drive_id;              // the shared drive of ramsafe.drive_folder_id, or ""
+    std::vector<std::string> cluster;  // folders tagged for the cluster, the canonical first
+    bool wal_valid = false;
+    std::vector<std::string> wal;  // their "wal" folders, the canonical first
+  };
+  // Looks the folders up again when fresh, when older than a minute, or when create and
+  // there is none; with create, makes the missing folder and folds the others into the
+  // canonical one.
+  const Layout& layout(bool create, bool fresh, const CancelCheck& cancel);
+  const Layout& wal_layout(bool create, bool fresh, const CancelCheck& cancel);
+  std::vector<DriveFile> tagged_folders(const std::vector<std::string>& parents, const char* key,
+                                        const CancelCheck& cancel);
+  // Moves the other folders' files into the first and trashes the emptied ones; returns
+  // the folders still holding files (the first, and any that got a file meanwhile).
+  std::vector<std::string> fold_folders(const std::vector<std::string>& folders,
+                                        const CancelCheck& cancel);
+  std::vector<DriveFile> files_of_cluster(bool fresh, const CancelCheck& cancel);
+  std::vector<DriveFile> files_in(const std::vector<std::string>& folders, const std::string& extra,
+                                  const CancelCheck& cancel);
   std::string file_id(const std::string& set_id, const std::string& path,
                       const CancelCheck& cancel);
+  // A copy checks out against its manifest entry (cached by file id: Drive files never
+  // change). Downloads it unless known.
+  bool copy_checks_out(const DriveFile& copy, const ManifestFile& expected,
+                       const CancelCheck& cancel);
+  void remove_file(const std::string& file_id, const CancelCheck& cancel);
+  void note(const std::string& text) const;
 
   DriveApi api_;
   std::string parent_;
   std::string cluster_;
-  std::string folder_id_;                                 // found or created once
-  std::string wal_folder_id_;                             // likewise
+  Layout layout_;
   std::map<std::string, Manifest> manifests_by_file_id_;  // Drive files never change
+  std::map<std::string, bool> verdicts_;                  // file id -> checks out
   std::map<std::string, std::string> sessions_;  // "<set>/<path>" or "wal/..." -> session URI
-  std::vector<DriveFile> last_listing_;
+  std::vector<DriveFile> last_listing_;          // oldest first
+  std::vector<DriveDuplicate> duplicates_;
+  std::map<std::string, std::string> chosen_;         // "<set>/<path>" -> the copy to read
+  std::map<std::string, Manifest> listed_manifests_;  // set id -> its manifest, last listing
+  std::mutex read_mutex_;  // read_file's lookups (listing state) from parallel threads
   CancelCheck cancel_;
+  std::function<void(const std::string&)> log_;
 };
 
 // Whether the settings turn the Drive store on (a credentials or token file is set).

@@ -25,8 +25,8 @@ ramsafe_test_init drill_corruption
 . "$HERE/../lib/drive.sh"
 
 drive_start
-drive_shared_drive sd
 drive_service_account sa
+drive_shared_drive sd "$DRIVE_DIR/sa.json" fileOrganizer # Content manager, as docs/drive.md says
 ramsafe_keys
 pg_start_cluster c
 psql_as c postgres -c "CREATE DATABASE app"

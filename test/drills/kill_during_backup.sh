@@ -140,8 +140,8 @@ drive_conf="" drive_copy_conf=""
 enable_drive_once() {
   ((drive_on)) && return 0
   drive_start
-  drive_shared_drive sd
   drive_service_account sa
+  drive_shared_drive sd "$DRIVE_DIR/sa.json" fileOrganizer # Content manager, as docs/drive.md says
   local line
   mapfile -t drive_lines < <(drive_settings "$DRIVE_DIR/sa.json" sd)
   for line in "${drive_lines[@]}" "ramsafe.drive_retention = 'last=1'"; do

@@ -10,6 +10,7 @@ const SETTINGS = {
   token_lifetime: (v) => Number.isInteger(v) && v > 0,
   user_quota_bytes: (v) => v === null || (Number.isInteger(v) && v >= 0),
   list_page_cap: (v) => v === null || (Number.isInteger(v) && v >= 1),
+  incomplete_search: (v) => v === null || v === 'allDrives' || v === 'always',
 };
 
 const adminError = (status, message) => new HttpError(status, { error: { code: status, message } });
@@ -64,7 +65,10 @@ class Admin {
         Object.assign(this.settings, body);
         return ok(this.settings);
       case 'POST /drives': {
-        const rec = this.store.createDrive(body.id, body.name);
+        if (body.members !== undefined && (typeof body.members !== 'object' || body.members === null)) {
+          throw adminError(400, 'members must be an object {principal: role}');
+        }
+        const rec = this.store.createDrive(body.id, body.name, body.members);
         return ok({ id: rec.id, name: rec.name });
       }
       case 'POST /expire-tokens': return ok({ expired: this.tokens.expireAccessTokens() });
@@ -85,6 +89,24 @@ class Admin {
       default:
     }
 
+    if ((m = /^POST \/drives\/([^/]+)\/members$/.exec(route))) {
+      // {"principal", "role"}: add, change (role) or remove (role null) a member.
+      if (typeof body.principal !== 'string') throw adminError(400, 'principal must be a string');
+      this.store.setMember(decodeURIComponent(m[1]), body.principal, body.role === undefined ? null : body.role);
+      return ok();
+    }
+    if ((m = /^POST \/files\/([^/]+)\/duplicate$/.exec(route))) {
+      // A second file with the same parents, metadata and content (a folder: no
+      // children), as a lost response or a race between two clients leaves behind.
+      const rec = this.fileOr404(decodeURIComponent(m[1]));
+      if (rec.isRoot) throw adminError(400, 'a root cannot be duplicated');
+      const copy = this.store.insert({
+        name: rec.name, mimeType: rec.mimeType, parents: [...rec.parents],
+        content: rec.content ? Buffer.from(rec.content) : null, appProperties: { ...rec.appProperties },
+        properties: { ...rec.properties }, description: rec.description, driveId: rec.driveId, owner: rec.owner,
+      });
+      return ok(this.store.adminView(copy));
+    }
     if ((m = /^(GET|DELETE) \/files\/([^/]+)$/.exec(route))) {
       const rec = this.fileOr404(decodeURIComponent(m[2]));
       if (m[1] === 'GET') return ok(this.store.adminView(rec));

@@ -84,13 +84,36 @@ class DriveApi {
     const digest = crypto.createHash('sha256')
       .update(JSON.stringify([q, orderBy, corpora, driveId, includeAll, ctx.principal])).digest('base64url').slice(0, 16);
     const offset = query.get('pageToken') ? readPageToken(query.get('pageToken'), digest) : 0;
-    const { records, nextOffset } = this.store.list({ q, orderBy, pageSize, offset, corpora, driveId, includeAll, ctx });
+    // Google may not search every drive of corpora=allDrives (or domain) and then says
+    // incompleteSearch: the admin setting makes it happen ('allDrives': shared-drive
+    // items are left out of such listings; 'always': every listing is flagged).
+    const incomplete = this.settings.incomplete_search === 'always' ||
+      (this.settings.incomplete_search === 'allDrives' && (corpora === 'allDrives' || corpora === 'domain'));
+    const { records, nextOffset } = this.store.list({
+      q, orderBy, pageSize, offset, corpora, driveId, includeAll, ctx,
+      skipSharedDrives: incomplete && this.settings.incomplete_search === 'allDrives',
+    });
     const out = {
-      kind: 'drive#fileList', incompleteSearch: false,
+      kind: 'drive#fileList', incompleteSearch: incomplete,
       files: records.map((f) => this.store.resource(f)),
     };
     if (nextOffset !== null) out.nextPageToken = pageToken(nextOffset, digest);
     sendJson(res, 200, applyFields(out, query.get('fields'), 'fileList', LIST_DEFAULT));
+  }
+
+  // files.generateIds: ids a create request may carry (each usable once).
+  async generateIds(r) {
+    const { res, query } = r;
+    await readBody(r.req);
+    const count = query.has('count') ? Number(query.get('count')) : 10;
+    if (!Number.isInteger(count) || count < 1 || count > 1000) {
+      throw invalidValue('count', `Invalid value '${query.get('count')}'. Values must be within the range: [1, 1000]`);
+    }
+    const space = query.get('space') || 'drive';
+    if (space !== 'drive') throw invalidValue('space');
+    const type = query.get('type') || 'files';
+    if (!['files', 'shortcuts'].includes(type)) throw invalidValue('type');
+    sendJson(res, 200, { kind: 'drive#generatedIds', space, ids: this.store.generateIds(count) });
   }
 
   async create(r) {
@@ -158,6 +181,7 @@ class DriveApi {
     const { data, aborted } = await readBody(req);
     if (aborted) return;
     if (rec.mimeType === FOLDER) throw badRequest('A folder has no content.');
+    this.store.authorize(rec, ctx, 'edit');
     this.store.checkQuota(ctx, rec.driveId, Math.max(0, data.length - (rec.content ? rec.content.length : 0)));
     this.store.setContent(rec, data);
     sendJson(res, 200, applyFields(this.store.resource(rec), query.get('fields'), 'file', FILE_DEFAULT));
@@ -166,7 +190,7 @@ class DriveApi {
   async remove(r, id) {
     const rec = this.store.get(id, this.ctxFor(r));
     await readBody(r.req);
-    this.store.delete(rec);
+    this.store.delete(rec, this.ctxFor(r));
     sendEmpty(r.res, 204);
   }
 

@@ -284,6 +284,31 @@ code=$(req GET "$base/__admin/files/$file_id/content")
 cmp -s "$work/body" "$work/file" && fail "content not corrupted"
 ok "admin: corrupt flips a bit; Drive then reports the md5 of the stored content"
 
+# ---- 11. lost responses and incomplete searches ---------------------------------------------
+# loseResponse: the server carries the request out, the client never hears back.
+admin POST /faults '{"rules":[{"match":{"kind":"create"},"action":"loseResponse","count":1}]}'
+set +e
+curl -sS --noproxy '*' --cacert "$ca" "${auth[@]}" -H 'Content-Type: application/json' -o /dev/null \
+  --data-binary '{"name":"lost-answer","mimeType":"application/vnd.google-apps.folder"}' "$base/drive/v3/files" 2>/dev/null
+rc=$?
+set -e
+[ $rc = 52 ] || fail "a lost response: curl exit $rc, want 52 (empty reply)"
+admin DELETE /faults
+code=$(req GET "$base/drive/v3/files" "${auth[@]}" -G --data-urlencode "q=name = 'lost-answer'")
+expect "the folder whose answer was lost exists" "$code $(json b.files.length)" "200 1"
+ok "loseResponse: the create is carried out, the client gets no answer (curl exit 52)"
+
+admin POST /settings '{"incomplete_search":"allDrives"}'
+code=$(req GET "$base/drive/v3/files?q=name%3D%27in-team.bin%27&corpora=allDrives&includeItemsFromAllDrives=true&supportsAllDrives=true" "${auth[@]}")
+expect "allDrives listing with incomplete_search" "$code $(json 'b.incompleteSearch+" "+b.files.length')" "200 true 0"
+code=$(req GET "$base/drive/v3/files?q=name%3D%27in-team.bin%27&corpora=drive&driveId=0AsharedDriveTest&includeItemsFromAllDrives=true&supportsAllDrives=true" "${auth[@]}")
+expect "corpora=drive listing with incomplete_search" "$code $(json 'b.incompleteSearch+" "+b.files.length')" "200 false 1"
+admin POST /settings '{"incomplete_search":"always"}'
+code=$(req GET "$base/drive/v3/files?q=name%3D%27in-team.bin%27&corpora=drive&driveId=0AsharedDriveTest&includeItemsFromAllDrives=true&supportsAllDrives=true" "${auth[@]}")
+expect "any listing with incomplete_search always" "$code $(json 'b.incompleteSearch')" "200 true"
+admin POST /settings '{"incomplete_search":null}'
+ok "incompleteSearch: corpora=allDrives leaves shared drives out and says so; corpora=drive is complete"
+
 grep -q "$tok" "$work/emulator.log" && fail "an access token reached the log"
 grep -q "$refresh" "$work/emulator.log" && fail "a refresh token reached the log"
 ok "the log holds no tokens"

@@ -5,7 +5,7 @@
 // The plan format is documented in README.md.
 const { HttpError } = require('./http_util');
 
-const ACTIONS = new Set(['status', 'reset', 'partial', 'delay', 'slowBody']);
+const ACTIONS = new Set(['status', 'reset', 'partial', 'delay', 'slowBody', 'loseResponse']);
 const MATCH_KEYS = new Set(['method', 'path', 'kind', 'uploadType', 'tokenEndpoint']);
 
 // mulberry32: tiny, fast, and good enough for choosing whether a fault fires.

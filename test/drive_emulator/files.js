@@ -3,9 +3,15 @@
 // drives, and Google's rules about who may put content where (service accounts
 // have no storage quota outside shared drives; users may have a quota).
 //
-// Simplification: there are no permissions. Every principal sees every file,
-// except that shared-drive items stay hidden unless the request says
-// supportsAllDrives=true, exactly as Google hides them from old clients.
+// Permissions: only shared-drive membership is modelled. A shared drive created
+// with members gives each principal one role (organizer, fileOrganizer, writer,
+// commenter, reader: Manager, Content manager, Contributor, Commenter, Viewer in
+// Drive's web interface), and ROLE_RULES below says what each role may do, after
+// Google's files.delete / files.update references and its shared-drive access
+// levels. A shared drive created without members lets every principal act as
+// organizer. My Drive has no sharing: every principal sees every file there.
+// Shared-drive items stay hidden unless the request says supportsAllDrives=true,
+// exactly as Google hides them from old clients.
 const crypto = require('crypto');
 const { driveFail, invalidValue } = require('./http_util');
 const { compileQuery } = require('./query');
@@ -21,6 +27,19 @@ function newId() {
   return '1' + crypto.randomBytes(24).toString('base64url');
 }
 
+// Roles from weakest to strongest (Drive v3 permission roles in a shared drive).
+const ROLES = ['reader', 'commenter', 'writer', 'fileOrganizer', 'organizer'];
+// The weakest role each operation on a shared-drive item needs: create and edit as
+// a Contributor (writer), move within the drive and move to the trash as a Content
+// manager (fileOrganizer), restore from the trash as a Contributor, delete for good
+// only as a Manager (organizer: "If the file belongs to a shared drive, the user
+// must be an organizer on the parent folder", files.delete).
+const ROLE_RULES = {
+  read: 'reader', create: 'writer', edit: 'writer', move: 'fileOrganizer',
+  trash: 'fileOrganizer', untrash: 'writer', delete: 'organizer',
+};
+const INSUFFICIENT = 'The user does not have sufficient permissions for this file.';
+
 const md5hex = (buf) => crypto.createHash('md5').update(buf).digest('hex');
 
 class FileStore {
@@ -28,6 +47,8 @@ class FileStore {
     this.settings = settings; // user_quota_bytes
     this.files = new Map(); // id -> record
     this.roots = new Map(); // principal -> id of its My Drive root
+    this.members = new Map(); // shared drive id -> Map(principal -> role); absent: open drive
+    this.generated = new Set(); // ids handed out by files.generateIds and not used yet
     this.seq = 0; // creation order, to keep sorts stable when timestamps tie
   }
 
@@ -35,7 +56,7 @@ class FileStore {
   insert(fields) {
     const now = new Date().toISOString();
     const rec = {
-      id: newId(), name: 'Untitled', mimeType: 'application/octet-stream', parents: [],
+      id: fields.id || newId(), name: 'Untitled', mimeType: 'application/octet-stream', parents: [],
       content: null, md5: null, appProperties: {}, properties: {}, description: undefined,
       createdTime: now, modifiedTime: now, trashed: false, driveId: undefined, owner: null,
       isRoot: false, seq: ++this.seq, ...fields,
@@ -51,7 +72,7 @@ class FileStore {
       kind: 'drive#file', id: rec.id, name: rec.name, mimeType: rec.mimeType,
       parents: rec.parents.length ? [...rec.parents] : undefined,
       createdTime: rec.createdTime, modifiedTime: rec.modifiedTime,
-      trashed: rec.trashed, explicitlyTrashed: rec.trashed,
+      trashed: this.isTrashed(rec), explicitlyTrashed: rec.trashed,
       spaces: ['drive'],
     };
     if (rec.description !== undefined) r.description = rec.description;
@@ -74,7 +95,8 @@ class FileStore {
       id: rec.id, name: rec.name, mimeType: rec.mimeType, parents: rec.parents,
       size: rec.mimeType === FOLDER ? undefined : (rec.content ? rec.content.length : 0),
       md5Checksum: rec.mimeType === FOLDER ? undefined : (rec.md5 || md5hex(Buffer.alloc(0))),
-      appProperties: rec.appProperties, properties: rec.properties, trashed: rec.trashed,
+      appProperties: rec.appProperties, properties: rec.properties, trashed: this.isTrashed(rec),
+      explicitlyTrashed: rec.trashed,
       driveId: rec.driveId || null, owner: rec.owner, createdTime: rec.createdTime,
       modifiedTime: rec.modifiedTime, isRoot: rec.isRoot || undefined,
     };
@@ -90,7 +112,8 @@ class FileStore {
     return id;
   }
 
-  createDrive(id, name) {
+  // members: {principal: role} (absent: every principal acts as organizer).
+  createDrive(id, name, members) {
     if (id && this.files.has(id)) throw driveFail(409, `A shared drive with id ${id} already exists.`, 'duplicate');
     const rec = this.insert({ name: name || 'Shared drive', mimeType: FOLDER, isRoot: true });
     if (id) {
@@ -99,7 +122,55 @@ class FileStore {
       this.files.set(id, rec);
     }
     rec.driveId = rec.id; // a shared drive's id doubles as its root folder's id
+    if (members) for (const [principal, role] of Object.entries(members)) this.setMember(rec.id, principal, role);
     return rec;
+  }
+
+  // role null removes the principal from the drive.
+  setMember(driveId, principal, role) {
+    const drive = this.files.get(driveId);
+    if (!drive || !drive.isRoot || drive.driveId !== driveId) throw driveFail(404, `Shared drive not found: ${driveId}`, 'notFound');
+    if (role !== null && !ROLES.includes(role)) throw invalidValue('role', `Invalid role ${role}; expected one of ${ROLES.join(', ')}`);
+    if (!this.members.has(driveId)) this.members.set(driveId, new Map());
+    if (role === null) this.members.get(driveId).delete(principal);
+    else this.members.get(driveId).set(principal, role);
+  }
+
+  // The principal's role on a shared-drive item: its membership of the drive, or
+  // organizer in a drive without members; null when not a member.
+  roleIn(driveId, ctx) {
+    const m = this.members.get(driveId);
+    if (!m) return 'organizer';
+    return m.get(ctx.principal) || null;
+  }
+
+  // Throws Google's 403 unless the principal may do `op` (ROLE_RULES) to rec.
+  // Items outside shared drives are not checked (no sharing model there).
+  authorize(rec, ctx, op) {
+    if (!rec.driveId) return;
+    const role = this.roleIn(rec.driveId, ctx);
+    if (role && ROLES.indexOf(role) >= ROLES.indexOf(ROLE_RULES[op])) return;
+    throw driveFail(403, INSUFFICIENT, 'insufficientFilePermissions', { itemMessage: INSUFFICIENT });
+  }
+
+  // Trashing a folder trashes what is below it (explicitlyTrashed stays false there).
+  isTrashed(rec) {
+    for (let r = rec, depth = 0; r && depth < 100; depth++) {
+      if (r.trashed) return true;
+      r = r.parents.length ? this.files.get(r.parents[0]) : null;
+    }
+    return false;
+  }
+
+  // files.generateIds: ids a later create may use (once).
+  generateIds(count) {
+    const ids = [];
+    for (let i = 0; i < count; i++) {
+      const id = newId();
+      this.generated.add(id);
+      ids.push(id);
+    }
+    return ids;
   }
 
   // ---- lookups -----------------------------------------------------------------
@@ -110,7 +181,8 @@ class FileStore {
 
   get(id, ctx, location = 'fileId') {
     const rec = this.files.get(this.resolveId(id, ctx));
-    if (!rec || (rec.driveId && !ctx.allDrives)) {
+    // Shared-drive items: hidden from old clients and from non-members alike.
+    if (!rec || (rec.driveId && (!ctx.allDrives || !this.roleIn(rec.driveId, ctx)))) {
       throw driveFail(404, `File not found: ${id}.`, 'notFound', { location });
     }
     return rec;
@@ -140,8 +212,11 @@ class FileStore {
       return rec;
     });
     const driveId = parentIds.length ? parentIds[0].driveId : undefined;
+    if (parentIds.length) this.authorize(parentIds[0], ctx, 'create');
     if (mimeType !== FOLDER) this.checkQuota(ctx, driveId, expectedSize || 0);
+    if (meta.id !== undefined) this.checkProvidedId(meta.id);
     return {
+      id: meta.id,
       name: meta.name || 'Untitled', mimeType, parents: parentIds.map((p) => p.id),
       appProperties: cleanProps(meta.appProperties), properties: cleanProps(meta.properties),
       description: meta.description, driveId, owner: driveId ? null : ctx.principal,
@@ -161,9 +236,23 @@ class FileStore {
     }
   }
 
+  // An id in a create request must come from files.generateIds and not be in use:
+  // a repeated create with the same id gets 409 fileIdInUse, never a second file.
+  checkProvidedId(id) {
+    if (typeof id !== 'string' || (!this.generated.has(id) && !this.files.has(id))) {
+      throw driveFail(400, 'The provided file ID is not usable.', 'invalid', { location: 'file.id' });
+    }
+    if (this.files.has(id)) throw driveFail(409, 'A file already exists with the provided ID.', 'fileIdInUse');
+  }
+
   create(prepared, content, ctx) {
     if (content && content.length) this.checkQuota(ctx, prepared.driveId, content.length);
+    if (prepared.id !== undefined) {
+      this.checkProvidedId(prepared.id); // again: a resumable upload may finish after another create
+      this.generated.delete(prepared.id);
+    }
     const fields = { ...prepared };
+    if (fields.id === undefined) delete fields.id;
     for (const k of ['createdTime', 'modifiedTime']) if (!fields[k]) delete fields[k];
     if (fields.description === undefined) delete fields.description;
     if (prepared.mimeType !== FOLDER) fields.content = content || Buffer.alloc(0);
@@ -172,6 +261,13 @@ class FileStore {
 
   // ---- update / delete ----------------------------------------------------------
   update(rec, meta, { addParents, removeParents }, ctx) {
+    // Every check before any change: a refused update changes nothing.
+    const edits = ['name', 'description', 'mimeType', 'appProperties', 'properties'].some((k) => meta[k] !== undefined);
+    if (edits) this.authorize(rec, ctx, 'edit');
+    if (meta.trashed !== undefined && Boolean(meta.trashed) !== rec.trashed) {
+      this.authorize(rec, ctx, meta.trashed ? 'trash' : 'untrash');
+    }
+    if (addParents || removeParents) this.authorize(rec, ctx, 'move');
     if (meta.name !== undefined) rec.name = String(meta.name);
     if (meta.description !== undefined) rec.description = meta.description;
     if (meta.mimeType !== undefined && meta.mimeType !== rec.mimeType && (rec.mimeType === FOLDER || meta.mimeType === FOLDER)) {
@@ -214,8 +310,10 @@ class FileStore {
 
   // Deleting a folder deletes everything below it (Drive's documented behaviour
   // for files owned by the caller).
-  delete(rec) {
+  // ctx: the caller (role checks); absent for the admin API.
+  delete(rec, ctx) {
     if (rec.isRoot) throw driveFail(403, 'The root folder cannot be deleted.', 'cannotDeleteRoot');
+    if (ctx) this.authorize(rec, ctx, 'delete');
     const doomed = new Set([rec.id]);
     let grew = true;
     while (grew) {
@@ -232,16 +330,20 @@ class FileStore {
   // Returns {records, nextOffset} for one page. Visibility follows Google: shared
   // drive items need includeItemsFromAllDrives + supportsAllDrives; corpora=drive
   // restricts to one drive.
-  list({ q, orderBy, pageSize, offset, corpora, driveId, includeAll, ctx }) {
+  // skipSharedDrives: leave shared-drive items out (an incomplete search).
+  list({ q, orderBy, pageSize, offset, corpora, driveId, includeAll, ctx, skipSharedDrives = false }) {
     // The q language sees the principal's root under its alias 'root'.
     const rootId = this.rootOf(ctx.principal);
     const pred = compileQuery(q);
-    const view = (f) => ({ ...f, parents: f.parents.map((p) => (p === rootId ? 'root' : p)).concat(f.parents) });
+    const view = (f) => ({
+      ...f, trashed: this.isTrashed(f), parents: f.parents.map((p) => (p === rootId ? 'root' : p)).concat(f.parents),
+    });
     const items = [];
     for (const f of this.files.values()) {
       if (f.isRoot) continue;
-      if (f.driveId && !includeAll) continue;
+      if (f.driveId && (!includeAll || !this.roleIn(f.driveId, ctx))) continue;
       if (corpora === 'drive' && f.driveId !== driveId) continue;
+      if (skipSharedDrives && f.driveId) continue;
       if (pred(view(f))) items.push(f);
     }
     items.sort(comparator(orderBy));
@@ -288,4 +390,4 @@ function splitIds(s) {
   return (s || '').split(',').map((x) => x.trim()).filter(Boolean);
 }
 
-module.exports = { FileStore, FOLDER, comparator, md5hex };
+module.exports = { FileStore, FOLDER, ROLES, comparator, md5hex };

@@ -266,6 +266,87 @@ async function serviceAccountChecks() {
   ok('files.delete: 204, then 404 notFound; deleting a folder deletes its children');
 }
 
+// A service account registered with the emulator, and the official client acting as it.
+async function serviceAccountDrive(email) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drive-check-'));
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyFile = path.join(dir, 'sa.json');
+  fs.writeFileSync(keyFile, JSON.stringify({
+    type: 'service_account', project_id: 'ramsafe-emulator', private_key_id: crypto.randomBytes(20).toString('hex'),
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }), client_email: email,
+    client_id: '100000000000000000002', token_uri: `${base}/token`,
+  }), { mode: 0o600 });
+  await admin('POST', '/service-accounts', { client_email: email, public_key_pem: publicKey.export({ type: 'spki', format: 'pem' }) });
+  const auth = new GoogleAuth({ keyFilename: keyFile, scopes: ['https://www.googleapis.com/auth/drive'] });
+  const client = wire(await auth.getClient());
+  fs.rmSync(dir, { recursive: true, force: true });
+  return driveApi({ version: 'v3', auth: client, rootUrl: `${base}/` });
+}
+
+// files.generateIds, and the roles of a shared drive's members.
+async function generatedIdAndRoleChecks() {
+  const manager = 'manager@ramsafe-emulator.iam.gserviceaccount.com';
+  const contentManager = 'content@ramsafe-emulator.iam.gserviceaccount.com';
+  const contributor = 'contrib@ramsafe-emulator.iam.gserviceaccount.com';
+  const outsider = 'outsider@ramsafe-emulator.iam.gserviceaccount.com';
+  await admin('POST', '/drives', {
+    id: 'sharedDriveRoles0001', name: 'Roles',
+    members: { [manager]: 'organizer', [contentManager]: 'fileOrganizer', [contributor]: 'writer' },
+  });
+  const asManager = await serviceAccountDrive(manager);
+  const asContent = await serviceAccountDrive(contentManager);
+  const asContributor = await serviceAccountDrive(contributor);
+  const asOutsider = await serviceAccountDrive(outsider);
+  const all = { supportsAllDrives: true };
+
+  const gen = await asContent.files.generateIds({ count: 2, space: 'drive', type: 'files' });
+  check(gen.data.kind === 'drive#generatedIds' && gen.data.ids.length === 2, 'generateIds', gen.data);
+  const folderMeta = {
+    id: gen.data.ids[0], name: 'cluster', mimeType: 'application/vnd.google-apps.folder', parents: ['sharedDriveRoles0001'],
+  };
+  const made = await asContent.files.create({ ...all, requestBody: folderMeta, fields: 'id' });
+  check(made.data.id === gen.data.ids[0], 'create keeps the generated id', made.data);
+  await expectError(asContent.files.create({ ...all, requestBody: folderMeta }), 409, 'fileIdInUse', 'a repeated create with that id');
+  await expectError(asContent.files.create({ ...all, requestBody: { ...folderMeta, id: 'madeUpId123' } }), 400, 'invalid',
+    'create with an id generateIds did not issue');
+  const twins = await asContent.files.list({
+    ...all, q: "name = 'cluster'", corpora: 'drive', driveId: 'sharedDriveRoles0001', includeItemsFromAllDrives: true,
+  });
+  check(twins.data.files.length === 1, 'one folder after the repeated create', twins.data);
+  ok('files.generateIds: create with a generated id, a repeat answers 409 fileIdInUse and makes no second file');
+
+  const other = await asContent.files.create({
+    ...all, fields: 'id', requestBody: { name: 'other', mimeType: 'application/vnd.google-apps.folder', parents: ['sharedDriveRoles0001'] },
+  });
+  const file = await asContributor.files.create({
+    ...all, fields: 'id', requestBody: { name: 'f.bin', parents: [made.data.id] },
+    media: { mimeType: 'application/octet-stream', body: Readable.from([Buffer.from('role check\n')]) },
+  }, mediaRoot);
+  await expectError(asContributor.files.update({ ...all, fileId: file.data.id, requestBody: { trashed: true } }),
+    403, 'insufficientFilePermissions', 'a Contributor moving a file to the trash');
+  await expectError(asContributor.files.update({ ...all, fileId: file.data.id, addParents: other.data.id, removeParents: made.data.id }),
+    403, 'insufficientFilePermissions', 'a Contributor moving a file within the shared drive');
+  const moved = await asContent.files.update({
+    ...all, fileId: file.data.id, addParents: other.data.id, removeParents: made.data.id, fields: 'id,parents',
+  });
+  check(moved.data.parents.join() === other.data.id, 'a Content manager moves a file within the drive', moved.data);
+  await expectError(asContent.files.delete({ ...all, fileId: file.data.id }), 403, 'insufficientFilePermissions',
+    'a Content manager deleting a shared-drive file for good');
+  const trashed = await asContent.files.update({ ...all, fileId: other.data.id, requestBody: { trashed: true }, fields: 'id,trashed' });
+  check(trashed.data.trashed === true, 'a Content manager trashes a folder', trashed.data);
+  const child = await asContent.files.get({ ...all, fileId: file.data.id, fields: 'trashed,explicitlyTrashed' });
+  check(child.data.trashed === true && child.data.explicitlyTrashed === false, 'a trashed folder trashes its children', child.data);
+  const live = await asContent.files.list({
+    ...all, q: `'${other.data.id}' in parents and trashed = false`, corpora: 'drive', driveId: 'sharedDriveRoles0001',
+    includeItemsFromAllDrives: true,
+  });
+  check(live.data.files.length === 0, 'trashed = false leaves the trashed folder\'s children out', live.data);
+  await asManager.files.delete({ ...all, fileId: other.data.id });
+  await expectError(asManager.files.get({ ...all, fileId: file.data.id }), 404, 'notFound', 'a child after the Manager deleted its folder');
+  await expectError(asOutsider.files.get({ ...all, fileId: made.data.id }), 404, 'notFound', 'a non-member reading a shared-drive item');
+  ok('shared-drive roles: Contributor creates, Content manager moves and trashes, only a Manager deletes; non-members see nothing');
+}
+
 async function userChecks() {
   await admin('POST', '/oauth-clients', { client_id: 'ramsafe-check.apps.googleusercontent.com', client_secret: 's3cret' });
   const { refresh_token: refreshToken } = await admin('POST', '/refresh-tokens',
@@ -310,6 +391,7 @@ async function userChecks() {
 
 (async () => {
   await serviceAccountChecks();
+  await generatedIdAndRoleChecks();
   await userChecks();
   agent.destroy();
 })().catch((e) => fail(`${e.stack}\n${e.response ? JSON.stringify(e.response.data) : ''}`));

@@ -59,7 +59,7 @@ function loggablePath(url) {
 }
 
 // Maps a request to its kind (the unit of stats and of fault matching) and its
-// handler. Kinds: token, device_code, list, get, media, create, update, delete,
+// handler. Kinds: token, device_code, list, generate_ids, get, media, create, update, delete,
 // about, upload_media, upload_multipart, upload_init, upload_chunk,
 // upload_query, upload_cancel, upload_update, admin, unknown.
 function route(app, req, url) {
@@ -70,6 +70,9 @@ function route(app, req, url) {
   if (p.startsWith('/__admin/')) return { kind: 'admin' };
   if (p === '/token' && method === 'POST') return { kind: 'token', run: (r) => app.token(r) };
   if (p === '/device/code' && method === 'POST') return { kind: 'device_code', run: (r) => app.deviceCode(r) };
+  if (p === '/drive/v3/files/generateIds' && method === 'GET') {
+    return { kind: 'generate_ids', auth: true, run: (r) => app.drive.generateIds(r) };
+  }
   if (p === '/drive/v3/files') {
     if (method === 'GET') return { kind: 'list', auth: true, run: (r) => app.drive.list(r) };
     if (method === 'POST') return { kind: 'create', auth: true, run: (r) => app.drive.create(r) };
@@ -167,7 +170,9 @@ class App {
   constructor(opts) {
     this.opts = opts;
     this.port = null;
-    this.settings = { device_interval: 5, token_lifetime: 3599, user_quota_bytes: null, list_page_cap: null };
+    this.settings = {
+      device_interval: 5, token_lifetime: 3599, user_quota_bytes: null, list_page_cap: null, incomplete_search: null,
+    };
     this.stats = new Stats();
     this.faults = new FaultPlan(this.stats);
     this.tokens = new TokenService(this.settings);
@@ -259,6 +264,15 @@ class App {
       });
       if (fault && fault.action === 'delay') {
         await sleep(fault.ms);
+        fault = null;
+      }
+      if (fault && fault.action === 'loseResponse') {
+        // The request is carried out in full, then the connection drops instead of
+        // the answer: what a client sees when a response is lost on the way back.
+        res.writeHead = () => res;
+        res.setHeader = () => res;
+        res.write = () => true;
+        res.end = () => { req.socket.destroy(); return res; };
         fault = null;
       }
       if (fault && fault.action === 'status') {

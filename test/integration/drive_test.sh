@@ -22,8 +22,8 @@ ramsafe_test_init drive
 
 chunk=262144
 drive_start
-drive_shared_drive backups-sd
 drive_service_account sa
+drive_shared_drive backups-sd "$DRIVE_DIR/sa.json" fileOrganizer # Content manager, as docs/drive.md says
 ramsafe_keys
 pg_start_cluster x
 psql_as x postgres -c "CREATE DATABASE app"

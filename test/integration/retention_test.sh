@@ -20,8 +20,8 @@ require_installed_extension
 . "$HERE/../lib/drive.sh"
 
 drive_start
-drive_shared_drive sd
 drive_service_account sa
+drive_shared_drive sd "$DRIVE_DIR/sa.json" fileOrganizer # Content manager, as docs/drive.md says
 drive_service_account stranger --unregistered
 ramsafe_keys
 pg_mkdir "$WORK/store"
@@ -38,7 +38,8 @@ pg_start_existing x
 q() { psql_as x postgres -c "$1"; }
 status_is() { [[ "$(q "SELECT $1 FROM ramsafe_status()")" == t ]]; }
 local_sets() { find "$store" -mindepth 1 -maxdepth 1 -type d -name '2*' ! -name '*.partial' -printf '%f\n' 2>/dev/null | sort; }
-drive_sets() { drive_admin GET /files | json "[...new Set(d.files.filter(f => f.appProperties && f.appProperties.ramsafe_path === 'manifest.json').map(f => f.appProperties.ramsafe_set))].sort().join('\n')"; }
+# (Live files: in the shared drive, what retention removes goes to the trash.)
+drive_sets() { drive_admin GET /files | json "[...new Set(d.files.filter(f => f.appProperties && f.appProperties.ramsafe_path === 'manifest.json' && !f.trashed).map(f => f.appProperties.ramsafe_set))].sort().join('\n')"; }
 q "CREATE EXTENSION ramsafe"
 q "CREATE DATABASE app"
 psql_as x app -c "CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g"

@@ -25,8 +25,8 @@ ramsafe_test_init wal_drive
 require_installed_extension
 
 drive_start
-drive_shared_drive sd
 drive_service_account sa
+drive_shared_drive sd "$DRIVE_DIR/sa.json" fileOrganizer # Content manager, as docs/drive.md says
 ramsafe_keys
 pg_mkdir "$WORK/store"
 store="$WORK/store/main"
@@ -56,9 +56,10 @@ insert_batch() { # batch first last
   q "INSERT INTO t SELECT g, $1, md5(g::text) FROM generate_series($2, $3) g" >/dev/null
 }
 local_wal() { find "$store/wal" -name '*.zst.age' ! -name '.*' -printf '%f\n' 2>/dev/null | sed 's/\.zst\.age$//' | sort; }
-# name<TAB>md5 of every WAL data file (or checksum file: part sha256) on the emulator
+# name<TAB>md5 of every live WAL data file (or checksum file: part sha256) on the emulator
+# (retention moves what it removes from the shared drive to the trash)
 drive_wal_md5() {
-  drive_admin GET /files | json "d.files.filter(f => f.appProperties && f.appProperties.ramsafe_wal_part === '${1:-data}')
+  drive_admin GET /files | json "d.files.filter(f => f.appProperties && f.appProperties.ramsafe_wal_part === '${1:-data}' && !f.trashed)
     .map(f => f.appProperties.ramsafe_wal + '\t' + f.md5Checksum).sort().join('\n')"
 }
 drive_wal() { drive_wal_md5 | cut -f1; }

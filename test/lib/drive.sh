@@ -8,12 +8,18 @@
 #                                  RSA key + Google-style key file $WORK/drive/NAME.json
 #                                  (postgres, 0600); registered with the emulator unless told
 #   drive_user_token NAME          OAuth client + refresh token in $WORK/drive/NAME.json
-#   drive_shared_drive ID          a shared drive with that id
+#   drive_shared_drive ID [KEY_FILE ROLE]
+#                                  a shared drive with that id; with a service account's
+#                                  key file, that account is its only member, with ROLE
+#                                  (organizer = Manager, fileOrganizer = Content manager,
+#                                  writer = Contributor); without, anyone is organizer
+#   drive_principal KEY_FILE       the client_email of a service account key file
 #   drive_settings FILE [FOLDER]   the ramsafe.drive_* lines for a credentials file (a service
 #                                  account key or a user token, told apart by its type)
 #   json EXPR                      evaluate a JS expression over stdin's JSON as `d`
-#   drive_set_files ID             the emulator's files of backup set ID, one
-#                                  "path<TAB>id<TAB>size" line each
+#   drive_set_files ID             the emulator's live files of backup set ID (not in the
+#                                  trash, where ramsafe moves what it removes in a shared
+#                                  drive), one "path<TAB>id<TAB>size" line each
 #   drive_secrets                  every secret a test made, one per line (for leak checks)
 #   drive_fail_30_percent SEED     fault plan: about 30% of Drive requests (not the token
 #                                  endpoint) answer 429 or 503 or lose their connection
@@ -86,7 +92,13 @@ fs.writeFileSync(process.argv[1], JSON.stringify({type: "authorized_user", clien
 }
 
 drive_shared_drive() {
-  drive_admin POST /drives "{\"id\":\"$1\",\"name\":\"$1\"}" >/dev/null
+  local members=""
+  [[ $# -ge 3 ]] && members=",\"members\":{\"$(drive_principal "$2")\":\"$3\"}"
+  drive_admin POST /drives "{\"id\":\"$1\",\"name\":\"$1\"$members}" >/dev/null
+}
+
+drive_principal() {
+  json d.client_email <"$1"
 }
 
 drive_settings() {
@@ -98,7 +110,7 @@ drive_settings() {
 }
 
 drive_set_files() {
-  drive_admin GET /files | json "d.files.filter(f => f.appProperties && f.appProperties.ramsafe_set === '$1')
+  drive_admin GET /files | json "d.files.filter(f => f.appProperties && f.appProperties.ramsafe_set === '$1' && !f.trashed)
     .map(f => f.appProperties.ramsafe_path + '\t' + f.id + '\t' + f.size).sort().join('\n')"
 }
 
