@@ -36,6 +36,7 @@ int run_base_backup(const ParsedArgs& args) {
   };
   BaseBackupResult result = ramsafe::run_base_backup(request);
   line.clear();
+  for (const auto& w : result.warnings) warn(w);
   const Manifest& m = result.manifest;
   const PhysicalInfo& p = *m.physical;
   if (args.has("json")) {

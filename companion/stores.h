@@ -34,4 +34,10 @@ std::vector<SetEntry> list_all_sets(const Stores& stores);
 // The store a listed set came from.
 Store& store_of(const Stores& stores, const SetEntry& set);
 
+// Freshness (docs/security.md): warns "ROLLBACK: ..." when the newest trusted set listed is
+// older (by sequence number) than what this host has seen, then notes the newest one in
+// the state file when it can (quietly: a user who cannot write it may still list).
+// Returns the rollback message, "" when there is none.
+std::string check_freshness(const Settings& settings, const std::vector<SetEntry>& sets);
+
 }  // namespace ramsafe::cli

@@ -18,7 +18,7 @@ extern "C" {
 namespace ramsafe::ext {
 namespace {
 
-constexpr size_t kMaxSettings = 32;
+constexpr size_t kMaxSettings = 48;
 
 char* string_values[kMaxSettings];
 int int_values[kMaxSettings];

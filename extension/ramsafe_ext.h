@@ -117,6 +117,11 @@ struct SharedState {
   TimestampTz last_base_error_at;
   TimestampTz base_next_run;  // 0: nothing scheduled
   uint64_t base_backups_failed;
+
+  // Signing (docs/security.md), checked by the worker at start and at every reload: the key
+  // id it signs with, or why it cannot sign (then it refuses to back up).
+  char signing_key[kIdLength];
+  char signing_problem[kMessageLength];
 };
 
 extern SharedState* shared;

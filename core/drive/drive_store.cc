@@ -76,8 +76,9 @@ bool same_file(const DriveFile& remote, const LocalFileFacts& local) {
 }  // namespace
 
 DriveStore::DriveStore(DriveOptions options, DriveCredentials credentials,
-                       std::string parent_folder_id, std::string cluster)
-    : api_(std::move(options), std::move(credentials)),
+                       std::string parent_folder_id, std::string cluster, TrustPolicy trust)
+    : Store(std::move(trust)),
+      api_(std::move(options), std::move(credentials)),
       parent_(parent_folder_id.empty() ? "root" : std::move(parent_folder_id)),
       cluster_(std::move(cluster)) {}
 
@@ -137,36 +138,51 @@ std::vector<SetEntry> DriveStore::list_sets() {
     auto manifest_file = by_path.find(kManifestName);
     // No manifest yet: an upload in progress or interrupted, like a local .partial.
     if (manifest_file == by_path.end()) continue;
+    std::string where = describe() + ": " + id + "/" + kManifestName;
     try {
-      const DriveFile& mf = *manifest_file->second;
-      auto cached = manifests_by_file_id_.find(mf.id);
-      if (cached == manifests_by_file_id_.end()) {
-        std::string where = describe() + ": " + id + "/" + kManifestName;
-        Manifest m = Manifest::parse(api_.download_small(mf.id, kManifestLimit, cancel_), where);
-        if (m.backup_id != id)
-          throw Error(Errc::kCorrupt, where + ": manifest is for backup " + m.backup_id);
-        cached = manifests_by_file_id_.emplace(mf.id, std::move(m)).first;
+      const std::string& bytes = download_cached(*manifest_file->second, kManifestLimit, cancel_);
+      std::optional<std::string> signature;
+      auto sig_file = by_path.find(kManifestSignatureName);
+      if (sig_file != by_path.end()) {
+        signature = sig_file->second->size <= kMaxSignatureFileSize
+                        ? download_cached(*sig_file->second, kMaxSignatureFileSize, cancel_)
+                        : std::string();
       }
-      for (const auto& file : cached->second.files) {
-        auto remote = by_path.find(file.path);
-        if (remote == by_path.end())
-          throw Error(Errc::kCorrupt, "file " + file.path + " is missing on Drive");
-        if (remote->second->size != file.stored_bytes)
-          throw Error(Errc::kCorrupt, "file " + file.path + " on Drive has " +
-                                          std::to_string(remote->second->size) +
-                                          " bytes, the manifest says " +
-                                          std::to_string(file.stored_bytes));
+      entry = set_entry_from(
+          id, describe(),
+          check_manifest(id, bytes, signature ? &*signature : nullptr, trust(), where));
+      if (entry.usable()) {
+        for (const auto& file : entry.manifest->files) {
+          auto remote = by_path.find(file.path);
+          if (remote == by_path.end())
+            throw Error(Errc::kCorrupt, "file " + file.path + " is missing on Drive");
+          if (remote->second->size != file.stored_bytes)
+            throw Error(Errc::kCorrupt, "file " + file.path + " on Drive has " +
+                                            std::to_string(remote->second->size) +
+                                            " bytes, the manifest says " +
+                                            std::to_string(file.stored_bytes));
+        }
       }
-      entry.manifest = cached->second;
     } catch (const Error& e) {
       if (e.code() == Errc::kCancelled) throw;
       if (e.code() != Errc::kCorrupt) throw;  // Drive unreachable: not a property of the set
+      entry = SetEntry{};
+      entry.id = id;
+      entry.store = describe();
       entry.problem = e.what();
     }
     out.push_back(std::move(entry));
   }
   sort_newest_first(out);
   return out;
+}
+
+const std::string& DriveStore::download_cached(const DriveFile& file, uint64_t limit,
+                                               const CancelCheck& cancel) {
+  auto cached = small_files_.find(file.id);
+  if (cached == small_files_.end())
+    cached = small_files_.emplace(file.id, api_.download_small(file.id, limit, cancel)).first;
+  return cached->second;
 }
 
 std::vector<UnfinishedUpload> DriveStore::unfinished_uploads() const {
@@ -233,8 +249,11 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
     if (property(f, kSetKey) == set.id) remote.emplace(property(f, kPathKey), f);
 
   std::string set_dir = local.set_path(set.id);
-  std::vector<std::pair<std::string, std::string>> order;  // path, role; manifest last
+  // path, role; the signature then the manifest last, so that a set listed on Drive
+  // always has its signature
+  std::vector<std::pair<std::string, std::string>> order;
   for (const auto& f : m.files) order.emplace_back(f.path, f.role);
+  order.emplace_back(kManifestSignatureName, "signature");
   order.emplace_back(kManifestName, "manifest");
 
   uint64_t done_before = 0;
@@ -279,7 +298,7 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
       ++result.files_uploaded;
       result.bytes_uploaded += size;
     }
-    if (path != kManifestName) done_before += size;
+    if (path != kManifestName && path != kManifestSignatureName) done_before += size;
     if (progress) progress(set.id, done_before, result.bytes_total);
   }
   last_listing_.clear();
@@ -310,13 +329,15 @@ std::vector<RemoteWalFile> DriveStore::list_wal() {
   std::string folder = wal_folder(false, cancel_);
   if (folder.empty()) return out;
   std::map<std::string, RemoteWalFile> by_name;
-  std::map<std::string, DriveFile> sums;
+  std::map<std::string, DriveFile> sums, sigs;
   for (auto& f : api_.list(DriveApi::quote(folder) + " in parents and trashed = false", cancel_)) {
     std::string name = property(f, kWalKey);
     if (!is_wal_file_name(name)) continue;  // not ours
     std::string part = property(f, kWalPartKey);
     if (part == "sha256") {
       sums.emplace(name, f);  // the first copy wins; upload_wal_file replaces the others
+    } else if (part == "sig") {
+      sigs.emplace(name, f);
     } else if (part == "data" && by_name.count(name) == 0) {
       RemoteWalFile r;
       r.wal.file = parse_wal_file_name(name);
@@ -331,6 +352,8 @@ std::vector<RemoteWalFile> DriveStore::list_wal() {
   for (auto& [name, r] : by_name) {
     auto sum = sums.find(name);
     if (sum != sums.end()) r.sum = sum->second;
+    auto sig = sigs.find(name);
+    if (sig != sigs.end()) r.sig = sig->second;
     out.push_back(std::move(r));
   }
   // list_wal_files' order: timeline, then name.
@@ -353,12 +376,23 @@ WalUploadResult DriveStore::upload_wal_file(const std::string& store_root,
                                             const CancelCheck& cancel) {
   const std::string& name = file.file.name;
   std::string data_path = wal_stored_path(store_root, name);
-  std::string sum_path =
-      data_path.substr(0, data_path.size() - std::string(kWalDataSuffix).size()) + kWalSumSuffix;
-  LocalFileFacts sum = local_facts(sum_path, cancel);
-  LocalFileFacts data = local_facts(data_path, cancel);
+  std::string sum_path = wal_checksum_path(store_root, name);
+  std::string sig_path = wal_signature_path(store_root, name);
   WalUploadResult result;
-  if (remote && same_file(remote->data, data) && remote->sum && same_file(*remote->sum, sum)) {
+  // Only what a trusted key signed leaves this host.
+  try {
+    wal_recorded_sha256(store_root, name, trust(), false);
+  } catch (const Error& e) {
+    if (e.code() != Errc::kUntrusted) throw;
+    result.untrusted = true;
+    result.problem = e.what();
+    return result;
+  }
+  LocalFileFacts sum = local_facts(sum_path, cancel);
+  LocalFileFacts sig = local_facts(sig_path, cancel);
+  LocalFileFacts data = local_facts(data_path, cancel);
+  if (remote && same_file(remote->data, data) && remote->sum && same_file(*remote->sum, sum) &&
+      remote->sig && same_file(*remote->sig, sig)) {
     result.already_there = true;
     return result;
   }
@@ -406,18 +440,19 @@ WalUploadResult DriveStore::upload_wal_file(const std::string& store_root,
     result.bytes_uploaded += local.size;
   };
   send("sha256", kWalSumSuffix, sum);
+  send("sig", kWalSignatureSuffix, sig);
   send("data", kWalDataSuffix, data);
   return result;
 }
 
 WalFetchResult DriveStore::fetch_wal_file(const std::vector<age::Identity>& identities,
                                           const std::string& name, const std::string& dest_path,
-                                          const CancelCheck& cancel) {
+                                          bool allow_unsigned, const CancelCheck& cancel) {
   WalFileName wal = parse_wal_file_name(name);
   std::string folder = wal_folder(false, cancel);
   std::string where = describe() + ": wal/" + wal.timeline + "/" + name;
   if (folder.empty()) throw Error(Errc::kNotFound, where + kWalDataSuffix + " does not exist");
-  std::optional<DriveFile> data, sum;
+  std::optional<DriveFile> data, sum, sig;
   for (auto& f :
        api_.list(DriveApi::quote(folder) +
                      " in parents and trashed = false and appProperties has { key=" +
@@ -426,14 +461,21 @@ WalFetchResult DriveStore::fetch_wal_file(const std::vector<age::Identity>& iden
     std::string part = property(f, kWalPartKey);
     if (part == "data" && !data) data = f;
     if (part == "sha256" && !sum) sum = f;
+    if (part == "sig" && !sig) sig = f;
   }
   if (!data) throw Error(Errc::kNotFound, "WAL file " + name + " is not on " + describe());
   if (!sum)
     throw Error(Errc::kCorrupt, where + kWalSumSuffix +
                                     " is missing: the checksum of archived WAL file " + name +
                                     " is lost");
+  std::optional<std::string> signature;
+  if (sig)
+    signature = sig->size <= kMaxSignatureFileSize
+                    ? api_.download_small(sig->id, kMaxSignatureFileSize, cancel)
+                    : std::string();
   std::string recorded =
-      parse_wal_sha256(api_.download_small(sum->id, 4096, cancel), name, where + kWalSumSuffix);
+      trusted_wal_sha256(api_.download_small(sum->id, 4096, cancel),
+                         signature ? &*signature : nullptr, name, trust(), allow_unsigned, where);
   return write_fetched_wal(
       identities, recorded, where + kWalDataSuffix,
       [&](Sink& out) {
@@ -447,6 +489,7 @@ void DriveStore::delete_wal_file(const RemoteWalFile& file, const CancelCheck& c
   // The data file first: a checksum file alone means nothing (as in the local store).
   api_.remove(file.data.id, cancel);
   if (file.sum) api_.remove(file.sum->id, cancel);
+  if (file.sig) api_.remove(file.sig->id, cancel);
 }
 
 bool drive_configured(const Settings& settings) {
@@ -478,7 +521,8 @@ std::unique_ptr<DriveStore> make_drive_store(const Settings& settings) {
   options.chunk_size = static_cast<uint64_t>(settings.drive_chunk_kb) * 1024;
   std::string cluster = cluster_name(settings);
   return std::make_unique<DriveStore>(std::move(options), std::move(*credentials),
-                                      settings.drive_folder_id, cluster);
+                                      settings.drive_folder_id, cluster,
+                                      trust_policy_for(settings));
 }
 
 }  // namespace ramsafe

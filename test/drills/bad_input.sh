@@ -20,7 +20,7 @@ pg_mkdir "$WORK/store"
 pg_init_cluster x
 pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" "ramsafe.local_retention = ''" \
   "include_if_exists = '$WORK/extra.conf'"
 pg_start_existing x

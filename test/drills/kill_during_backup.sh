@@ -68,7 +68,7 @@ store="$WORK/store/main"
 pg_init_cluster k
 pg_conf k "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" \
   "ramsafe.local_retention = ''" \
   "ramsafe.max_rate = $MAX_RATE"
