@@ -45,6 +45,8 @@ declare -A bad=(
   [ramsafe.drive_ca_file]="ca.pem" [ramsafe.drive_chunk_kb]="300"
   [ramsafe.drive_api_url]="http://www.googleapis.com" [ramsafe.drive_oauth_url]="https://x/"
   [ramsafe.local_retention]="dayly=7" [ramsafe.drive_retention]="weekly=many"
+  [ramsafe.signing_key_file]="signing.key" [ramsafe.verify_keys_file]="verify_keys.txt"
+  [ramsafe.state_file]="state.json"
 )
 mapfile -t all_settings < <(q "SELECT name FROM pg_settings WHERE name LIKE 'ramsafe.%' ORDER BY 1")
 for name in "${all_settings[@]}"; do
