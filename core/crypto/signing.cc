@@ -100,23 +100,22 @@ std::string key_id_of(const std::array<uint8_t, kPublicKeySize>& raw) {
 }
 
 VerifyKey::VerifyKey(const std::array<uint8_t, kPublicKeySize>& raw)
-    : raw_(raw), id_(key_id_of(raw)) {}
+    : raw_(raw),
+      id_(key_id_of(raw)),
+      pkey_(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size()),
+            EVP_PKEY_free) {
+  if (!pkey_) ERR_clear_error();  // not a point on the curve: nothing verifies with it
+}
 
 std::string VerifyKey::encode() const {
   return std::string(kVerifyKeyTag) + " " + base64::encode_padded(raw_.data(), raw_.size());
 }
 
 bool VerifyKey::verify(const std::string& message, const std::string& signature) const {
-  if (signature.size() != kSignatureSize) return false;
-  Pkey key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw_.data(), raw_.size()));
-  if (!key) {
-    // Not a point on the curve: no signature can be valid for it.
-    ERR_clear_error();
-    return false;
-  }
+  if (signature.size() != kSignatureSize || !pkey_) return false;
   MdCtx ctx(EVP_MD_CTX_new());
   if (!ctx) throw_openssl("EVP_MD_CTX_new");
-  if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1)
+  if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1)
     throw_openssl("Ed25519 verify init");
   int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                             signature.size(),
