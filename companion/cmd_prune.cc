@@ -17,7 +17,8 @@ CommandSpec prune_spec() {
           "ramsafe.local_retention and ramsafe.drive_retention choose what each store keeps\n"
           "(last, hourly, daily, weekly, monthly, yearly, in ramsafe.timezone). Whatever they\n"
           "say, the newest complete set of each store is kept, a local set Drive does not hold\n"
-          "yet is kept, and damaged sets are left alone. Every set is listed with keep or\n"
+          "yet is kept, and damaged sets are left alone, as are sets no trusted key signed\n"
+          "(UNTRUSTED: never counted by the policy either). Every set is listed with keep or\n"
           "delete and the rule that decided; the server's worker prunes after each backup.\n"
           "Archived WAL before the oldest physical base a store keeps is deleted too (one\n"
           "line per store; .history files stay; a local WAL file Drive lacks stays).",
