@@ -21,9 +21,10 @@ std::string unknown_key_problem(const TrustPolicy& policy, const std::string& ke
 }
 
 std::string minutes_text(int64_t ms) {
+  constexpr int64_t kHour = 60, kDay = 24 * kHour;
   int64_t minutes = ms / 60000;
-  if (minutes >= 2 * 24 * 60) return std::to_string(minutes / (24 * 60)) + " days";
-  if (minutes >= 2 * 60) return std::to_string(minutes / 60) + " hours";
+  if (minutes >= 2 * kDay) return std::to_string(minutes / kDay) + " days";
+  if (minutes >= 2 * kHour) return std::to_string(minutes / kHour) + " hours";
   return std::to_string(std::max<int64_t>(minutes, 1)) + " minutes";
 }
 
