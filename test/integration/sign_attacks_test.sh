@@ -104,7 +104,7 @@ pass "attack 1: restore (also --allow-unsigned) brings back the real newest set;
 
 # ------------------------------------------------------------------ attack 2: re-dated
 rm -rf "${store:?}/$forged_future" "${store:?}/$now_id" "${store:?}/$unsigned_id"
-redate_manifest "$store/$r1" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)"
+redate_manifest "$store/$r1" "$(date -u -d "+1 minute" +%Y-%m-%dT%H:%M:%S.000Z)"
 list="$(rs "$conf" list 2>&1)"
 assert_eq "$r2" "$(sed -n 2p <<<"$list" | cut -d' ' -f1)" "list: the re-dated set is not the newest"
 assert_contains "$(grep "^$r1" <<<"$list")" "UNTRUSTED: BAD SIGNATURE" "list: the re-dated set is UNTRUSTED"
@@ -125,7 +125,7 @@ psql_as src postgres -c "INSERT INTO marker VALUES ('third')"
 sleep 1.1
 rs "$pp_conf" backup >/dev/null
 p2="$(basename "$(newest_set "$WORK/store/pp")")"
-redate_manifest "$WORK/store/pp/$p1" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)"
+redate_manifest "$WORK/store/pp/$p1" "$(date -u -d "+1 minute" +%Y-%m-%dT%H:%M:%S.000Z)"
 assert_contains "$(rs "$pp_conf" list | grep "^$p1")" "UNTRUSTED: BAD SIGNATURE" \
   "passphrase mode: the re-dated set is UNTRUSTED"
 pg_stop_cluster src

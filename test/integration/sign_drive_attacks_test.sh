@@ -115,7 +115,7 @@ pass "attack 1 through Drive: forged sets and WAL are UNTRUSTED; restore from Dr
 old_manifest="$(drive_set_files "$r1" | awk -F'\t' '$1 == "manifest.json" {print $2}')"
 mkdir -p "$WORK/redated"
 drive_admin GET "/files/$old_manifest/content" >"$WORK/redated/manifest.json"
-redate_manifest "$WORK/redated" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)"
+redate_manifest "$WORK/redated" "$(date -u -d "+1 minute" +%Y-%m-%dT%H:%M:%S.000Z)"
 drive_admin DELETE "/files/$old_manifest" >/dev/null
 drive_put "$DRIVE_DIR/owner.json" "$folder" "$r1/manifest.json" \
   "{\"ramsafe_set\":\"$r1\",\"ramsafe_path\":\"manifest.json\",\"ramsafe_role\":\"manifest\"}" \
