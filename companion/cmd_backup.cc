@@ -13,7 +13,8 @@ CommandSpec backup_spec() {
           "backup [options]",
           "Take a backup of the whole cluster now, into ramsafe.local_dir.\n"
           "Connects to the running server as the configured superuser over its unix socket and\n"
-          "writes globals, configuration files and every database, compressed and encrypted.",
+          "writes globals, configuration files and every database, compressed and encrypted,\n"
+          "and signs the set with ramsafe.signing_key_file (docs/security.md).",
           {config_option(),
            {"json", 0, false, "", "print the result as JSON"},
            {"no-progress", 0, false, "", "no progress line even on a terminal"}}};
@@ -36,6 +37,7 @@ int run_backup(const ParsedArgs& args) {
   };
   BackupResult result = run_backup(request);
   line.clear();
+  for (const auto& w : result.warnings) warn(w);
   for (const auto& db : result.vanished_databases)
     warn("database \"" + db + "\" was dropped while the backup ran; it is not in the backup");
   const Manifest& m = result.manifest;

@@ -15,9 +15,10 @@ CommandSpec base_backup_spec() {
       "Take a physical base backup of the running cluster now, into ramsafe.local_dir\n"
       "(docs/wal.md). Runs pg_basebackup over a replication connection as the configured\n"
       "superuser and streams its tar through zstd and age into a new set of kind \"physical\",\n"
-      "published once the backup's last WAL segment is in the WAL archive. Requires WAL\n"
-      "archiving through ramsafe (archive_mode = on, archive_library = 'ramsafe') into the\n"
-      "same store, and no tablespaces besides pg_default and pg_global.",
+      "signed (ramsafe.signing_key_file) and published once the backup's last WAL segment is\n"
+      "in the WAL archive. Requires WAL archiving through ramsafe (archive_mode = on,\n"
+      "archive_library = 'ramsafe') into the same store, and no tablespaces besides\n"
+      "pg_default and pg_global.",
       {config_option(),
        {"json", 0, false, "", "print the result as JSON"},
        {"no-progress", 0, false, "", "no progress line even on a terminal"}}};
@@ -36,6 +37,7 @@ int run_base_backup(const ParsedArgs& args) {
   };
   BaseBackupResult result = ramsafe::run_base_backup(request);
   line.clear();
+  for (const auto& w : result.warnings) warn(w);
   const Manifest& m = result.manifest;
   const PhysicalInfo& p = *m.physical;
   if (args.has("json")) {

@@ -18,7 +18,10 @@ CommandSpec list_spec() {
           "The local directory and Google Drive are listed together, with each set's finish time,\n"
           "databases, sizes and where it is.\n"
           "Sets whose manifest is unusable are listed with the problem; unfinished (.partial)\n"
-          "sets are never listed.\n"
+          "sets are never listed. Sets that no key in ramsafe.verify_keys_file signed (unsigned,\n"
+          "badly signed, another cluster's, dated in the future) are listed as UNTRUSTED with the\n"
+          "reason; a newest trusted set older than one this host has already seen is reported\n"
+          "as a ROLLBACK on stderr (docs/security.md).\n"
           "For physical sets, how far the local WAL archive reaches from them (and where the\n"
           "WAL chain was broken); then the recoverable window of the local store.",
           {config_option(), store_option(), {"json", 0, false, "", "print JSON"}}};
@@ -50,6 +53,8 @@ int run_list(const ParsedArgs& args) {
   Settings settings = load_config(args);
   Stores stores = open_stores(settings, args.get("store"));
   std::vector<SetEntry> sets = list_all_sets(stores);
+  // Over every store only: one store alone may lag behind (Drive's copies follow the local).
+  if (args.get("store").empty()) check_freshness(settings, sets);
   // The recoverable window of the local store (the WAL archive is local).
   std::optional<WalWindow> window;
   if (stores.local) {
@@ -66,8 +71,13 @@ int run_list(const ParsedArgs& args) {
   if (args.has("json")) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& s : sets) {
-      nlohmann::json j = {{"backup_id", s.id}, {"store", s.store}, {"usable", s.usable()}};
+      nlohmann::json j = {{"backup_id", s.id},
+                          {"store", s.store},
+                          {"usable", s.usable()},
+                          {"trust", trust_name(s.trust)}};
+      if (!s.key_id.empty()) j["signed_by"] = s.key_id;
       if (s.usable()) {
+        j["sequence"] = s.manifest->sequence;
         j["kind"] = s.manifest->kind;
         j["started_at"] = s.manifest->started_at;
         j["finished_at"] = s.manifest->finished_at;
@@ -92,6 +102,11 @@ int run_list(const ParsedArgs& args) {
         }
       } else {
         j["problem"] = s.problem;
+        // What an unsigned set claims, to choose one for --allow-unsigned.
+        if (s.unsigned_manifest) {
+          j["claimed_finished_at"] = s.unsigned_manifest->finished_at;
+          j["claimed_kind"] = s.unsigned_manifest->kind;
+        }
       }
       out.push_back(j);
     }
@@ -112,6 +127,12 @@ int run_list(const ParsedArgs& args) {
                   format_bytes(m.stored_bytes()).c_str(), format_bytes(m.plaintext_bytes()).c_str(),
                   s.store.c_str());
       if (const PhysicalWindow* w = local_window(s)) std::printf("    %s\n", wal_line(*w).c_str());
+    } else if (s.unsigned_manifest) {
+      std::printf("%-20s %-8s UNTRUSTED (claims %s): %s\n", s.id.c_str(),
+                  s.unsigned_manifest->kind.c_str(), s.unsigned_manifest->finished_at.c_str(),
+                  s.problem.c_str());
+    } else if (s.untrusted()) {
+      std::printf("%-20s %-8s UNTRUSTED: %s\n", s.id.c_str(), "?", s.problem.c_str());
     } else {
       std::printf("%-20s %-8s UNUSABLE: %s\n", s.id.c_str(), "?", s.problem.c_str());
     }

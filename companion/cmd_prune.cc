@@ -19,8 +19,10 @@ CommandSpec prune_spec() {
           "physical base backups (last, hourly, daily, weekly, monthly, yearly, in\n"
           "ramsafe.timezone). Whatever they say, the newest set of each kind in each store is\n"
           "kept, so is the set the latest recoverable point depends on (with a warning), a\n"
-          "local set Drive does not hold yet, and damaged sets. Every set is listed with keep\n"
-          "or delete and the rule that decided; the server's worker prunes after each backup.\n"
+          "local set Drive does not hold yet, and damaged sets, as are sets no trusted key\n"
+          "signed (UNTRUSTED: never counted by the policies either). Every set is listed with\n"
+          "keep or delete and the rule that decided; the server's worker prunes after each\n"
+          "backup.\n"
           "Archived WAL before the oldest physical base a store keeps is deleted too (one\n"
           "line per store; .history files stay; a local WAL file Drive lacks stays).",
           {config_option(),

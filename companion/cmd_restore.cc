@@ -28,6 +28,8 @@ CommandSpec restore_spec() {
       "is restored instead when that reaches a later point than the newest logical backup: the\n"
       "base is extracted and the WAL replayed (restore_command = this program's wal-fetch) to\n"
       "its end, or to --target-time. Without its WAL, the next backup is used, loudly.\n"
+      "Only sets (and WAL) signed by a key in ramsafe.verify_keys_file are restored; a set\n"
+      "older than one this host has already seen is reported as a ROLLBACK (docs/security.md).\n"
       "Run it as the database's OS user, e.g. in systemd's ExecStartPre:\n"
       "  ramsafe restore --if-empty\n"
       "On this boot path an unknown ramsafe.* name, or a bad value of a setting a restore\n"
@@ -51,6 +53,10 @@ CommandSpec restore_spec() {
         "(default: ramsafe.on_missing, fail)"},
        {"jobs", 'j', true, "N",
         "databases restored at once (default: ramsafe.restore_jobs, else CPUs)"},
+       {"allow-unsigned", 0, false, "",
+        "also restore sets and WAL with no signature at all (written before ramsafe signed\n"
+        "its backups), after every trusted set; never a badly signed one. Check them first:\n"
+        "anyone who can write to a store can make an unsigned set"},
        {"report", 0, true, "FILE", "write the JSON report here instead"},
        {"json", 0, false, "", "print the report as JSON on stdout"},
        {"no-progress", 0, false, "", "no progress line even on a terminal"}}};
@@ -80,6 +86,7 @@ std::string wal_fetch_command(const ParsedArgs& args) {
   std::string command = shell_quote(std::string(self, static_cast<size_t>(n))) +
                         " wal-fetch --config " + shell_quote(absolute(config_path(args)));
   if (args.has("identity")) command += " --identity " + shell_quote(absolute(args.get("identity")));
+  if (args.has("allow-unsigned")) command += " --allow-unsigned";
   return command;
 }
 
@@ -157,6 +164,7 @@ int run_restore(const ParsedArgs& args) {
   request.force = args.has("force");
   request.jobs = args.get_int("jobs", 0, 1, 64);
   request.report_path = args.get("report");
+  request.allow_unsigned = args.has("allow-unsigned");
   request.identities = load_identities(request.settings, args.get("identity"));
   request.cancel = cancel_check();
   request.warn = warn;
@@ -193,6 +201,14 @@ int run_restore(const ParsedArgs& args) {
     if (report.attempts.size() > 1)
       warn("the newest backup could not be used; restored the older " + report.kind + " backup " +
            report.backup_id + " (see the report's attempts)");
+    if (report.trust == "unsigned")
+      warn("RESTORED AN UNSIGNED BACKUP " + report.backup_id +
+           " (--allow-unsigned): its authenticity could not be checked. Look at the restored "
+           "roles, pg_hba.conf and postgresql.auto.conf before starting the server, and set up "
+           "signing keys (docs/security.md, \"Upgrading\")");
+    if (!report.rollback.empty())
+      warn(report.rollback + "; restored " + report.backup_id +
+           ", the newest trusted backup left (see the report's \"rollback\")");
     if (!report.complete()) {
       // Said last, so that it is the line an operator sees: the cluster is usable, but it is
       // not everything the archive held.

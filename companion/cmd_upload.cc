@@ -20,7 +20,8 @@ CommandSpec upload_spec() {
           "right size and MD5 are kept; the manifest goes last, so an interrupted upload is\n"
           "never listed as a complete set and the next upload finishes it. Duplicate copies of\n"
           "a file in a set on Drive are removed, keeping one that checks out against the\n"
-          "manifest.",
+          "manifest. Only sets and WAL files signed by a key in ramsafe.verify_keys_file are\n"
+          "copied.",
           {config_option(), {"no-progress", 0, false, "", "no progress line even on a terminal"}},
           1,
           "BACKUP_ID   upload only this set"};
@@ -38,7 +39,8 @@ void upload_wal(const Stores& stores, ProgressLine& line) {
   std::vector<StoredWalFile> pending = wal_to_upload(local, DriveStore::stored_of(remote));
   uint64_t total = 0, done = 0, sent = 0;
   for (const auto& f : pending) total += f.stored_bytes;
-  int files = 0;
+  int files = 0, untrusted = 0;
+  std::string first_problem;
   for (const auto& f : pending) {
     line.update("upload WAL " + f.file.name + ": " + std::to_string(files) + " of " +
                 std::to_string(pending.size()) + " files, " + format_bytes(done) + " of " +
@@ -46,13 +48,20 @@ void upload_wal(const Stores& stores, ProgressLine& line) {
     auto it = by_name.find(f.file.name);
     WalUploadResult up = stores.drive->upload_wal_file(
         stores.local->root(), f, it == by_name.end() ? nullptr : it->second, cancel_check());
-    sent += up.stats.bytes_sent;
     done += f.stored_bytes;
+    if (up.untrusted) {
+      if (untrusted++ == 0) first_problem = up.problem;
+      continue;
+    }
+    sent += up.stats.bytes_sent;
     ++files;
   }
   line.clear();
-  if (pending.empty())
-    std::cout << "Drive holds every archived WAL file (" << local.size() << ")\n";
+  if (untrusted > 0)
+    warn("not copying " + std::to_string(untrusted) + " archived WAL file" +
+         (untrusted == 1 ? "" : "s") + " that no trusted key signed: " + first_problem);
+  if (files == 0)
+    std::cout << "Drive holds every archived WAL file (" << local.size() - untrusted << ")\n";
   else
     std::cout << "uploaded " << files << " WAL files (" << pending.front().file.name << " .. "
               << pending.back().file.name << ") to " << stores.drive->describe() << " ("

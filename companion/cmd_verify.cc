@@ -23,7 +23,9 @@ CommandSpec verify_spec() {
           "no segment is missing after a physical base; with --deep every WAL file is decrypted,\n"
           "decompressed and compared with its .sha256.\n"
           "A set on Drive holding two copies of a file keeps one that checks out against the\n"
-          "manifest; the others are removed (moved to the trash in a shared drive).",
+          "manifest; the others are removed (moved to the trash in a shared drive).\n"
+          "Sets and WAL files that no key in ramsafe.verify_keys_file signed are reported as\n"
+          "UNTRUSTED with the reason (exit status 5), and never decrypted.",
           {config_option(),
            store_option(),
            {"all", 0, false, "", "verify every set (default: the newest, or BACKUP_ID)"},
@@ -118,6 +120,7 @@ int run_verify(const ParsedArgs& args) {
       out_sets.push_back({{"backup_id", v.backup_id},
                           {"store", v.store},
                           {"ok", v.ok},
+                          {"trust", trust_name(set.trust)},
                           {"deep", deep},
                           {"problem", v.problem},
                           {"files", files},
@@ -131,7 +134,8 @@ int run_verify(const ParsedArgs& args) {
                                       : "kept " + f.kept_id + ", removed " + joined(f.removed))
                 << "\n";
     if (!v.problem.empty()) {
-      std::cout << v.backup_id << " (" << v.store << "): DAMAGED: " << v.problem << "\n";
+      std::cout << v.backup_id << " (" << v.store
+                << "): " << (v.untrusted ? "UNTRUSTED" : "DAMAGED") << ": " << v.problem << "\n";
       continue;
     }
     for (const auto& f : v.files)
@@ -147,22 +151,27 @@ int run_verify(const ParsedArgs& args) {
     std::vector<SetEntry> local_sets;
     for (const auto& s : sets)
       if (s.store == stores.local->describe()) local_sets.push_back(s);
-    WalVerification w =
-        verify_wal_archive(local_store_root(settings), local_sets, deep, identities, cancel_check(),
-                           [&](uint64_t done, uint64_t total, const std::string& name) {
-                             line.update("verify WAL " + name + ": " +
-                                         std::to_string(total ? done * 100 / total : 100) +
-                                         "% of " + format_bytes(total));
-                           });
+    WalVerification w = verify_wal_archive(
+        local_store_root(settings), local_sets, deep, identities, stores.local->trust(),
+        cancel_check(), [&](uint64_t done, uint64_t total, const std::string& name) {
+          line.update("verify WAL " + name + ": " +
+                      std::to_string(total ? done * 100 / total : 100) + "% of " +
+                      format_bytes(total));
+        });
     line.clear();
     if (w.present) {
       all_ok = all_ok && w.ok;
       std::string where = "WAL archive (" + wal_archive_dir(local_store_root(settings)) + ")";
       nlohmann::json damaged = nlohmann::json::array(), gaps = nlohmann::json::array();
       for (const auto& f : w.damaged) {
-        damaged.push_back(
-            {{"name", f.name}, {"stored_bytes", f.stored_bytes}, {"problem", f.problem}});
-        if (!args.has("json"))
+        damaged.push_back({{"name", f.name},
+                           {"stored_bytes", f.stored_bytes},
+                           {"untrusted", f.untrusted},
+                           {"problem", f.problem}});
+        if (args.has("json")) continue;
+        if (f.untrusted)
+          std::cout << where << ": " << f.problem << "\n";
+        else
           std::cout << where << ": DAMAGED: WAL file " << f.name << ": " << f.problem << "\n";
       }
       for (const auto& g : w.gaps) {

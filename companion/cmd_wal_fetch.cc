@@ -20,11 +20,16 @@ CommandSpec wal_fetch_spec() {
       "Decrypts and decompresses <ramsafe.local_dir>/<cluster>/wal/<timeline>/WAL_NAME.zst.age\n"
       "into DEST_PATH (atomically, after checking its SHA-256). When the local copy is\n"
       "missing or damaged and Drive is configured, fetches Drive's copy instead.\n"
+      "Only a file whose checksum record is signed by a key in ramsafe.verify_keys_file is\n"
+      "used (with --allow-unsigned, also one with no signature at all).\n"
       "Exit status: 0 fetched; 1 the archive does not hold WAL_NAME (PostgreSQL takes this\n"
       "as the end of the archive); 2 bad arguments or configuration; 5 the archived file is\n"
-      "damaged or cannot be decrypted with the identity; 6 any other failure (I/O, permissions).",
+      "damaged, untrusted or cannot be decrypted with the identity; 6 any other failure (I/O,\n"
+      "permissions).",
       {config_option(),
-       {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"}},
+       {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
+       {"allow-unsigned", 0, false, "",
+        "also use a WAL file without a signature (archived before ramsafe signed WAL)"}},
       2,
       "WAL_NAME   a WAL file name as PostgreSQL's %f gives it (segment, .history, .backup,\n"
       "           .partial)\n"
@@ -40,6 +45,7 @@ int exit_code_of(const Error& e) {
       return kExitFailed;
     case Errc::kCorrupt:
     case Errc::kCrypto:
+    case Errc::kUntrusted:
       return kExitDamaged;
     case Errc::kConfig:
     case Errc::kInvalidArgument:
@@ -62,11 +68,13 @@ int run_wal_fetch(const ParsedArgs& args) {
     throw UsageError(
         "ramsafe.local_dir is not set and Drive is not configured: there is no WAL archive");
   std::vector<age::Identity> identities = load_identities(settings, args.get("identity"));
+  TrustPolicy trust = trust_policy_for(settings);
+  bool allow_unsigned = args.has("allow-unsigned");
   // The local store first; Drive when the local copy is missing or damaged.
   std::optional<Error> local_error;
   if (!settings.local_dir.empty()) {
     try {
-      fetch_wal_file(local_store_root(settings), identities, name, dest);
+      fetch_wal_file(local_store_root(settings), identities, name, dest, trust, allow_unsigned);
       return kExitOk;
     } catch (const Error& e) {
       exit_code_of(e);
@@ -79,7 +87,7 @@ int run_wal_fetch(const ParsedArgs& args) {
     return exit_code_of(*local_error);
   }
   try {
-    drive->fetch_wal_file(identities, name, dest, cancel_check());
+    drive->fetch_wal_file(identities, name, dest, allow_unsigned, cancel_check());
   } catch (const Error& e) {
     int code = exit_code_of(e);
     // Not on Drive either: the local store's answer stands (missing, or damaged).

@@ -3,6 +3,7 @@
 #include "companion/cli.h"
 #include "core/backup/backup.h"
 #include "core/error.h"
+#include "core/set/freshness.h"
 
 namespace ramsafe::cli {
 
@@ -76,6 +77,22 @@ void report_duplicate_fixes(const Stores& stores, const std::vector<DuplicateFix
     for (size_t i = 0; i < f.removed.size(); ++i) what += (i == 0 ? "" : ", ") + f.removed[i];
     info(what);
   }
+}
+
+std::string check_freshness(const Settings& settings, const std::vector<SetEntry>& sets) {
+  FreshnessState state(state_file_path(settings));
+  try {
+    state.load();
+  } catch (const Error& e) {
+    warn(std::string(e.what()) + "; rollbacks cannot be detected until it is fixed");
+    return "";
+  }
+  std::string cluster = cluster_name(settings);
+  std::optional<SeenBackup> newest = newest_by_sequence(sets);
+  std::string rollback = rollback_problem(state.seen(cluster), newest);
+  if (!rollback.empty()) warn(rollback);
+  if (newest) state.note(cluster, *newest, nullptr);
+  return rollback;
 }
 
 Store& store_of(const Stores& stores, const SetEntry& set) {

@@ -36,4 +36,10 @@ Store& store_of(const Stores& stores, const SetEntry& set);
 // One line on stderr per duplicated file on Drive: what was kept and removed, or why not.
 void report_duplicate_fixes(const Stores& stores, const std::vector<DuplicateFix>& fixes);
 
+// Freshness (docs/security.md): warns "ROLLBACK: ..." when the newest trusted set listed is
+// older (by sequence number) than what this host has seen, then notes the newest one in
+// the state file when it can (quietly: a user who cannot write it may still list).
+// Returns the rollback message, "" when there is none.
+std::string check_freshness(const Settings& settings, const std::vector<SetEntry>& sets);
+
 }  // namespace ramsafe::cli

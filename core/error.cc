@@ -23,6 +23,8 @@ const char* errc_name(Errc code) {
       return "corrupt data";
     case Errc::kCrypto:
       return "decryption error";
+    case Errc::kUntrusted:
+      return "untrusted data";
     case Errc::kChildFailed:
       return "child process failed";
     case Errc::kServer:

@@ -17,6 +17,7 @@ enum class Errc {
   kNotFound,         // a file, backup set or database that should exist does not
   kCorrupt,          // stored data failed a checksum, MAC or format check
   kCrypto,           // a key is wrong, or decryption is impossible with the given keys
+  kUntrusted,        // stored data no verify key of this host signed (core/set/trust.h)
   kChildFailed,      // pg_dump, pg_restore, initdb, ... exited badly
   kServer,           // the PostgreSQL server refused or failed a query
   kCancelled,        // the caller asked to stop

@@ -1,6 +1,6 @@
 // The archive module (archive_library = 'ramsafe'; docs/wal.md). PostgreSQL's archiver
-// process hands each finished WAL file to archive_file(), which compresses, encrypts and
-// stores it in the local store (core/wal/wal_archive.h). The callbacks never raise an ERROR:
+// process hands each finished WAL file to archive_file(), which compresses, encrypts, signs
+// and stores it in the local store (core/wal/wal_archive.h). The callbacks never raise an ERROR:
 // the C++ work runs in a noexcept function that returns plain data, and a failure is a
 // WARNING naming the file and the cause plus `false`, so PostgreSQL keeps the file and
 // retries it. Nothing here touches the network.
@@ -21,6 +21,7 @@
 
 #include "core/backup/backup.h"
 #include "core/config/keys.h"
+#include "core/set/trust.h"
 #include "core/wal/wal_archive.h"
 #include "core/wal/wal_window.h"
 #include "extension/boundary.h"
@@ -98,8 +99,11 @@ void archive_guarded(const char* file, const char* path, ArchiveOutcome* out) no
     if (!settings.local_dir.empty())
       strlcpy(out->store_root, local_store_root(settings).c_str(), sizeof out->store_root);
     std::vector<age::Recipient> recipients = load_recipients(settings);
+    // No unsigned WAL: without a signing key the file waits in pg_wal (and the backlog
+    // policy applies), loudly, like any other failure.
+    SetSigner signer = set_signer_for(settings);
     WalArchiveResult r = archive_wal_file(local_store_root(settings), recipients,
-                                          settings.compression_level, file, path);
+                                          settings.compression_level, file, path, signer);
     out->succeeded = true;
     out->already_stored = r.already_stored;
     out->plaintext_bytes = r.plaintext_bytes;

@@ -1,5 +1,6 @@
 -- ramsafe extension, version 0.4.0 (0.3.0 plus ramsafe_status's schedule_rejected and
--- rejected_settings)
+-- rejected_settings, and signing's columns: ramsafe_status's signing key, signing problem and
+-- untrusted sets; ramsafe_backups' trust, signer and sequence number)
 \echo Use "CREATE EXTENSION ramsafe" to load this file. \quit
 
 CREATE FUNCTION ramsafe_backup_now(wait boolean DEFAULT true,
@@ -38,7 +39,8 @@ CREATE FUNCTION ramsafe_status(
   OUT last_base_backup_at timestamptz, OUT recoverable_to timestamptz,
   OUT last_base_backup_id text, OUT next_base_backup timestamptz, OUT last_base_backup_error text,
   OUT wal_drive_pending_files bigint, OUT wal_drive_pending_bytes bigint,
-  OUT schedule_rejected text, OUT rejected_settings text)
+  OUT schedule_rejected text, OUT rejected_settings text,
+  OUT signing_key text, OUT signing_problem text, OUT untrusted_sets integer)
 RETURNS record
 AS 'MODULE_PATHNAME', 'ramsafe_status'
 LANGUAGE C VOLATILE PARALLEL SAFE;
@@ -48,7 +50,8 @@ CREATE FUNCTION ramsafe_backups(
   OUT stored_bytes bigint, OUT plaintext_bytes bigint, OUT store text, OUT location text,
   OUT usable boolean, OUT problem text,
   OUT wal_start text, OUT wal_reaches text, OUT wal_reaches_at timestamptz,
-  OUT wal_complete boolean, OUT wal_missing text, OUT wal_chain_broken_at text)
+  OUT wal_complete boolean, OUT wal_missing text, OUT wal_chain_broken_at text,
+  OUT trust text, OUT signed_by text, OUT sequence bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'ramsafe_backups'
 LANGUAGE C VOLATILE PARALLEL SAFE;

@@ -124,6 +124,10 @@ struct SharedState {
   // ramsafe.schedule's problem, and every refused setting, one per line; "" when none.
   char schedule_rejected[kMessageLength];
   char rejected_settings[kMessageLength];
+  // Signing (docs/security.md), checked by the worker at start and at every reload: the key
+  // id it signs with, or why it cannot sign (then it refuses to back up).
+  char signing_key[kIdLength];
+  char signing_problem[kMessageLength];
 };
 
 extern SharedState* shared;

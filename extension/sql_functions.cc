@@ -11,6 +11,7 @@
 #include "core/restore/verify.h"
 #include "core/retention/prune.h"
 #include "core/set/manifest.h"
+#include "core/set/trust.h"
 #include "core/store/local_store.h"
 #include "core/wal/wal_archive.h"
 #include "core/wal/wal_window.h"
@@ -54,6 +55,7 @@ int sqlstate_for(Errc code) {
       return ERRCODE_UNDEFINED_OBJECT;
     case Errc::kCorrupt:
     case Errc::kCrypto:
+    case Errc::kUntrusted:
       return ERRCODE_DATA_CORRUPTED;
     case Errc::kCancelled:
       return ERRCODE_QUERY_CANCELED;
@@ -148,14 +150,19 @@ std::optional<std::string> ms_text(std::optional<int64_t> unix_ms) {
   return format_rfc3339_utc(*unix_ms);
 }
 
-// The local store's recoverable window; nullopt when there is no local store or it cannot
-// be read (the status then shows NULLs; ramsafe_backups() raises the error).
-std::optional<WalWindow> local_wal_window(const Settings& settings) {
+// The local store's recoverable window and how many of its sets are untrusted; nullopt
+// when there is no local store or it cannot be read (the status then shows NULLs;
+// ramsafe_backups() raises the error).
+std::optional<WalWindow> local_wal_window(const Settings& settings, int* untrusted) {
   if (settings.local_dir.empty()) return std::nullopt;
   try {
     std::string root = local_store_root(settings);
-    LocalStore store(root);
-    return compute_wal_window(store.list_sets(), list_wal_files(root), list_wal_chain_breaks(root));
+    LocalStore store(root, trust_policy_for(settings));
+    std::vector<SetEntry> sets = store.list_sets();
+    *untrusted = 0;
+    for (const auto& s : sets)
+      if (s.untrusted()) ++*untrusted;
+    return compute_wal_window(sets, list_wal_files(root), list_wal_chain_breaks(root));
   } catch (const Error&) {
     return std::nullopt;
   }
@@ -290,7 +297,8 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
       [&]() -> Rows {
         Settings settings = current_settings();
         bool archiving = archive_mode_on && names_ramsafe_library(archive_library);
-        std::optional<WalWindow> window = local_wal_window(settings);
+        int untrusted = -1;
+        std::optional<WalWindow> window = local_wal_window(settings, &untrusted);
         // The break the archiver saw (it may not be in the store yet), unless a base backup
         // started after it; else the store's own record.
         std::optional<std::string> broken;
@@ -386,6 +394,10 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
             // 0.4.0
             text_or_null(state.schedule_rejected),
             text_or_null(state.rejected_settings),
+            // Signing (0.4.0): the key the worker signs with, or why it refuses to back up.
+            text_or_null(state.signing_key),
+            text_or_null(state.signing_problem),
+            untrusted >= 0 ? std::optional<std::string>(std::to_string(untrusted)) : std::nullopt,
         }};
       },
       &table, &error);
@@ -409,6 +421,8 @@ Datum ramsafe_backups(PG_FUNCTION_ARGS) {
             if (w == nullptr) return std::nullopt;
             return get(*w);
           };
+          // Appended in 0.4.0: trust, signed_by, sequence.
+          std::optional<std::string> signed_by = text_or_null(set.key_id);
           if (set.usable()) {
             const Manifest& m = *set.manifest;
             rows.push_back(
@@ -423,11 +437,13 @@ Datum ramsafe_backups(PG_FUNCTION_ARGS) {
                    return std::optional<std::string>(p.reach.complete ? "t" : "f");
                  }),
                  maybe([](const PhysicalWindow& p) { return text_or_null(p.reach.missing); }),
-                 maybe([](const PhysicalWindow& p) { return text_or_null(p.chain_broken_at); })});
+                 maybe([](const PhysicalWindow& p) { return text_or_null(p.chain_broken_at); }),
+                 std::string(trust_name(set.trust)), signed_by, number(m.sequence)});
           } else {
             rows.push_back({set.id, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                            std::nullopt, kind, location, std::string("f"), set.problem,
+                            std::nullopt, kind, location, std::string("f"), set.problem_text(),
                             std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                            std::nullopt, std::string(trust_name(set.trust)), signed_by,
                             std::nullopt});
           }
         };
@@ -466,7 +482,7 @@ Datum ramsafe_verify(PG_FUNCTION_ARGS) {
   bool ok = run_cpp(
       [&]() -> Rows {
         Settings settings = current_settings();
-        LocalStore store(local_store_root(settings));
+        LocalStore store(local_store_root(settings), trust_policy_for(settings));
         auto sets = store.list_sets();
         sort_newest_first(sets);
         const SetEntry* chosen = nullptr;
@@ -476,15 +492,22 @@ Datum ramsafe_verify(PG_FUNCTION_ARGS) {
             break;
           }
         }
+        size_t untrusted = 0;
+        for (const auto& set : sets)
+          if (set.untrusted()) ++untrusted;
         if (chosen == nullptr)
           throw Error(Errc::kNotFound,
                       wanted ? "no backup " + std::string(wanted) + " in " + store.describe()
-                             : "no backups in " + store.describe());
+                      : untrusted > 0 ? "no trusted backup in " + store.describe() + " (" +
+                                            std::to_string(untrusted) +
+                                            " UNTRUSTED: ramsafe_backups() says why)"
+                                      : "no backups in " + store.describe());
         SetVerification v = verify_set(store, *chosen, false, {}, interrupted);
         Rows rows;
         if (v.files.empty())
           rows.push_back({v.backup_id, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                          std::string(v.ok ? "t" : "f"), text_or_null(v.problem)});
+                          std::string(v.ok ? "t" : "f"),
+                          text_or_null(v.untrusted ? chosen->problem_text() : v.problem)});
         for (const auto& f : v.files)
           rows.push_back({v.backup_id, f.path, f.role, text_or_null(f.database),
                           number(f.stored_bytes), std::string(f.ok ? "t" : "f"),

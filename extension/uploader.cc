@@ -36,6 +36,9 @@ int consecutive_failures = 0;
 std::set<std::string> known_remote;
 // Likewise the WAL files (name -> stored bytes) Drive was last seen to hold.
 std::map<std::string, uint64_t> known_remote_wal;
+// Local WAL files whose record no trusted key signed: never copied (until SIGHUP: the
+// verify keys may have changed).
+std::set<std::string> untrusted_wal;
 // The archiver's success counter when the last pass listed the WAL: a pass is due when it
 // moved (a new WAL file to copy).
 uint64_t wal_archived_seen = 0;
@@ -71,6 +74,8 @@ struct PassResult {
   uint64_t wal_pending_bytes;
   char notes[kMessageLength];     // LOG
   char warnings[kMessageLength];  // WARNING
+  int wal_untrusted;  // local WAL files no trusted key signed: not copied
+  char wal_untrusted_problem[kMessageLength];
 };
 
 void add_line(std::string& to, const std::string& line) {
@@ -134,7 +139,15 @@ void upload_wal(DriveStore& remote, const std::string& root,
     by_name[f.wal.file.name] = &f;
     known_remote_wal[f.wal.file.name] = f.wal.stored_bytes;
   }
-  std::vector<StoredWalFile> pending = wal_to_upload(local_wal, DriveStore::stored_of(remote_wal));
+  std::vector<StoredWalFile> pending;
+  for (auto& f : wal_to_upload(local_wal, DriveStore::stored_of(remote_wal))) {
+    // Found untrusted before: never copied, no longer counted as waiting, warned once.
+    if (untrusted_wal.count(f.file.name) != 0) {
+      known_remote_wal[f.file.name] = f.stored_bytes;
+      continue;
+    }
+    pending.push_back(std::move(f));
+  }
   r->wal_pending = static_cast<int64_t>(pending.size());
   r->wal_pending_bytes = 0;
   for (const auto& f : pending) r->wal_pending_bytes += f.stored_bytes;
@@ -145,11 +158,19 @@ void upload_wal(DriveStore& remote, const std::string& root,
     auto it = by_name.find(f.file.name);
     WalUploadResult up =
         remote.upload_wal_file(root, f, it == by_name.end() ? nullptr : it->second, cancel);
+    r->wal_pending--;
+    r->wal_pending_bytes -= f.stored_bytes;
+    if (up.untrusted) {
+      if (r->wal_untrusted++ == 0)
+        copy_text(r->wal_untrusted_problem, sizeof r->wal_untrusted_problem, up.problem);
+      untrusted_wal.insert(f.file.name);
+      known_remote_wal[f.file.name] = f.stored_bytes;
+      publish_wal_pending(r->wal_pending, r->wal_pending_bytes);
+      continue;
+    }
     r->bytes_sent += up.stats.bytes_sent;
     r->wal_bytes_uploaded += up.bytes_uploaded;
     r->wal_uploaded++;
-    r->wal_pending--;
-    r->wal_pending_bytes -= f.stored_bytes;
     known_remote_wal[f.file.name] = f.stored_bytes;
     publish_wal_pending(r->wal_pending, r->wal_pending_bytes);
   }
@@ -195,7 +216,7 @@ void pass_guarded(bool (*stop)(), PassResult* r) noexcept {
     copy_text(r->remote, sizeof r->remote,
               DriveStore::describe_for(settings.drive_folder_id, cluster_name(settings)));
     // Counted before Drive is asked, so that status has a figure when Drive cannot answer.
-    LocalStore local(local_store_root(settings));
+    LocalStore local(local_store_root(settings), trust_policy_for(settings));
     std::vector<SetEntry> local_sets = local.list_sets();
     r->pending = 0;
     for (const auto& set : local_sets)
@@ -360,6 +381,7 @@ void uploader_reset() {
   wal_archived_seen = 0;
   known_remote_wal.clear();
   known_remote.clear();
+  untrusted_wal.clear();
   drive_unconfigured = false;
   pending_known_zero = false;
   next_attempt = 0;
@@ -412,6 +434,10 @@ void run_upload_pass(bool (*stop)()) {
   }
   if (r.notes[0] != '\0') ereport(LOG, (errmsg("ramsafe: %s", r.notes)));
   if (r.warnings[0] != '\0') ereport(WARNING, (errmsg("ramsafe: %s", r.warnings)));
+  if (r.wal_untrusted > 0)
+    ereport(WARNING, (errmsg("ramsafe: not copying %d archived WAL files to Drive that no trusted "
+                             "key signed: %s",
+                             r.wal_untrusted, r.wal_untrusted_problem)));
   if (r.wal_uploaded > 0)
     ereport(LOG, (errmsg("ramsafe: copied %d WAL files (%llu bytes) to %s in %.1f s; %lld wait",
                          r.wal_uploaded, static_cast<unsigned long long>(r.wal_bytes_uploaded),

@@ -21,6 +21,7 @@
 #include "core/schedule/scheduler.h"
 #include "core/schedule/timezone.h"
 #include "core/set/manifest.h"
+#include "core/set/trust.h"
 #include "core/store/local_store.h"
 #include "core/wal/wal_archive.h"
 #include "core/wal/wal_window.h"
@@ -86,10 +87,10 @@ TimestampTz ms_to_timestamptz(int64_t unix_ms) {
 
 // Newest finished backup in the local store (unix seconds), if any.
 std::optional<int64_t> newest_backup_finish(const Settings& settings) {
-  if (settings.local_dir.empty()) return std::nullopt;
-  LocalStore store(local_store_root(settings));
+  std::unique_ptr<LocalStore> store = make_local_store(settings);
+  if (!store) return std::nullopt;
   std::optional<int64_t> newest;
-  for (const auto& set : store.list_sets()) {
+  for (const auto& set : store->list_sets()) {
     if (!set.usable()) continue;
     if (auto ms = parse_rfc3339_utc(set.manifest->finished_at))
       if (!newest || *ms / 1000 > *newest) newest = *ms / 1000;
@@ -193,7 +194,7 @@ void physical_state(const Settings& settings, std::optional<int64_t>* newest,
                     std::string* broken_now) {
   if (settings.local_dir.empty()) return;
   std::string root = local_store_root(settings);
-  LocalStore store(root);
+  LocalStore store(root, trust_policy_for(settings));
   std::vector<SetEntry> sets = store.list_sets();
   for (const auto& set : sets) {
     if (!set.usable() || !set.manifest->is_physical()) continue;
@@ -278,6 +279,7 @@ struct BaseRunResult {
   char message[kMessageLength];
   double seconds;
   uint64_t stored_bytes;
+  char warning[kMessageLength];  // published, but e.g. the freshness state not updated
 };
 
 void report_base_progress(const BaseBackupProgress& p) {
@@ -290,7 +292,7 @@ void report_base_progress(const BaseBackupProgress& p) {
 }
 
 void run_base_backup_guarded(BaseRunResult* result) noexcept {
-  *result = BaseRunResult{false, false, false, ERRCODE_INTERNAL_ERROR, "", "", 0, 0};
+  *result = BaseRunResult{false, false, false, ERRCODE_INTERNAL_ERROR, "", "", 0, 0, ""};
   try {
     Settings settings = current_settings();
     BaseBackupRequest request;
@@ -305,6 +307,8 @@ void run_base_backup_guarded(BaseRunResult* result) noexcept {
     copy_text(result->backup_id, sizeof result->backup_id, backup.manifest.backup_id);
     result->seconds = backup.seconds;
     result->stored_bytes = backup.manifest.stored_bytes();
+    if (!backup.warnings.empty())
+      copy_text(result->warning, sizeof result->warning, backup.warnings.front());
   } catch (const Error& e) {
     result->cancelled = e.code() == Errc::kCancelled;
     result->busy = e.code() == Errc::kBusy;
@@ -364,6 +368,8 @@ void run_one_base_backup(bool scheduled, const char* why) {
   ConditionVariableBroadcast(&shared->done_cv);
 
   base_retry_at = 0;
+  if (result.succeeded && result.warning[0] != '\0')
+    ereport(WARNING, (errmsg("ramsafe: base backup %s: %s", result.backup_id, result.warning)));
   if (result.succeeded)
     ereport(LOG, (errmsg("ramsafe: base backup %s complete in %.1f s, %llu bytes stored",
                          result.backup_id, result.seconds,
@@ -418,6 +424,7 @@ struct RunResult {
   double seconds;
   uint64_t stored_bytes;
   char vanished[kMessageLength];  // databases dropped while the backup ran, comma-separated
+  char warning[kMessageLength];   // published, but e.g. the freshness state not updated
 };
 
 void report_progress(const BackupProgress& p) {
@@ -433,7 +440,7 @@ void report_progress(const BackupProgress& p) {
 }
 
 void run_backup_guarded(RunResult* result) noexcept {
-  *result = RunResult{false, false, ERRCODE_INTERNAL_ERROR, "", "", 0, 0, 0, ""};
+  *result = RunResult{false, false, ERRCODE_INTERNAL_ERROR, "", "", 0, 0, 0, "", ""};
   try {
     Settings settings = current_settings();
     BackupRequest request;
@@ -454,6 +461,8 @@ void run_backup_guarded(RunResult* result) noexcept {
     for (const auto& db : backup.vanished_databases)
       vanished += (vanished.empty() ? "" : ", ") + db;
     copy_text(result->vanished, sizeof result->vanished, vanished);
+    if (!backup.warnings.empty())
+      copy_text(result->warning, sizeof result->warning, backup.warnings.front());
   } catch (const Error& e) {
     result->cancelled = e.code() == Errc::kCancelled;
     result->sqlstate = sqlstate_for(e.code());
@@ -509,6 +518,8 @@ void run_one_backup(bool scheduled) {
   SpinLockRelease(&shared->mutex);
   ConditionVariableBroadcast(&shared->done_cv);
 
+  if (result.succeeded && result.warning[0] != '\0')
+    ereport(WARNING, (errmsg("ramsafe: backup %s: %s", result.backup_id, result.warning)));
   if (result.succeeded && result.vanished[0] != '\0')
     ereport(WARNING, (errmsg("ramsafe: backup %s skipped databases dropped while it ran: %s",
                              result.backup_id, result.vanished)));
@@ -545,7 +556,7 @@ void fill_status_from_store() {
     Settings settings = current_settings();
     if (settings.local_dir.empty()) return;
     std::string root = local_store_root(settings);
-    LocalStore store(root);
+    LocalStore store(root, trust_policy_for(settings));
     for (const auto& set : store.list_sets()) {  // newest first
       if (!set.usable()) continue;
       const Manifest& m = *set.manifest;
@@ -657,6 +668,35 @@ void note_rejected_settings() {
                               "command that reads the file, e.g. ramsafe list, names every "
                               "problem in it.")));
   strlcpy(rejected_warned, text, sizeof rejected_warned);
+}
+
+// Whether the worker can sign (docs/security.md): the key id into shared memory, or why not.
+// A WARNING each time the answer becomes a new problem, so that a missing key is loud at
+// start and at every reload, not only at the next scheduled backup.
+void check_signing() {
+  char key[kIdLength] = "";
+  char problem[kMessageLength] = "";
+  try {
+    SetSigner signer = set_signer_for(current_settings());
+    copy_text(key, sizeof key, signer.key.verify_key().id());
+  } catch (const std::exception& e) {
+    strlcpy(problem, e.what(), sizeof problem);
+  }
+  SpinLockAcquire(&shared->mutex);
+  bool changed = strcmp(shared->signing_problem, problem) != 0;
+  strlcpy(shared->signing_key, key, sizeof shared->signing_key);
+  strlcpy(shared->signing_problem, problem, sizeof shared->signing_problem);
+  SpinLockRelease(&shared->mutex);
+  if (changed && problem[0] != '\0')
+    ereport(WARNING,
+            (errmsg("ramsafe: backups are REFUSED until they can be signed: %s", problem),
+             errdetail("ramsafe writes no unsigned backup set or WAL file: readers would not "
+                       "trust it. Sets already in the store are untouched."),
+             errhint("Create keys with `ramsafe keygen --dir DIR` as the server's OS user, set "
+                     "ramsafe.signing_key_file and ramsafe.verify_keys_file, and reload "
+                     "(docs/security.md, \"Upgrading\").")));
+  else if (changed)
+    ereport(LOG, (errmsg("ramsafe: backups are signed with %s", key)));
 }
 
 // The data directory's filesystem: a WARNING each time usage crosses the threshold.
@@ -790,6 +830,7 @@ void ramsafe_worker_main(Datum arg) {
   check_backup_store();
   uploader_reset();
   fill_status_from_store();
+  check_signing();
   char problem[kMessageLength];
   if (!configure_scheduler(time(nullptr), true, problem, sizeof problem))
     ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
@@ -809,6 +850,7 @@ void ramsafe_worker_main(Datum arg) {
       note_rejected_settings();
       check_backup_store();
       uploader_reset();
+      check_signing();
       if (!configure_scheduler(time(nullptr), false, problem, sizeof problem))
         ereport(WARNING, (errmsg("ramsafe: no scheduled backups: %s", problem)));
       configure_base_scheduler(time(nullptr), false);
@@ -828,6 +870,7 @@ void ramsafe_worker_main(Datum arg) {
                              had_backup ? "a scheduled time passed since the newest backup finished"
                                         : "there is no backup yet")));
       run_one_backup(!requested);
+      check_signing();  // the key file may have appeared, gone or changed since
       scheduler_ran(time(nullptr));
       uploader_note_new_backup();
       retention_after_backup(upload_should_stop);

@@ -25,6 +25,10 @@ SELECT archiving, last_archived_wal, last_archived_at, archive_failures, last_ar
        recoverable_to, last_base_backup_id, next_base_backup, last_base_backup_error
 FROM ramsafe_status();
 
+-- Signing's columns: no signing key here, so the worker refuses to back up and says why.
+SELECT signing_key, signing_problem LIKE 'no signing key configured%' AS refuses, untrusted_sets
+FROM ramsafe_status();
+
 -- Core errors cross the boundary as proper ERRORs: no store configured.
 SELECT * FROM ramsafe_verify();
 SELECT * FROM ramsafe_backup_now();
@@ -47,6 +51,8 @@ ALTER SYSTEM SET ramsafe.drive_api_url = 'http://www.googleapis.com';
 ALTER SYSTEM SET ramsafe.wal_backlog_limit = 'lots';
 ALTER SYSTEM SET ramsafe.wal_backlog_policy = 'discard';
 ALTER SYSTEM SET ramsafe.base_backup_schedule = '* * *';
+ALTER SYSTEM SET ramsafe.verify_keys_file = 'verify_keys.txt';
+ALTER SYSTEM SET ramsafe.state_file = 'state.json';
 SELECT name, setting, context FROM pg_settings
 WHERE name IN ('ramsafe.wal_backlog_limit', 'ramsafe.wal_backlog_policy',
                'ramsafe.base_backup_schedule')
@@ -63,6 +69,7 @@ SELECT * FROM ramsafe_verify();
 SELECT * FROM ramsafe_prune();
 SHOW ramsafe.identity_file;
 SHOW ramsafe.drive_credentials_file;
+SHOW ramsafe.signing_key_file;
 RESET ROLE;
 GRANT pg_monitor TO ramsafe_regress_user;
 SET ROLE ramsafe_regress_user;
@@ -102,13 +109,18 @@ ORDER BY 1;
 SELECT * FROM ramsafe_base_backup_now(false) WHERE false;
 DROP EXTENSION ramsafe;
 
--- The upgrade from 0.3.0: ramsafe_status() gains schedule_rejected and rejected_settings.
+-- The upgrade from 0.3.0: ramsafe_status() gains schedule_rejected and rejected_settings,
+-- ramsafe_status() and ramsafe_backups() gain signing's columns.
 CREATE EXTENSION ramsafe VERSION '0.3.0';
--- The 0.4.0 library still answers the 0.3.0 definition until the update runs.
-SELECT wal_drive_pending_files, archiving FROM ramsafe_status();
+-- The 0.4.0 library still answers the 0.3.0 definitions until the update runs.
+SELECT archiving, wal_drive_pending_files FROM ramsafe_status();
+SELECT count(*) FROM ramsafe_backups();
 ALTER EXTENSION ramsafe UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'ramsafe';
 SELECT schedule_rejected, rejected_settings FROM ramsafe_status();
-SELECT coalesce(array_to_string(proacl, ','), '(default)') AS acl FROM pg_proc
-WHERE proname = 'ramsafe_status';
+SELECT signing_key, signing_problem IS NOT NULL AS refuses, untrusted_sets FROM ramsafe_status();
+SELECT trust, signed_by, sequence FROM ramsafe_backups();
+SELECT p.proname, coalesce(array_to_string(p.proacl, ','), '(default)') AS acl
+FROM pg_proc p WHERE p.proname IN ('ramsafe_status', 'ramsafe_backups')
+ORDER BY 1;
 DROP EXTENSION ramsafe;

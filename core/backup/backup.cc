@@ -11,6 +11,7 @@
 #include "core/io/tar.h"
 #include "core/pg/pg_tools.h"
 #include "core/set/pipeline.h"
+#include "core/set/trust.h"
 #include "core/store/local_store.h"
 #include "core/version.h"
 
@@ -101,6 +102,8 @@ class Backup {
     auto started = std::chrono::steady_clock::now();
     int64_t started_ms = now_unix_millis();
     report("starting");
+    // Before anything else: ramsafe writes no set it cannot sign.
+    SetSigner signer = set_signer_for(request_.settings);
     ConnectionParams params = connection_params(request_.settings);
     PgConnection conn(params);
     child_params_ = params;
@@ -111,11 +114,11 @@ class Backup {
     ServerFacts facts = query_server(conn);
     PgTools tools = find_pg_tools(request_.settings.bindir, facts.server_version_num / 10000);
 
-    LocalStore store(local_store_root(request_.settings));
+    LocalStore store(local_store_root(request_.settings), signer.trust);
     UniqueFd lock = store.lock("back up");
     // Holding the lock, no other backup is writing: any .partial is a dead one's leftover.
     store.cleanup_partials(0);
-    auto writer = store.begin_set(started_ms / 1000);
+    auto writer = store.begin_set(started_ms / 1000, signer);
 
     Manifest manifest = manifest_for_server(facts, writer->id(), cluster_name(request_.settings),
                                             started_ms, tools.version_string("pg_dump"));
@@ -166,6 +169,7 @@ class Backup {
     report("publishing");
     manifest.finished_at = format_rfc3339_utc(now_unix_millis());
     result_.path = writer->publish(manifest);
+    if (!writer->warning().empty()) result_.warnings.push_back(writer->warning());
     result_.manifest = std::move(manifest);
     result_.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -273,7 +277,7 @@ ConnectionParams connection_params(const Settings& settings, const std::string& 
 
 std::unique_ptr<LocalStore> make_local_store(const Settings& settings) {
   if (settings.local_dir.empty()) return nullptr;
-  return std::make_unique<LocalStore>(local_store_root(settings));
+  return std::make_unique<LocalStore>(local_store_root(settings), trust_policy_for(settings));
 }
 
 std::optional<std::string> backup_store_problem(const Settings& settings) {

@@ -45,6 +45,7 @@ struct BackupResult {
   std::string path;
   double seconds = 0;
   std::vector<std::string> vanished_databases;  // dropped while the backup ran
+  std::vector<std::string> warnings;            // e.g. the freshness state not updated
 };
 
 // What a backup records about the server it backs up.
@@ -70,8 +71,9 @@ Manifest manifest_for_server(const ServerFacts& facts, const std::string& backup
 // Connection parameters for the server the settings describe.
 ConnectionParams connection_params(const Settings& settings,
                                    const std::string& dbname = "postgres");
-// The local store the settings name, or nullptr when ramsafe.local_dir is empty (commands
-// that can work from Drive alone).
+// The local store the settings name, reading it with the trust the settings give
+// (trust_policy_for), or nullptr when ramsafe.local_dir is empty (commands that can work
+// from Drive alone).
 std::unique_ptr<LocalStore> make_local_store(const Settings& settings);
 // Why no backup at all can be written with these settings, or nullopt: ramsafe.local_dir
 // is not set (every backup, logical or base, is published locally first; Drive only gets

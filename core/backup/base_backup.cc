@@ -11,6 +11,7 @@
 #include "core/pg/pg_connection.h"
 #include "core/pg/pg_tools.h"
 #include "core/set/pipeline.h"
+#include "core/set/trust.h"
 #include "core/store/local_store.h"
 #include "core/wal/wal_archive.h"
 
@@ -158,6 +159,8 @@ BaseBackupResult run_base_backup(const BaseBackupRequest& request) {
     if (request.progress) request.progress(progress);
   };
   report("starting");
+  // Before anything else: ramsafe writes no set it cannot sign.
+  SetSigner signer = set_signer_for(request.settings);
   ConnectionParams params = connection_params(request.settings);
   PgConnection conn(params);
   ServerFacts facts = query_server(conn);
@@ -172,10 +175,10 @@ BaseBackupResult run_base_backup(const BaseBackupRequest& request) {
   child_params.application_name = kApplicationName;
 
   std::string root = local_store_root(request.settings);
-  LocalStore store(root);
+  LocalStore store(root, signer.trust);
   UniqueFd lock = store.lock("take a base backup");
   store.cleanup_partials(0);
-  auto writer = store.begin_set(started_ms / 1000);
+  auto writer = store.begin_set(started_ms / 1000, signer);
   progress.backup_id = writer->id();
 
   Manifest manifest = manifest_for_server(facts, writer->id(), cluster_name(request.settings),
@@ -266,6 +269,7 @@ BaseBackupResult run_base_backup(const BaseBackupRequest& request) {
   manifest.finished_at = format_rfc3339_utc(now_unix_millis());
   BaseBackupResult result;
   result.path = writer->publish(manifest);
+  if (!writer->warning().empty()) result.warnings.push_back(writer->warning());
   result.manifest = std::move(manifest);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   report("done");

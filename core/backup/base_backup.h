@@ -39,6 +39,7 @@ struct BaseBackupResult {
   Manifest manifest;
   std::string path;
   double seconds = 0;
+  std::vector<std::string> warnings;  // e.g. the freshness state not updated
 };
 
 // The WAL a base backup needs, from the "WAL-Ranges" at the end of the backup_manifest

@@ -76,4 +76,24 @@ std::vector<age::Identity> load_identities(const Settings& settings,
   return identities;
 }
 
+signing::SigningKey load_signing_key(const Settings& settings) {
+  if (settings.signing_key_file.empty())
+    throw Error(Errc::kConfig,
+                "no signing key configured: set ramsafe.signing_key_file (make one with "
+                "`ramsafe keygen --dir DIR`, or `ramsafe keygen --signing-key FILE`); ramsafe "
+                "writes no unsigned backups (docs/security.md)");
+  return with_setting_context("ramsafe.signing_key_file", settings.signing_key_file, [&] {
+    return signing::SigningKey::parse(read_secret_file(settings.signing_key_file),
+                                      settings.signing_key_file);
+  });
+}
+
+std::vector<signing::VerifyKey> load_verify_keys(const Settings& settings) {
+  if (settings.verify_keys_file.empty()) return {};
+  return with_setting_context("ramsafe.verify_keys_file", settings.verify_keys_file, [&] {
+    return signing::parse_verify_keys(read_file(settings.verify_keys_file, 1 << 20),
+                                      settings.verify_keys_file);
+  });
+}
+
 }  // namespace ramsafe

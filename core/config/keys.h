@@ -6,6 +6,7 @@
 
 #include "core/config/settings.h"
 #include "core/crypto/age.h"
+#include "core/crypto/signing.h"
 
 namespace ramsafe {
 
@@ -17,5 +18,13 @@ std::vector<age::Recipient> load_recipients(const Settings& settings);
 // when one is set. Throws Error(kConfig) if no key is configured at all.
 std::vector<age::Identity> load_identities(const Settings& settings,
                                            const std::string& identity_file);
+
+// The Ed25519 signing key in ramsafe.signing_key_file (a secret: mode 0600 or stricter).
+// Throws Error(kConfig) when it is not set, naming what to do.
+signing::SigningKey load_signing_key(const Settings& settings);
+
+// The verify keys in ramsafe.verify_keys_file (public; any permissions); empty when the
+// setting is empty. Throws Error(kConfig) for a file that cannot be read or a bad line.
+std::vector<signing::VerifyKey> load_verify_keys(const Settings& settings);
 
 }  // namespace ramsafe

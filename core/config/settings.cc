@@ -171,6 +171,17 @@ std::vector<SettingDef> build_setting_defs() {
       superuser_only(path_setting("ramsafe.identity_file", &Settings::identity_file,
                                   "File of age identities (private keys) that the companion "
                                   "decrypts backups with.")),
+      superuser_only(path_setting("ramsafe.signing_key_file", &Settings::signing_key_file,
+                                  "File of the Ed25519 key that signs every backup set and "
+                                  "archived WAL file (ramsafe keygen); mode 0600.")),
+      path_setting("ramsafe.verify_keys_file", &Settings::verify_keys_file,
+                   "File of the Ed25519 verify keys whose signatures this host trusts; sets "
+                   "and WAL files signed by no key in it are never restored, counted or "
+                   "uploaded."),
+      path_setting("ramsafe.state_file", &Settings::state_file,
+                   "File where this host keeps the newest backup sequence number it has seen "
+                   "(rollback detection); empty means ramsafe-state.json beside "
+                   "ramsafe.signing_key_file (else ramsafe.identity_file)."),
       integer_setting("ramsafe.compression_level", 3, 1, 19, &Settings::compression_level,
                       "zstd compression level of backups."),
       at_server_start(path_setting("ramsafe.data_directory", &Settings::data_directory,
@@ -648,6 +659,25 @@ Settings load_boot_settings(const config::ParsedConfig& parsed,
 
 Settings load_settings_file(const std::string& path) {
   return load_settings(config::parse_file(path));
+}
+
+std::string state_file_path(const Settings& settings) {
+  std::string path = settings.state_file;
+  if (path.empty()) {
+    const std::string& beside =
+        !settings.signing_key_file.empty() ? settings.signing_key_file : settings.identity_file;
+    if (beside.empty()) return "";
+    path = join_path(parent_dir(beside), "ramsafe-state.json");
+  }
+  const std::string& data = settings.data_directory;
+  if (!data.empty() &&
+      (path == data || (path.size() > data.size() && path.compare(0, data.size(), data) == 0 &&
+                        (data.back() == '/' || path[data.size()] == '/'))))
+    throw Error(Errc::kConfig,
+                "the freshness state file " + path + " lies inside the data directory " + data +
+                    ", which a power cut wipes: set ramsafe.state_file to a file outside it "
+                    "(beside the keys)");
+  return path;
 }
 
 std::string cluster_name(const Settings& settings) {

@@ -21,6 +21,9 @@ struct Settings {
   std::string recipients_file;         // ramsafe.recipients_file
   std::string passphrase_file;         // ramsafe.passphrase_file
   std::string identity_file;           // ramsafe.identity_file
+  std::string signing_key_file;        // ramsafe.signing_key_file: Ed25519 key that signs sets
+  std::string verify_keys_file;        // ramsafe.verify_keys_file: the keys readers trust
+  std::string state_file;              // ramsafe.state_file; empty = beside the keys
   int compression_level = 3;           // ramsafe.compression_level
   std::string data_directory;          // ramsafe.data_directory, else data_directory
   std::string host;                    // ramsafe.host, else first of unix_socket_directories
@@ -150,6 +153,12 @@ Settings load_settings_file(const std::string& path);
 // warnings, one line each; a problem of a setting it reads throws Error(kConfig) as
 // load_settings does.
 Settings load_boot_settings(const config::ParsedConfig& parsed, std::vector<std::string>* warnings);
+
+// The freshness state file (docs/security.md): ramsafe.state_file, else ramsafe-state.json
+// beside ramsafe.signing_key_file, else beside ramsafe.identity_file; "" when none of them
+// is set (then no state is kept). Throws Error(kConfig) when it would lie inside the data
+// directory, which a power cut wipes.
+std::string state_file_path(const Settings& settings);
 
 // ramsafe.cluster_name or "main".
 std::string cluster_name(const Settings& settings);

@@ -95,8 +95,9 @@ std::string plural(size_t n, const char* one, const char* many) {
 }  // namespace
 
 DriveStore::DriveStore(DriveOptions options, DriveCredentials credentials,
-                       std::string parent_folder_id, std::string cluster)
-    : api_(std::move(options), std::move(credentials)),
+                       std::string parent_folder_id, std::string cluster, TrustPolicy trust)
+    : Store(std::move(trust)),
+      api_(std::move(options), std::move(credentials)),
       parent_(parent_folder_id.empty() ? "root" : std::move(parent_folder_id)),
       cluster_(std::move(cluster)) {}
 
@@ -284,75 +285,105 @@ std::vector<SetEntry> DriveStore::list_sets() {
     auto manifest_files = by_path.find(kManifestName);
     // No manifest yet: an upload in progress or interrupted, like a local .partial.
     if (manifest_files == by_path.end()) continue;
+    std::string where = describe() + ": " + id + "/" + kManifestName;
     try {
-      // The manifest: the first copy that parses and is this set's.
-      const Manifest* manifest = nullptr;
-      std::string manifest_id, first_problem;
+      // The signature copies (none: the set has no signature file).
+      std::vector<const DriveFile*> sig_files;
+      auto sigs = by_path.find(kManifestSignatureName);
+      if (sigs != by_path.end()) sig_files = sigs->second;
+      // The manifest: the first copy, with the first signature copy, that a trusted key
+      // signed; else what the first copy says, for the report.
+      std::optional<ManifestCheck> trusted, first;
+      const DriveFile* manifest_file = nullptr;
+      const DriveFile* sig_file = nullptr;
       for (const DriveFile* mf : manifest_files->second) {
-        auto cached = manifests_by_file_id_.find(mf->id);
-        if (cached == manifests_by_file_id_.end()) {
-          std::string where = describe() + ": " + id + "/" + kManifestName;
-          try {
-            Manifest m =
-                Manifest::parse(api_.download_small(mf->id, kManifestLimit, cancel_), where);
-            if (m.backup_id != id)
-              throw Error(Errc::kCorrupt, where + ": manifest is for backup " + m.backup_id);
-            cached = manifests_by_file_id_.emplace(mf->id, std::move(m)).first;
-          } catch (const Error& e) {
-            if (e.code() != Errc::kCorrupt) throw;
-            if (first_problem.empty()) first_problem = e.what();
-            continue;
-          }
-        }
-        manifest = &cached->second;
-        manifest_id = mf->id;
-        break;
-      }
-      if (manifest == nullptr) throw Error(Errc::kCorrupt, first_problem);
-      chosen_[id + "/" + kManifestName] = manifest_id;
-      if (manifest_files->second.size() > 1)
-        duplicates_.push_back({id, kManifestName, copies_of(manifest_files->second), manifest_id});
-      for (const auto& file : manifest->files) {
-        auto remote = by_path.find(file.path);
-        if (remote == by_path.end())
-          throw Error(Errc::kCorrupt, "file " + file.path + " is missing on Drive");
-        const std::vector<const DriveFile*>& copies = remote->second;
-        std::vector<const DriveFile*> sized;
-        for (const DriveFile* c : copies)
-          if (c->size == file.stored_bytes) sized.push_back(c);
-        if (sized.empty())
-          throw Error(Errc::kCorrupt,
-                      "file " + file.path + " on Drive has " +
-                          std::to_string(copies.front()->size) + " bytes" +
-                          (copies.size() > 1 ? " (and its " + std::to_string(copies.size() - 1) +
-                                                   " other copies differ too)"
-                                             : "") +
-                          ", the manifest says " + std::to_string(file.stored_bytes));
-        const DriveFile* chosen = sized.front();
-        // Copies of the right size but different content: read the one that checks out.
-        bool differ = std::any_of(sized.begin(), sized.end(),
-                                  [&](const DriveFile* c) { return c->md5 != sized.front()->md5; });
-        if (differ)
-          for (const DriveFile* c : sized)
-            if (copy_checks_out(*c, file, cancel_)) {
-              chosen = c;
-              break;
+        try {
+          const std::string& bytes = download_cached(*mf, kManifestLimit, cancel_);
+          size_t tries = std::max<size_t>(sig_files.size(), 1);
+          for (size_t i = 0; i < tries && !trusted; ++i) {
+            const DriveFile* sf = sig_files.empty() ? nullptr : sig_files[i];
+            std::string signature;
+            if (sf != nullptr && sf->size <= kMaxSignatureFileSize)
+              signature = download_cached(*sf, kMaxSignatureFileSize, cancel_);
+            ManifestCheck check =
+                check_manifest(id, bytes, sf != nullptr ? &signature : nullptr, trust(), where);
+            if (check.trust == Trust::kTrusted) {
+              trusted = std::move(check);
+              manifest_file = mf;
+              sig_file = sf;
+            } else if (!first) {
+              first = std::move(check);
             }
-        chosen_[id + "/" + file.path] = chosen->id;
-        if (copies.size() > 1)
-          duplicates_.push_back({id, file.path, copies_of(copies), chosen->id});
+          }
+        } catch (const Error& e) {
+          if (e.code() != Errc::kCorrupt) throw;
+          if (!first) first = ManifestCheck{Trust::kUnusable, std::nullopt, e.what(), ""};
+        }
+        if (trusted) break;
       }
-      entry.manifest = *manifest;
-      listed_manifests_[id] = *manifest;
+      entry = set_entry_from(id, describe(), trusted ? std::move(*trusted) : std::move(*first));
+      if (entry.usable()) {
+        const Manifest& manifest = *entry.manifest;
+        chosen_[id + "/" + kManifestName] = manifest_file->id;
+        if (manifest_files->second.size() > 1)
+          duplicates_.push_back(
+              {id, kManifestName, copies_of(manifest_files->second), manifest_file->id});
+        chosen_[id + "/" + kManifestSignatureName] = sig_file->id;
+        if (sig_files.size() > 1)
+          duplicates_.push_back({id, kManifestSignatureName, copies_of(sig_files), sig_file->id});
+        for (const auto& file : manifest.files) {
+          auto remote = by_path.find(file.path);
+          if (remote == by_path.end())
+            throw Error(Errc::kCorrupt, "file " + file.path + " is missing on Drive");
+          const std::vector<const DriveFile*>& copies = remote->second;
+          std::vector<const DriveFile*> sized;
+          for (const DriveFile* c : copies)
+            if (c->size == file.stored_bytes) sized.push_back(c);
+          if (sized.empty())
+            throw Error(Errc::kCorrupt,
+                        "file " + file.path + " on Drive has " +
+                            std::to_string(copies.front()->size) + " bytes" +
+                            (copies.size() > 1 ? " (and its " + std::to_string(copies.size() - 1) +
+                                                     " other copies differ too)"
+                                               : "") +
+                            ", the manifest says " + std::to_string(file.stored_bytes));
+          const DriveFile* chosen = sized.front();
+          // Copies of the right size but different content: read the one that checks out.
+          bool differ = std::any_of(sized.begin(), sized.end(), [&](const DriveFile* c) {
+            return c->md5 != sized.front()->md5;
+          });
+          if (differ)
+            for (const DriveFile* c : sized)
+              if (copy_checks_out(*c, file, cancel_)) {
+                chosen = c;
+                break;
+              }
+          chosen_[id + "/" + file.path] = chosen->id;
+          if (copies.size() > 1)
+            duplicates_.push_back({id, file.path, copies_of(copies), chosen->id});
+        }
+        listed_manifests_[id] = manifest;
+      }
     } catch (const Error& e) {
       if (e.code() == Errc::kCancelled) throw;
       if (e.code() != Errc::kCorrupt) throw;  // Drive unreachable: not a property of the set
+      entry = SetEntry{};
+      entry.id = id;
+      entry.store = describe();
       entry.problem = e.what();
     }
     out.push_back(std::move(entry));
   }
   sort_newest_first(out);
   return out;
+}
+
+const std::string& DriveStore::download_cached(const DriveFile& file, uint64_t limit,
+                                               const CancelCheck& cancel) {
+  auto cached = small_files_.find(file.id);
+  if (cached == small_files_.end())
+    cached = small_files_.emplace(file.id, api_.download_small(file.id, limit, cancel)).first;
+  return cached->second;
 }
 
 std::vector<UnfinishedUpload> DriveStore::unfinished_uploads() const {
@@ -410,8 +441,9 @@ std::vector<DuplicateFix> DriveStore::fix_duplicates(const std::set<std::string>
     }
     const DriveFile* keep = nullptr;
     std::map<std::string, std::string> why;  // id -> why that copy goes
-    if (d.path == kManifestName) {
-      // list_sets parsed the chosen copy; an identical one or one that does not parse goes.
+    if (d.path == kManifestName || d.path == kManifestSignatureName) {
+      // list_sets chose a trusted pair of manifest and signature: an identical copy goes, so
+      // does one no trusted key signed; two different signed manifests are left alone.
       keep = order.front();
       bool conflict = false;
       for (size_t i = 1; i < order.size(); ++i) {
@@ -420,21 +452,29 @@ std::vector<DuplicateFix> DriveStore::fix_duplicates(const std::set<std::string>
           why[c.id] = "identical to the kept copy";
           continue;
         }
+        if (d.path == kManifestSignatureName) {
+          why[c.id] = "not the signature that checks out";
+          continue;
+        }
         try {
-          Manifest m = Manifest::parse(api_.download_small(c.id, kManifestLimit, cancel),
-                                       describe() + ": " + d.backup_id + "/" + kManifestName);
-          if (m.backup_id != d.backup_id) {
-            why[c.id] = "a manifest of backup " + m.backup_id;
-          } else {
+          std::string where = describe() + ": " + d.backup_id + "/" + kManifestName;
+          std::string bytes = api_.download_small(c.id, kManifestLimit, cancel);
+          std::string signature;
+          auto sig = chosen_.find(d.backup_id + "/" + kManifestSignatureName);
+          if (sig != chosen_.end())
+            signature = api_.download_small(sig->second, kMaxSignatureFileSize, cancel);
+          ManifestCheck check = check_manifest(d.backup_id, bytes, &signature, trust(), where);
+          if (check.trust == Trust::kTrusted)
             conflict = true;
-          }
+          else
+            why[c.id] = check.problem.empty() ? "not signed by a trusted key" : check.problem;
         } catch (const Error& e) {
           if (e.code() != Errc::kCorrupt) throw;
           why[c.id] = e.what();
         }
       }
       if (conflict) {
-        fix.problem = "two different manifests for this set parse; all " +
+        fix.problem = "two different signed manifests for this set; all " +
                       std::to_string(d.copies.size()) + " copies left for inspection";
         out.push_back(std::move(fix));
         continue;
@@ -547,8 +587,11 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
       if (property(f, kSetKey) == set.id) remote.emplace(property(f, kPathKey), f);
 
     std::string set_dir = local.set_path(set.id);
-    std::vector<std::pair<std::string, std::string>> order;  // path, role; manifest last
+    // path, role; the signature then the manifest last, so that a set listed on Drive
+    // always has its signature
+    std::vector<std::pair<std::string, std::string>> order;
     for (const auto& f : m.files) order.emplace_back(f.path, f.role);
+    order.emplace_back(kManifestSignatureName, "signature");
     order.emplace_back(kManifestName, "manifest");
 
     uint64_t done_before = 0;
@@ -593,7 +636,7 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
         ++result.files_uploaded;
         result.bytes_uploaded += size;
       }
-      if (path != kManifestName) done_before += size;
+      if (path != kManifestName && path != kManifestSignatureName) done_before += size;
       if (progress) progress(set.id, done_before, result.bytes_total);
     }
   } catch (const Error& e) {
@@ -609,13 +652,15 @@ std::vector<RemoteWalFile> DriveStore::list_wal() {
   std::vector<RemoteWalFile> out;
   const Layout& l = wal_layout(false, true, cancel_);
   std::map<std::string, RemoteWalFile> by_name;
-  std::map<std::string, DriveFile> sums;
+  std::map<std::string, DriveFile> sums, sigs;
   for (auto& f : files_in(l.wal, "", cancel_)) {
     std::string name = property(f, kWalKey);
     if (!is_wal_file_name(name)) continue;  // not ours
     std::string part = property(f, kWalPartKey);
     if (part == "sha256") {
       sums.emplace(name, f);  // the first copy wins; upload_wal_file replaces the others
+    } else if (part == "sig") {
+      sigs.emplace(name, f);
     } else if (part == "data" && by_name.count(name) == 0) {
       RemoteWalFile r;
       r.wal.file = parse_wal_file_name(name);
@@ -630,6 +675,8 @@ std::vector<RemoteWalFile> DriveStore::list_wal() {
   for (auto& [name, r] : by_name) {
     auto sum = sums.find(name);
     if (sum != sums.end()) r.sum = sum->second;
+    auto sig = sigs.find(name);
+    if (sig != sigs.end()) r.sig = sig->second;
     out.push_back(std::move(r));
   }
   // list_wal_files' order: timeline, then name.
@@ -652,12 +699,23 @@ WalUploadResult DriveStore::upload_wal_file(const std::string& store_root,
                                             const CancelCheck& cancel) {
   const std::string& name = file.file.name;
   std::string data_path = wal_stored_path(store_root, name);
-  std::string sum_path =
-      data_path.substr(0, data_path.size() - std::string(kWalDataSuffix).size()) + kWalSumSuffix;
-  LocalFileFacts sum = local_facts(sum_path, cancel);
-  LocalFileFacts data = local_facts(data_path, cancel);
+  std::string sum_path = wal_checksum_path(store_root, name);
+  std::string sig_path = wal_signature_path(store_root, name);
   WalUploadResult result;
-  if (remote && same_file(remote->data, data) && remote->sum && same_file(*remote->sum, sum)) {
+  // Only what a trusted key signed leaves this host.
+  try {
+    wal_recorded_sha256(store_root, name, trust(), false);
+  } catch (const Error& e) {
+    if (e.code() != Errc::kUntrusted) throw;
+    result.untrusted = true;
+    result.problem = e.what();
+    return result;
+  }
+  LocalFileFacts sum = local_facts(sum_path, cancel);
+  LocalFileFacts sig = local_facts(sig_path, cancel);
+  LocalFileFacts data = local_facts(data_path, cancel);
+  if (remote && same_file(remote->data, data) && remote->sum && same_file(*remote->sum, sum) &&
+      remote->sig && same_file(*remote->sig, sig)) {
     result.already_there = true;
     return result;
   }
@@ -709,6 +767,7 @@ WalUploadResult DriveStore::upload_wal_file(const std::string& store_root,
       result.bytes_uploaded += local.size;
     };
     send("sha256", kWalSumSuffix, sum);
+    send("sig", kWalSignatureSuffix, sig);
     send("data", kWalDataSuffix, data);
   } catch (const Error& e) {
     if (e.code() == Errc::kNotFound) layout_.valid = false;
@@ -719,12 +778,12 @@ WalUploadResult DriveStore::upload_wal_file(const std::string& store_root,
 
 WalFetchResult DriveStore::fetch_wal_file(const std::vector<age::Identity>& identities,
                                           const std::string& name, const std::string& dest_path,
-                                          const CancelCheck& cancel) {
+                                          bool allow_unsigned, const CancelCheck& cancel) {
   WalFileName wal = parse_wal_file_name(name);
   const Layout& l = wal_layout(false, false, cancel);
   std::string where = describe() + ": wal/" + wal.timeline + "/" + name;
   if (l.wal.empty()) throw Error(Errc::kNotFound, where + kWalDataSuffix + " does not exist");
-  std::optional<DriveFile> data, sum;
+  std::optional<DriveFile> data, sum, sig;
   for (auto& f : files_in(l.wal,
                           " and appProperties has { key=" + DriveApi::quote(kWalKey) +
                               " and value=" + DriveApi::quote(name) + " }",
@@ -732,14 +791,21 @@ WalFetchResult DriveStore::fetch_wal_file(const std::vector<age::Identity>& iden
     std::string part = property(f, kWalPartKey);
     if (part == "data" && !data) data = f;
     if (part == "sha256" && !sum) sum = f;
+    if (part == "sig" && !sig) sig = f;
   }
   if (!data) throw Error(Errc::kNotFound, "WAL file " + name + " is not on " + describe());
   if (!sum)
     throw Error(Errc::kCorrupt, where + kWalSumSuffix +
                                     " is missing: the checksum of archived WAL file " + name +
                                     " is lost");
+  std::optional<std::string> signature;
+  if (sig)
+    signature = sig->size <= kMaxSignatureFileSize
+                    ? api_.download_small(sig->id, kMaxSignatureFileSize, cancel)
+                    : std::string();
   std::string recorded =
-      parse_wal_sha256(api_.download_small(sum->id, 4096, cancel), name, where + kWalSumSuffix);
+      trusted_wal_sha256(api_.download_small(sum->id, 4096, cancel),
+                         signature ? &*signature : nullptr, name, trust(), allow_unsigned, where);
   return write_fetched_wal(
       identities, recorded, where + kWalDataSuffix,
       [&](Sink& out) {
@@ -753,6 +819,7 @@ void DriveStore::delete_wal_file(const RemoteWalFile& file, const CancelCheck& c
   // The data file first: a checksum file alone means nothing (as in the local store).
   remove_file(file.data.id, cancel);
   if (file.sum) remove_file(file.sum->id, cancel);
+  if (file.sig) remove_file(file.sig->id, cancel);
 }
 
 bool drive_configured(const Settings& settings) {
@@ -784,7 +851,8 @@ std::unique_ptr<DriveStore> make_drive_store(const Settings& settings) {
   options.chunk_size = static_cast<uint64_t>(settings.drive_chunk_kb) * 1024;
   std::string cluster = cluster_name(settings);
   return std::make_unique<DriveStore>(std::move(options), std::move(*credentials),
-                                      settings.drive_folder_id, cluster);
+                                      settings.drive_folder_id, cluster,
+                                      trust_policy_for(settings));
 }
 
 }  // namespace ramsafe

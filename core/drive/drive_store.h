@@ -20,6 +20,9 @@
 //
 // read_file may be called from several threads at once (the parallel restore); every other
 // member is for one thread at a time.
+//
+// A set's signature (manifest.json.sig) goes just before its manifest; WAL files have a third part,
+// the signature of their checksum record (core/set/trust.h).
 #pragma once
 
 #include <chrono>
@@ -63,10 +66,14 @@ struct RemoteWalFile {
   StoredWalFile wal;  // mtime: when the local copy was archived (an app property)
   DriveFile data;
   std::optional<DriveFile> sum;
+  std::optional<DriveFile> sig;
 };
 
 struct WalUploadResult {
-  bool already_there = false;  // data file and checksum file on Drive, same size and MD5
+  // The local file's record is not signed by a trusted key: not sent (problem says why).
+  bool untrusted = false;
+  std::string problem;
+  bool already_there = false;  // every part on Drive, same size and MD5
   uint64_t bytes_uploaded = 0;
   UploadStats stats;
 };
@@ -96,7 +103,7 @@ struct DuplicateFix {
 class DriveStore : public Store {
  public:
   DriveStore(DriveOptions options, DriveCredentials credentials, std::string parent_folder_id,
-             std::string cluster);
+             std::string cluster, TrustPolicy trust);
 
   std::string kind() const override { return "drive"; }
   std::string describe() const override;
@@ -125,7 +132,7 @@ class DriveStore : public Store {
   std::vector<DuplicateFix> fix_duplicates(const std::set<std::string>& backup_ids,
                                            const CancelCheck& cancel);
 
-  // Copies a complete local set to Drive: files already there with the right size and
+  // Copies a complete (trusted) local set to Drive: files already there with the right size and
   // MD5 are kept, a wrong or duplicate copy is replaced, an interrupted upload from an
   // earlier call of this object resumes its session. Throws Error(kCancelled) when
   // cancelled, other Errors on failure; the set counts as remote only when this returns.
@@ -141,14 +148,15 @@ class DriveStore : public Store {
   static std::vector<StoredWalFile> stored_of(const std::vector<RemoteWalFile>& remote);
   // Copies one archived local WAL file; a copy already there with the same size and MD5
   // counts as done, a different or duplicate one is replaced. remote: list_wal()'s entry
-  // for this name, if any.
+  // for this name, if any. A local file whose record no trusted key signed is not sent
+  // (result.untrusted).
   WalUploadResult upload_wal_file(const std::string& store_root, const StoredWalFile& file,
                                   const RemoteWalFile* remote, const CancelCheck& cancel);
   // Fetches a WAL file from Drive into dest_path as fetch_wal_file does from the local
-  // store (Error kNotFound when Drive does not hold it, kCorrupt, kCrypto).
+  // store (Error kNotFound when Drive does not hold it, kCorrupt, kCrypto, kUntrusted).
   WalFetchResult fetch_wal_file(const std::vector<age::Identity>& identities,
                                 const std::string& name, const std::string& dest_path,
-                                const CancelCheck& cancel);
+                                bool allow_unsigned, const CancelCheck& cancel);
   // Removes both files of a listed WAL file (the data file first).
   void delete_wal_file(const RemoteWalFile& file, const CancelCheck& cancel);
 
@@ -191,13 +199,16 @@ class DriveStore : public Store {
                        const CancelCheck& cancel);
   void remove_file(const std::string& file_id, const CancelCheck& cancel);
   void note(const std::string& text) const;
+  const std::string& download_cached(const DriveFile& file, uint64_t limit,
+                                     const CancelCheck& cancel);
 
   DriveApi api_;
   std::string parent_;
   std::string cluster_;
   Layout layout_;
-  std::map<std::string, Manifest> manifests_by_file_id_;  // Drive files never change
-  std::map<std::string, bool> verdicts_;                  // file id -> checks out
+  std::map<std::string, bool> verdicts_;  // file id -> checks out
+  // Small files' contents (manifests, signatures) by file id: Drive files never change.
+  std::map<std::string, std::string> small_files_;
   std::map<std::string, std::string> sessions_;  // "<set>/<path>" or "wal/..." -> session URI
   std::vector<DriveFile> last_listing_;          // oldest first
   std::vector<DriveDuplicate> duplicates_;

@@ -103,7 +103,7 @@ struct LocalListing {
 LocalListing gather_local(const Settings& settings, StoreHealth* store) {
   LocalListing listing;
   std::string root = local_store_root(settings);
-  LocalStore local(root);
+  LocalStore local(root, trust_policy_for(settings));
   store->kind = "local";
   store->location = local.describe();
   // A store this process may not look into would otherwise list as empty.

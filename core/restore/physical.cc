@@ -192,8 +192,8 @@ WalFileVerification Restorer::find_damaged_wal(const PhysicalInfo& p, uint64_t l
       suspects.push_back(&f);
   for (const StoredWalFile* f : suspects) {
     try {
-      WalFileVerification v =
-          verify_wal_file(local_store_root(), *f, true, request_.identities, request_.cancel);
+      WalFileVerification v = verify_wal_file(local_store_root(), *f, true, request_.identities,
+                                              trust_, request_.allow_unsigned, request_.cancel);
       if (!v.ok) return v;
     } catch (const Error& e) {
       if (e.code() == Errc::kCancelled) throw;

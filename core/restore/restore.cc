@@ -16,6 +16,7 @@
 #include "core/io/paths.h"
 #include "core/io/tar.h"
 #include "core/restore/restorer.h"
+#include "core/set/freshness.h"
 #include "core/set/pipeline.h"
 #include "core/wal/wal_window.h"
 
@@ -60,8 +61,11 @@ RestoreReport Restorer::run() {
                                                 "\" (expected e.g. 2026-11-26 10:00:00+00)");
       report_.target_time = format_target_time(*target_ms_);
     }
-    std::vector<SetEntry> candidates = collect_candidates();
+    std::vector<SetEntry> unsigned_sets;
+    std::vector<SetEntry> candidates = collect_candidates(&unsigned_sets);
     if (request_.backup_id.empty()) candidates = plan(candidates);
+    // Unsigned sets only after every trusted one, whatever they claim about their age.
+    candidates.insert(candidates.end(), unsigned_sets.begin(), unsigned_sets.end());
     if (candidates.empty() && !request_.target_time.empty()) {
       report_.outcome = "no-backup";
       report_.error = "no physical base backup finished before " + report_.target_time +
@@ -141,7 +145,7 @@ bool Restorer::prepare_data_directory() {
   return true;
 }
 
-std::vector<SetEntry> Restorer::collect_candidates() {
+std::vector<SetEntry> Restorer::collect_candidates(std::vector<SetEntry>* unsigned_sets) {
   std::vector<SetEntry> all;
   for (Store* store : stores_) {
     try {
@@ -155,21 +159,50 @@ std::vector<SetEntry> Restorer::collect_candidates() {
     }
   }
   sort_newest_first(all);
+  check_freshness(all);
   std::vector<SetEntry> usable;
   std::string newest_usable_id;
   for (auto& s : all)
     if (s.usable() && s.id > newest_usable_id) newest_usable_id = s.id;
   for (auto& s : all) {
+    if (s.untrusted()) ++untrusted_sets_;
+    if (s.trust == Trust::kUnsigned) ++unsigned_sets_;
     if (!request_.backup_id.empty() && s.id != request_.backup_id) continue;
     if (s.usable()) {
       usable.push_back(s);
+    } else if (request_.allow_unsigned && s.trust == Trust::kUnsigned) {
+      SetEntry candidate = s;
+      candidate.manifest = candidate.unsigned_manifest;
+      unsigned_sets->push_back(std::move(candidate));
     } else if (s.id > newest_usable_id || !request_.backup_id.empty()) {
-      // A newer set that cannot even be listed properly: say so, loudly.
-      warn("backup " + s.id + " in " + s.store + " is unusable: " + s.problem);
-      report_.attempts.push_back({s.id, s.store, false, "unusable: " + s.problem});
+      // A newer set that cannot even be listed properly, or that no trusted key signed: say
+      // so, loudly.
+      warn("backup " + s.id + " in " + s.store + " is " +
+           (s.untrusted() ? s.problem_text() : "unusable: " + s.problem));
+      report_.attempts.push_back(
+          {s.id, s.store, false, s.untrusted() ? s.problem_text() : "unusable: " + s.problem});
     }
   }
+  sort_newest_first(*unsigned_sets);
   return usable;
+}
+
+void Restorer::check_freshness(const std::vector<SetEntry>& all) {
+  FreshnessState state(state_file_path(request_.settings));
+  try {
+    state.load();
+  } catch (const Error& e) {
+    warn(std::string(e.what()) + "; this restore cannot tell whether the store was rolled back");
+    return;
+  }
+  std::string cluster = cluster_name(request_.settings);
+  std::optional<SeenBackup> seen = state.seen(cluster);
+  std::optional<SeenBackup> newest = newest_by_sequence(all);
+  if (seen) report_.seen_sequence = seen->sequence;
+  report_.rollback = rollback_problem(seen, newest);
+  if (!report_.rollback.empty()) warn(report_.rollback);
+  std::string problem;
+  if (newest && !state.note(cluster, *newest, &problem)) warn(problem);
 }
 
 std::vector<SetEntry> Restorer::plan(const std::vector<SetEntry>& candidates) {
@@ -208,8 +241,9 @@ const std::vector<StoredWalFile>& Restorer::archived_wal() {
 void Restorer::handle_missing() {
   std::string where;
   for (Store* store : stores_) where += (where.empty() ? "" : ", ") + store->describe();
-  std::string what =
-      request_.backup_id.empty() ? "no backup" : "no usable backup " + request_.backup_id;
+  std::string what = request_.backup_id.empty()
+                         ? (untrusted_sets_ > 0 ? "no trusted backup" : "no backup")
+                         : "no usable backup " + request_.backup_id;
   if (request_.on_missing == OnMissing::kInit && request_.backup_id.empty() &&
       report_.attempts.empty()) {
     warn(what + " found in " + where + "; initializing an empty cluster (--on-missing=init)");
@@ -219,13 +253,28 @@ void Restorer::handle_missing() {
   }
   report_.outcome = "no-backup";
   report_.error = what + " found in " + where;
+  if (untrusted_sets_ > 0)
+    report_.error += "; " + std::to_string(untrusted_sets_) +
+                     (untrusted_sets_ == 1 ? " set is" : " sets are") +
+                     " UNTRUSTED (`ramsafe list` says why)" +
+                     (unsigned_sets_ > 0 && !request_.allow_unsigned
+                          ? ", " + std::to_string(unsigned_sets_) +
+                                " of them unsigned: sets written before ramsafe signed its "
+                                "backups restore only with --allow-unsigned (docs/security.md, "
+                                "\"Upgrading\")"
+                          : "");
 }
 
 void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
   for (size_t i = 0; i < candidates.size(); ++i) {
     const SetEntry& set = candidates[i];
     Store* store = store_for(set);
+    bool is_unsigned = set.trust == Trust::kUnsigned;
     try {
+      if (is_unsigned)
+        warn("RESTORING UNSIGNED BACKUP " + set.id + " from " + set.store +
+             " (--allow-unsigned): ramsafe cannot tell it from a forgery; anyone who could "
+             "write to that store could have made it");
       report_.databases = set.manifest->databases();
       if (set.manifest->is_physical()) {
         restore_physical(*store, set);
@@ -243,6 +292,9 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
       report_.store = set.store;
       report_.stored_bytes = set.manifest->stored_bytes();
       report_.plaintext_bytes = set.manifest->plaintext_bytes();
+      report_.trust = trust_name(set.trust);
+      report_.signed_by = set.key_id;
+      report_.sequence = set.manifest->sequence;
       return;
     } catch (const Error& e) {
       discard_staging();
@@ -431,6 +483,11 @@ std::string RestoreReport::to_json() const {
                       {"wal_damaged_file", wal_damaged_file},
                       {"wal_damage", wal_damage},
                       {"store", store},
+                      {"trust", trust},
+                      {"signed_by", signed_by},
+                      {"sequence", sequence},
+                      {"seen_sequence", seen_sequence},
+                      {"rollback", rollback},
                       {"databases", databases},
                       {"attempts", attempts_json},
                       {"started_at", started_at},

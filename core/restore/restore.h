@@ -54,6 +54,9 @@ struct RestoreRequest {
   bool if_empty = false;             // a non-empty data directory is left alone: outcome "skipped"
   bool force = false;                // a non-empty data directory (server not running) is emptied
   OnMissing on_missing = OnMissing::kFail;
+  // Sets (and WAL) with no signature at all, written before ramsafe signed them, may be
+  // restored too: after every trusted candidate, loudly. Never a badly signed one.
+  bool allow_unsigned = false;
   int jobs = 0;             // databases restored at once; 0 = settings.restore_jobs / CPUs
   std::string report_path;  // empty: <data_directory>/ramsafe_restore_report.json
   CancelCheck cancel;
@@ -94,6 +97,15 @@ struct RestoreReport {
   std::string wal_damaged_file;
   std::string wal_damage;
   std::string store;
+  // Of the restored set: "trusted" or "unsigned" (--allow-unsigned), the key that signed it
+  // and its sequence number.
+  std::string trust;
+  std::string signed_by;
+  uint64_t sequence = 0;
+  // Freshness: the highest sequence this host had seen before (0: none), and a ROLLBACK
+  // message when the newest trusted set is older than that (core/set/freshness.h).
+  uint64_t seen_sequence = 0;
+  std::string rollback;
   std::vector<std::string> databases;
   std::vector<RestoreAttempt> attempts;
   std::string started_at;

@@ -30,7 +30,8 @@ class Restorer {
       : request_(request),
         stores_(stores),
         pgdata_(request.data_directory),
-        staging_(join_path(request.data_directory, kStagingName)) {}
+        staging_(join_path(request.data_directory, kStagingName)),
+        trust_(stores.empty() ? TrustPolicy{} : stores.front()->trust()) {}
 
   RestoreReport run();
 
@@ -42,7 +43,9 @@ class Restorer {
   // Returns false when the restore must not go on (report_.outcome says why).
   bool prepare_data_directory();
 
-  std::vector<SetEntry> collect_candidates();
+  // Trusted sets (and, with allow_unsigned, unsigned ones: returned in *unsigned_sets, as
+  // candidates whose manifest is the one they claim).
+  std::vector<SetEntry> collect_candidates(std::vector<SetEntry>* unsigned_sets);
 
   // Orders the candidates by how late a point each restores to (plan_restore), and says
   // loudly why a physical set is left out.
@@ -130,6 +133,14 @@ class Restorer {
   std::mutex progress_mutex_;
   std::vector<StoredWalFile> wal_;  // archived_wal()
   bool wal_listed_ = false;
+  // Sets that are untrusted and how many of them are unsigned (for the no-backup message).
+  int untrusted_sets_ = 0;
+  int unsigned_sets_ = 0;
+  TrustPolicy trust_;  // for WAL files: the reading host's verify keys
+
+  // The freshness check over every listed set: a ROLLBACK warning when the newest trusted
+  // set is older than what this host has seen, then notes what it saw.
+  void check_freshness(const std::vector<SetEntry>& all);
 };
 
 }  // namespace ramsafe::restore_internal

@@ -25,6 +25,7 @@ SetVerification verify_set(Store& store, const SetEntry& set, bool deep,
   result.store = set.store;
   if (!set.usable()) {
     result.problem = set.problem;
+    result.untrusted = set.untrusted();
     return result;
   }
   const Manifest& manifest = *set.manifest;
@@ -79,13 +80,14 @@ std::string segment_name(uint32_t timeline, uint64_t segno, uint64_t segment_siz
 
 WalFileVerification verify_wal_file(const std::string& store_root, const StoredWalFile& file,
                                     bool deep, const std::vector<age::Identity>& identities,
+                                    const TrustPolicy& trust, bool allow_unsigned,
                                     const CancelCheck& cancel) {
   WalFileVerification v;
   v.name = file.file.name;
   v.stored_bytes = file.stored_bytes;
   std::string data_path = wal_stored_path(store_root, file.file.name);
   try {
-    std::string recorded = wal_recorded_sha256(store_root, file.file.name);
+    std::string recorded = wal_recorded_sha256(store_root, file.file.name, trust, allow_unsigned);
     if (deep) {
       UniqueFd stored = open_or_throw(data_path, O_RDONLY | O_CLOEXEC);
       NullSink null;
@@ -114,7 +116,8 @@ WalFileVerification verify_wal_file(const std::string& store_root, const StoredW
     }
     v.ok = true;
   } catch (const Error& e) {
-    if (e.code() != Errc::kCorrupt) throw;
+    if (e.code() != Errc::kCorrupt && e.code() != Errc::kUntrusted) throw;
+    v.untrusted = e.code() == Errc::kUntrusted;
     v.problem = e.what();
   }
   return v;
@@ -122,7 +125,8 @@ WalFileVerification verify_wal_file(const std::string& store_root, const StoredW
 
 WalVerification verify_wal_archive(const std::string& store_root, const std::vector<SetEntry>& sets,
                                    bool deep, const std::vector<age::Identity>& identities,
-                                   const CancelCheck& cancel, const WalVerifyProgress& progress) {
+                                   const TrustPolicy& trust, const CancelCheck& cancel,
+                                   const WalVerifyProgress& progress) {
   WalVerification result;
   result.deep = deep;
   result.present = is_directory(wal_archive_dir(store_root));
@@ -132,7 +136,7 @@ WalVerification verify_wal_archive(const std::string& store_root, const std::vec
   for (const auto& f : files) total += f.stored_bytes;
   for (const auto& f : files) {
     if (progress) progress(done, total, f.file.name);
-    WalFileVerification v = verify_wal_file(store_root, f, deep, identities, cancel);
+    WalFileVerification v = verify_wal_file(store_root, f, deep, identities, trust, false, cancel);
     done += f.stored_bytes;
     result.files++;
     result.stored_bytes += f.stored_bytes;

@@ -28,7 +28,8 @@ struct SetVerification {
   std::string backup_id;
   std::string store;
   bool ok = false;
-  std::string problem;  // the manifest's, if it is unusable
+  std::string problem;     // the manifest's, if it is unusable
+  bool untrusted = false;  // not signed by a trusted key (problem says why): never checked
   std::vector<FileVerification> files;
 };
 
@@ -45,16 +46,19 @@ struct WalFileVerification {
   std::string name;
   uint64_t stored_bytes = 0;
   bool ok = false;
-  std::string problem;  // names the stored file and what is wrong with it
+  bool untrusted = false;  // its record is not signed by a trusted key (problem says why)
+  std::string problem;     // names the stored file and what is wrong with it
 };
 
-// One archived WAL file (its data file exists): its .sha256 must be there and well formed;
-// with deep, the file must decrypt with identities, decompress (zstd frame checksums) and
-// hash to the recorded SHA-256. Streams the file through fixed buffers, writes nothing.
-// Never throws for damage; throws Error(kCancelled) if cancelled, and for I/O errors
-// other than damage (e.g. kPermission) as fetch_wal_file does.
+// One archived WAL file (its data file exists): its .sha256 must be there, well formed and
+// signed by a key trust holds (with allow_unsigned, or not signed at all); with deep, the
+// file must decrypt with identities, decompress (zstd frame checksums) and hash to the
+// recorded SHA-256. Streams the file through fixed buffers, writes nothing. Never throws
+// for damage; throws Error(kCancelled) if cancelled, and for I/O errors other than damage
+// (e.g. kPermission) as fetch_wal_file does.
 WalFileVerification verify_wal_file(const std::string& store_root, const StoredWalFile& file,
                                     bool deep, const std::vector<age::Identity>& identities,
+                                    const TrustPolicy& trust, bool allow_unsigned,
                                     const CancelCheck& cancel = nullptr);
 
 struct WalGap {
@@ -73,7 +77,7 @@ struct WalVerification {
   size_t files = 0;
   uint64_t stored_bytes = 0;
   std::string first_segment, last_segment;   // of all timelines, by position
-  std::vector<WalFileVerification> damaged;  // only the bad files
+  std::vector<WalFileVerification> damaged;  // only the bad files (untrusted ones too)
   std::vector<WalGap> gaps;
 };
 
@@ -85,7 +89,7 @@ struct WalVerification {
 using WalVerifyProgress = std::function<void(uint64_t done, uint64_t total, const std::string&)>;
 WalVerification verify_wal_archive(const std::string& store_root, const std::vector<SetEntry>& sets,
                                    bool deep, const std::vector<age::Identity>& identities,
-                                   const CancelCheck& cancel,
+                                   const TrustPolicy& trust, const CancelCheck& cancel,
                                    const WalVerifyProgress& progress = nullptr);
 
 }  // namespace ramsafe

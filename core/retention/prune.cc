@@ -24,6 +24,7 @@ std::vector<RetentionCandidate> candidates_of(const std::vector<SetEntry>& sets)
     RetentionCandidate c;
     c.id = s.id;
     c.usable = s.usable();
+    if (s.untrusted()) c.untrusted = s.problem;
     if (s.usable()) {
       c.finished_unix = parse_rfc3339_utc(s.manifest->finished_at).value_or(0) / 1000;
       c.physical = s.manifest->is_physical();

@@ -203,7 +203,11 @@ std::vector<RetentionDecision> decide_group(std::vector<RetentionCandidate> cand
       decision.reasons.push_back(protected_set->second.empty() ? "protected"
                                                                : protected_set->second);
     }
-    if (!candidate.usable) decision.reasons.push_back("unusable: left for inspection");
+    if (!candidate.usable)
+      decision.reasons.push_back(candidate.untrusted.empty()
+                                     ? "unusable: left for inspection"
+                                     : "UNTRUSTED: " + candidate.untrusted +
+                                           "; retention neither counts nor deletes it");
     decision.keep = !decision.reasons.empty();
     if (!decision.keep) decision.reasons.push_back(not_selected);
     decision.reasons.front().insert(0, group.label);

@@ -22,6 +22,8 @@ struct RetentionCandidate {
   int64_t finished_unix = 0;  // the manifest's finished_at, seconds since the epoch
   bool usable = true;         // false: the manifest is unusable; never counted by the policy
   bool physical = false;      // a physical base backup: decided by StorePolicy::physical
+  // Why an unusable set is untrusted (core/set/trust.h); empty for a damaged one.
+  std::string untrusted;
 };
 
 // What one store keeps. Logical sets and physical base backups are decided apart, each by
@@ -53,7 +55,9 @@ struct RetentionDecision {
 //  - ids in protect are kept with the mapped reason (e.g. "not yet on Drive"); protected
 //    usable sets still count for the rules like any other;
 //  - unusable sets are kept ("unusable: left for inspection"): deleting damaged sets is the
-//    operator's call.
+//    operator's call; so are untrusted ones ("UNTRUSTED: ...; retention neither counts
+//    nor deletes it"): a forged set must not count, and an unsigned one from before
+//    ramsafe signed its sets may be the only copy of old data.
 // A policy that keeps everything keeps every set with the reason "no retention policy".
 // Throws Error(kInvalidArgument) when an id appears twice (deleting "the other one" would
 // delete a kept set).

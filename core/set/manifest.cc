@@ -151,6 +151,7 @@ std::string Manifest::to_json() const {
               {"data_checksums", initdb.data_checksums},
               {"bootstrap_superuser", initdb.bootstrap_superuser}}},
             {"files", files_json}};
+  if (format_version >= 2) j["sequence"] = sequence;
   if (physical)
     j["physical"] = {{"start_lsn", physical->start_lsn},
                      {"stop_lsn", physical->stop_lsn},
@@ -180,11 +181,13 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
 
   Manifest m;
   m.format_version = require_integer<int>(j, "format_version", source);
-  if (m.format_version > kManifestFormatVersion || m.format_version < 1)
+  if (m.format_version > kManifestFormatVersion ||
+      m.format_version < kUnsignedManifestFormatVersion)
     throw Error(Errc::kCorrupt, source + ": manifest format version " +
                                     std::to_string(m.format_version) +
                                     " is not supported by this ramsafe (supports up to " +
                                     std::to_string(kManifestFormatVersion) + ")");
+  if (m.format_version >= 2) m.sequence = require_integer<uint64_t>(j, "sequence", source);
   m.backup_id = require<std::string>(j, "backup_id", source);
   // Manifests written before physical sets existed may lack the kind: they are logical.
   m.kind = optional_string(j, "kind", "logical", source);

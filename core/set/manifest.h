@@ -10,7 +10,10 @@
 
 namespace ramsafe {
 
-constexpr int kManifestFormatVersion = 1;
+// 2: signed sets (manifest.json.sig beside the manifest, a sequence number); 1: sets written
+// before ramsafe signed them, which readers still parse (and show as unsigned).
+constexpr int kManifestFormatVersion = 2;
+constexpr int kUnsignedManifestFormatVersion = 1;
 
 // The manifest's name in every store; written last, its presence marks a complete set.
 inline constexpr const char* kManifestName = "manifest.json";
@@ -51,6 +54,9 @@ struct PhysicalInfo {
 
 struct Manifest {
   int format_version = kManifestFormatVersion;
+  // Format 2: this cluster's sets are numbered 1, 2, 3, ... in the order they were signed,
+  // whatever their clocks said (docs/security.md, "Freshness"); 0 in format 1.
+  uint64_t sequence = 0;
   std::string backup_id;
   std::string kind = "logical";  // "logical" or "physical"; absent in old manifests: logical
   std::string cluster;

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/io/paths.h"
+#include "core/set/freshness.h"
 
 namespace ramsafe {
 namespace {
@@ -26,19 +27,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 }  // namespace
 
-void sort_newest_first(std::vector<SetEntry>& sets) {
-  std::stable_sort(sets.begin(), sets.end(), [](const SetEntry& a, const SetEntry& b) {
-    if (a.usable() != b.usable()) return a.usable();
-    if (a.usable()) {
-      auto ta = parse_rfc3339_utc(a.manifest->finished_at).value_or(0);
-      auto tb = parse_rfc3339_utc(b.manifest->finished_at).value_or(0);
-      if (ta != tb) return ta > tb;
-    }
-    return a.id > b.id;
-  });
-}
-
-LocalStore::LocalStore(std::string root) : root_(std::move(root)) {}
+LocalStore::LocalStore(std::string root, TrustPolicy trust)
+    : Store(std::move(trust)), root_(std::move(root)) {}
 
 std::string LocalStore::set_path(const std::string& set_id) const {
   if (!is_valid_backup_id(set_id))
@@ -54,19 +44,28 @@ std::vector<SetEntry> LocalStore::list_sets() {
     if (!is_valid_backup_id(name)) continue;  // .partial, lock file, anything else
     std::string dir = join_path(root_, name);
     if (!is_directory(dir)) continue;
-    SetEntry entry;
-    entry.id = name;
-    entry.store = describe();
     std::string manifest_path = join_path(dir, kManifestName);
+    std::string bytes;
     try {
-      Manifest m = Manifest::parse(ramsafe::read_file(manifest_path, 16u << 20), manifest_path);
-      if (m.backup_id != name)
-        throw Error(Errc::kCorrupt, manifest_path + ": manifest is for backup " + m.backup_id);
-      entry.manifest = std::move(m);
+      bytes = ramsafe::read_file(manifest_path, 16u << 20);
     } catch (const Error& e) {
+      SetEntry entry;
+      entry.id = name;
+      entry.store = describe();
       entry.problem =
           e.code() == Errc::kNotFound ? "no manifest.json (incomplete or damaged set)" : e.what();
+      sets.push_back(std::move(entry));
+      continue;
     }
+    std::optional<std::string> signature;
+    try {
+      signature = ramsafe::read_file(join_path(dir, kManifestSignatureName), kMaxSignatureFileSize);
+    } catch (const Error& e) {
+      if (e.code() != Errc::kNotFound) signature = std::string();  // unreadable: not a signature
+    }
+    SetEntry entry = set_entry_from(
+        name, describe(),
+        check_manifest(name, bytes, signature ? &*signature : nullptr, trust(), manifest_path));
     sets.push_back(std::move(entry));
   }
   sort_newest_first(sets);
@@ -96,14 +95,16 @@ void LocalStore::delete_set(const std::string& set_id) {
   remove_tree(doomed);
 }
 
-std::unique_ptr<LocalSetWriter> LocalStore::begin_set(int64_t unix_seconds) {
+std::unique_ptr<LocalSetWriter> LocalStore::begin_set(int64_t unix_seconds,
+                                                      const SetSigner& signer) {
   make_dirs(root_, 0700);
   std::string base = backup_id_for(unix_seconds);
   for (int n = 1; n < 1000; ++n) {
     std::string id = n == 1 ? base : base + "-" + std::to_string(n);
     if (path_exists(join_path(root_, id))) continue;
     std::string partial = join_path(root_, id + kPartialSuffix);
-    if (::mkdir(partial.c_str(), 0700) == 0) return std::make_unique<LocalSetWriter>(root_, id);
+    if (::mkdir(partial.c_str(), 0700) == 0)
+      return std::make_unique<LocalSetWriter>(*this, id, signer);
     if (errno != EEXIST) throw_errno("create " + partial);
   }
   throw Error(Errc::kIo, "cannot find a free backup id for " + base + " in " + root_);
@@ -143,8 +144,10 @@ std::vector<std::string> LocalStore::cleanup_partials(int64_t max_age_seconds) {
   return removed;
 }
 
-LocalSetWriter::LocalSetWriter(std::string root, std::string id)
-    : root_(std::move(root)),
+LocalSetWriter::LocalSetWriter(LocalStore& store, std::string id, const SetSigner& signer)
+    : store_(store),
+      signer_(signer),
+      root_(store.root()),
       id_(std::move(id)),
       partial_(join_path(root_, id_ + kPartialSuffix)) {}
 
@@ -176,15 +179,27 @@ void LocalSetWriter::close_file(UniqueFd& fd, const std::string& relative_path) 
   fd.close_checked(full);
 }
 
-std::string LocalSetWriter::publish(const Manifest& manifest) {
-  std::string manifest_path = join_path(partial_, kManifestName);
+std::string LocalSetWriter::publish(Manifest& manifest) {
+  // The next number: above every trusted set here (the writer holds the store's lock) and
+  // every one this host has seen (a set deleted from the store must not make it reuse one).
+  FreshnessState state(signer_.state_file);
+  state.load();
+  uint64_t seen = 0;
+  if (auto s = state.seen(signer_.cluster)) seen = s->sequence;
+  manifest.format_version = kManifestFormatVersion;
+  uint64_t in_store = 0;
+  if (auto newest = newest_by_sequence(store_.list_sets())) in_store = newest->sequence;
+  manifest.sequence = std::max(seen, in_store) + 1;
   std::string text = manifest.to_json();
-  {
-    UniqueFd fd = open_or_throw(manifest_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    write_all(fd.get(), text.data(), text.size(), manifest_path);
-    fsync_or_throw(fd.get(), manifest_path);
-    fd.close_checked(manifest_path);
-  }
+  std::string signature = sign_manifest(signer_.key, text);
+  auto write_new = [](const std::string& path, const std::string& content) {
+    UniqueFd fd = open_or_throw(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    write_all(fd.get(), content.data(), content.size(), path);
+    fsync_or_throw(fd.get(), path);
+    fd.close_checked(path);
+  };
+  write_new(join_path(partial_, kManifestSignatureName), signature);
+  write_new(join_path(partial_, kManifestName), text);
   for (const auto& dir : dirs_) fsync_path(dir);
   fsync_path(partial_);
   std::string final_path = join_path(root_, id_);
@@ -192,6 +207,7 @@ std::string LocalSetWriter::publish(const Manifest& manifest) {
     throw_errno("rename " + partial_ + " to " + final_path);
   published_ = true;
   fsync_path(root_);
+  state.note(signer_.cluster, seen_backup_of(manifest), &warning_);
   return final_path;
 }
 

@@ -2,6 +2,7 @@
 // Publishing is atomic: files are written into <backup-id>.partial/, fsynced with their
 // directories, then the directory is renamed. A crash leaves a complete set or a
 // .partial that is never listed and is removed by cleanup_partials().
+// Every set is signed when it is published (LocalSetWriter::publish), whatever wrote it.
 #pragma once
 
 #include <memory>
@@ -17,7 +18,8 @@ class LocalSetWriter;
 class LocalStore : public Store {
  public:
   // root = <local_dir>/<cluster>. Created (0700) on first write, not by the constructor.
-  explicit LocalStore(std::string root);
+  // trust: what list_sets() trusts (core/set/trust.h).
+  LocalStore(std::string root, TrustPolicy trust);
 
   std::string kind() const override { return "local"; }
   std::string describe() const override { return "local " + root_; }
@@ -28,8 +30,9 @@ class LocalStore : public Store {
                  const CancelCheck& cancel) override;
   void delete_set(const std::string& set_id) override;
 
-  // Starts a new set named after unix_seconds (with a suffix if that id is taken).
-  std::unique_ptr<LocalSetWriter> begin_set(int64_t unix_seconds);
+  // Starts a new set named after unix_seconds (with a suffix if that id is taken), to be
+  // signed by signer when it is published. Call it holding lock().
+  std::unique_ptr<LocalSetWriter> begin_set(int64_t unix_seconds, const SetSigner& signer);
   // Removes .partial directories whose last change is older than max_age_seconds, and
   // returns their names. A .partial still being written by a running backup is newer.
   std::vector<std::string> cleanup_partials(int64_t max_age_seconds);
@@ -44,7 +47,7 @@ class LocalStore : public Store {
 
 class LocalSetWriter {
  public:
-  LocalSetWriter(std::string root, std::string id);
+  LocalSetWriter(LocalStore& store, std::string id, const SetSigner& signer);
   ~LocalSetWriter();  // removes the .partial directory unless published
   LocalSetWriter(const LocalSetWriter&) = delete;
   LocalSetWriter& operator=(const LocalSetWriter&) = delete;
@@ -55,13 +58,21 @@ class LocalSetWriter {
   UniqueFd create_file(const std::string& relative_path);
   // fsync and close a file made by create_file; errors (e.g. ENOSPC) surface here.
   void close_file(UniqueFd& fd, const std::string& relative_path);
-  // Writes manifest.json, fsyncs everything, renames the set into place. Returns the
-  // final directory.
-  std::string publish(const Manifest& manifest);
+  // The one place a set is signed: gives the manifest the signed format and the cluster's
+  // next sequence number (above every trusted set in the store and every one this host
+  // has seen), writes manifest.json and manifest.json.sig, fsyncs everything, renames the
+  // set into place and notes it in the freshness state. Returns the final directory.
+  std::string publish(Manifest& manifest);
   // Removes the .partial directory now (errors ignored).
   void abandon();
+  // What went wrong after publishing that did not undo it (the freshness state could not
+  // be written), for the caller to warn about; "" if nothing.
+  const std::string& warning() const { return warning_; }
 
  private:
+  LocalStore& store_;
+  const SetSigner& signer_;
+  std::string warning_;
   std::string root_;
   std::string id_;
   std::string partial_;

@@ -71,17 +71,36 @@ void pump_file(int fd, const std::string& what, Sink& out) {
   out.finish();
 }
 
-// The plaintext SHA-256 recorded in <name>.sha256 ("<64 hex>  <name>\n").
-std::string read_recorded_sha256(const std::string& sum_path, const std::string& name) {
-  std::string text;
+// <name>.sha256's text ("<64 hex>  <name>\n").
+std::string read_record(const std::string& sum_path, const std::string& name) {
   try {
-    text = read_file(sum_path, 4096);
+    return read_file(sum_path, 4096);
   } catch (const Error& e) {
     if (e.code() != Errc::kNotFound) throw;
     throw Error(Errc::kCorrupt,
                 sum_path + " is missing: the checksum of archived WAL file " + name + " is lost");
   }
-  return parse_wal_sha256(text, name, sum_path);
+}
+
+// <name>.sig's text, or nullopt when there is none.
+std::optional<std::string> read_signature(const std::string& sig_path) {
+  try {
+    return read_file(sig_path, kMaxSignatureFileSize);
+  } catch (const Error& e) {
+    if (e.code() == Errc::kNotFound) return std::nullopt;
+    if (e.code() == Errc::kIo) return std::string();  // over the limit: not a signature
+    throw;
+  }
+}
+
+// The recorded plaintext SHA-256, once the record is trusted (see wal_recorded_sha256).
+std::string read_trusted_sha256(const std::string& dir, const std::string& name,
+                                const TrustPolicy& trust, bool allow_unsigned) {
+  std::string sum_path = join_path(dir, name + kSumSuffix);
+  std::string record = read_record(sum_path, name);
+  std::optional<std::string> sig = read_signature(join_path(dir, name + kWalSignatureSuffix));
+  return trusted_wal_sha256(record, sig ? &*sig : nullptr, name, trust, allow_unsigned,
+                            join_path(dir, name));
 }
 
 uint64_t file_size(const std::string& path) {
@@ -118,6 +137,26 @@ std::string parse_wal_sha256(const std::string& text, const std::string& name,
   return text.substr(0, 64);
 }
 
+std::string trusted_wal_sha256(const std::string& record, const std::string* signature,
+                               const std::string& name, const TrustPolicy& trust,
+                               bool allow_unsigned, const std::string& where) {
+  std::string sha = parse_wal_sha256(record, name, where + kSumSuffix);
+  WalRecordCheck check = check_wal_record(record, signature, trust, where);
+  if (check.trust == Trust::kTrusted || (check.trust == Trust::kUnsigned && allow_unsigned))
+    return sha;
+  throw Error(Errc::kUntrusted, "UNTRUSTED WAL file " + name + ": " + check.problem);
+}
+
+std::string wal_signature_path(const std::string& store_root, const std::string& name) {
+  WalFileName wal = parse_wal_file_name(name);
+  return join_path(timeline_dir(store_root, wal.timeline), name + kWalSignatureSuffix);
+}
+
+std::string wal_checksum_path(const std::string& store_root, const std::string& name) {
+  WalFileName wal = parse_wal_file_name(name);
+  return join_path(timeline_dir(store_root, wal.timeline), name + kSumSuffix);
+}
+
 std::string wal_archive_dir(const std::string& store_root) {
   return join_path(store_root, "wal");
 }
@@ -130,26 +169,37 @@ std::string wal_stored_path(const std::string& store_root, const std::string& na
 WalArchiveResult archive_wal_file(const std::string& store_root,
                                   const std::vector<age::Recipient>& recipients,
                                   int compression_level, const std::string& name,
-                                  const std::string& source_path) {
+                                  const std::string& source_path, const SetSigner& signer) {
   WalFileName wal = parse_wal_file_name(name);
   std::string dir = timeline_dir(store_root, wal.timeline);
   std::string data_path = join_path(dir, name + kDataSuffix);
   std::string sum_path = join_path(dir, name + kSumSuffix);
+  std::string sig_path = join_path(dir, name + kWalSignatureSuffix);
   UniqueFd source = open_or_throw(source_path, O_RDONLY | O_CLOEXEC);
 
   WalArchiveResult result;
   result.path = data_path;
+  bool replace = false;
+  std::optional<std::string> recorded;
   if (path_exists(data_path)) {
     // Already archived (PostgreSQL retries a file whose success it did not record):
-    // identical plaintext is success, anything else is refused.
-    std::string recorded = read_recorded_sha256(sum_path, name);
+    // identical plaintext is success, anything else is refused. What no trusted key signed
+    // is not an archived file of ours: it is archived anew over it.
+    try {
+      recorded = read_trusted_sha256(dir, name, signer.trust, false);
+    } catch (const Error& e) {
+      if (e.code() != Errc::kCorrupt && e.code() != Errc::kUntrusted) throw;
+      replace = true;
+    }
+  }
+  if (recorded) {
     NullSink null;
     HashingStage hash(null);
     pump_file(source.get(), source_path, hash);
-    if (hash.sha256() != recorded)
+    if (hash.sha256() != *recorded)
       throw Error(Errc::kCorrupt,
                   "WAL file " + name + " is already archived with different content (" + data_path +
-                      " has SHA-256 " + recorded.substr(0, 16) + "..., " + source_path + " has " +
+                      " has SHA-256 " + recorded->substr(0, 16) + "..., " + source_path + " has " +
                       hash.sha256().substr(0, 16) +
                       "...); not replacing it: check for a timeline mix-up or two clusters "
                       "sharing one ramsafe.local_dir and ramsafe.cluster_name");
@@ -180,19 +230,31 @@ WalArchiveResult archive_wal_file(const std::string& store_root,
     result.stored_bytes = chain.stored_bytes();
   }
 
+  auto write_small = [](const TempFile& tmp, const std::string& content) {
+    UniqueFd out = open_or_throw(tmp.path(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    write_all(out.get(), content.data(), content.size(), tmp.path());
+    fsync_or_throw(out.get(), tmp.path());
+    out.close_checked(tmp.path());
+  };
+  std::string record = result.sha256 + "  " + name + "\n";
   TempFile sum_tmp(join_path(dir, "." + name + kSumSuffix + kTempSuffix));
-  {
-    std::string line = result.sha256 + "  " + name + "\n";
-    UniqueFd out = open_or_throw(sum_tmp.path(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    write_all(out.get(), line.data(), line.size(), sum_tmp.path());
-    fsync_or_throw(out.get(), sum_tmp.path());
-    out.close_checked(sum_tmp.path());
+  write_small(sum_tmp, record);
+  TempFile sig_tmp(join_path(dir, "." + name + kWalSignatureSuffix + kTempSuffix));
+  write_small(sig_tmp, sign_wal_record(signer.key, signer.cluster, record));
+  // The signature and the checksum first: a data file is never visible without them.
+  auto publish = [](TempFile& tmp, const std::string& final_path) {
+    if (::rename(tmp.path().c_str(), final_path.c_str()) != 0)
+      throw_errno("rename " + tmp.path() + " to " + final_path);
+    tmp.renamed();
+  };
+  publish(sig_tmp, sig_path);
+  publish(sum_tmp, sum_path);
+  if (replace) {
+    if (::rename(data_tmp.path().c_str(), data_path.c_str()) != 0)
+      throw_errno("rename " + data_tmp.path() + " to " + data_path);
+  } else {
+    rename_no_replace(data_tmp.path(), data_path);
   }
-  // The checksum first: a data file is never visible without it.
-  if (::rename(sum_tmp.path().c_str(), sum_path.c_str()) != 0)
-    throw_errno("rename " + sum_tmp.path() + " to " + sum_path);
-  sum_tmp.renamed();
-  rename_no_replace(data_tmp.path(), data_path);
   data_tmp.renamed();
   fsync_path(dir);
   return result;
@@ -200,7 +262,8 @@ WalArchiveResult archive_wal_file(const std::string& store_root,
 
 WalFetchResult fetch_wal_file(const std::string& store_root,
                               const std::vector<age::Identity>& identities, const std::string& name,
-                              const std::string& dest_path) {
+                              const std::string& dest_path, const TrustPolicy& trust,
+                              bool allow_unsigned) {
   WalFileName wal = parse_wal_file_name(name);
   std::string dir = timeline_dir(store_root, wal.timeline);
   std::string data_path = join_path(dir, name + kDataSuffix);
@@ -212,7 +275,7 @@ WalFetchResult fetch_wal_file(const std::string& store_root,
     throw Error(Errc::kNotFound, "WAL file " + name + " is not in the archive (" +
                                      wal_archive_dir(store_root) + ")");
   }
-  std::string recorded = read_recorded_sha256(join_path(dir, name + kSumSuffix), name);
+  std::string recorded = read_trusted_sha256(dir, name, trust, allow_unsigned);
   return write_fetched_wal(
       identities, recorded, data_path, [&](Sink& out) { pump_file(stored.get(), data_path, out); },
       dest_path);
@@ -254,10 +317,10 @@ WalFetchResult write_fetched_wal(const std::vector<age::Identity>& identities,
   return result;
 }
 
-std::string wal_recorded_sha256(const std::string& store_root, const std::string& name) {
+std::string wal_recorded_sha256(const std::string& store_root, const std::string& name,
+                                const TrustPolicy& trust, bool allow_unsigned) {
   WalFileName wal = parse_wal_file_name(name);
-  return read_recorded_sha256(join_path(timeline_dir(store_root, wal.timeline), name + kSumSuffix),
-                              name);
+  return read_trusted_sha256(timeline_dir(store_root, wal.timeline), name, trust, allow_unsigned);
 }
 
 std::vector<StoredWalFile> list_wal_files(const std::string& store_root) {

@@ -3,19 +3,27 @@
 //
 //   <local_dir>/<cluster>/wal/<timeline>/<name>.zst.age   the file: zstd, then age
 //   <local_dir>/<cluster>/wal/<timeline>/<name>.sha256    "<sha256 of plaintext>  <name>\n"
+//   <local_dir>/<cluster>/wal/<timeline>/<name>.sig       the signature of that record
+//                                                         (core/set/trust.h)
 //
 // (<timeline> is the name's first 8 hex digits). The .sha256 file is in sha256sum(1)
 // format, so `age -d -i key.txt X.zst.age | zstd -d > X && sha256sum -c X.sha256` checks a
 // recovered file without ramsafe. Publishing: both files are written to dot-named
-// temporary files and fsynced; the .sha256 is renamed into place first, then the data file
-// (without replacing an existing one), then the directory is fsynced. The data file's
-// presence means the file is archived; a .sha256 alone (a crash between the renames) means
-// nothing and is rewritten by the next attempt.
+// temporary files and fsynced; the .sig and the .sha256 are renamed into place first, then
+// the data file (without replacing an existing one), then the directory is fsynced. The
+// data file's presence means the file is archived; a .sha256 or .sig alone (a crash between
+// the renames) means nothing and is rewritten by the next attempt.
 //
-// Archiving is idempotent: if <name>.zst.age exists and the source's plaintext SHA-256
-// equals the recorded one, nothing is written and it counts as success. A different
-// SHA-256 is an error and the stored file is never replaced: PostgreSQL must keep
-// retrying while someone looks (a timeline mix-up, two clusters in one store).
+// Archiving is idempotent: if <name>.zst.age exists with a trusted signature and the
+// source's plaintext SHA-256 equals the recorded one, nothing is written and it counts as
+// success. A different SHA-256 is an error and the stored file is never replaced:
+// PostgreSQL must keep retrying while someone looks (a timeline mix-up, two clusters in one
+// store). A stored file without a trusted signature is not ramsafe's (or predates signing):
+// it is archived anew over it.
+//
+// Readers (fetch, verify) use a WAL file only when its record's signature checks out with
+// a verify key of the reading host, or, with allow_unsigned, when it has no signature at
+// all (archived before ramsafe signed WAL).
 // One archiver per <local_dir>/<cluster> is assumed (PostgreSQL runs one per cluster).
 #pragma once
 
@@ -28,6 +36,7 @@
 #include "core/crypto/age.h"
 #include "core/io/sink.h"
 #include "core/pg/wal_names.h"
+#include "core/set/trust.h"
 
 namespace ramsafe {
 
@@ -52,7 +61,7 @@ struct WalArchiveResult {
 WalArchiveResult archive_wal_file(const std::string& store_root,
                                   const std::vector<age::Recipient>& recipients,
                                   int compression_level, const std::string& name,
-                                  const std::string& source_path);
+                                  const std::string& source_path, const SetSigner& signer);
 
 struct WalFetchResult {
   uint64_t plaintext_bytes = 0;
@@ -64,19 +73,32 @@ struct WalFetchResult {
 // recorded SHA-256. Throws Error(kNotFound) when the archive does not hold the file,
 // kCorrupt when it is damaged (MAC, zstd frame, checksum, missing .sha256), kCrypto when
 // no identity matches; dest_path is then left untouched.
+// The record's signature must check out with trust (or, with allow_unsigned, be absent):
+// else Error(kCorrupt) saying why it is untrusted.
 WalFetchResult fetch_wal_file(const std::string& store_root,
                               const std::vector<age::Identity>& identities, const std::string& name,
-                              const std::string& dest_path);
+                              const std::string& dest_path, const TrustPolicy& trust,
+                              bool allow_unsigned);
 
 // The plaintext SHA-256 recorded in <name>.sha256 beside the stored file (64 lower-case
-// hex digits). Throws Error(kCorrupt) if it is missing or malformed.
-std::string wal_recorded_sha256(const std::string& store_root, const std::string& name);
+// hex digits), once the record's signature checks out with trust (with allow_unsigned, a
+// record without any signature is taken too). Throws Error(kCorrupt) if it is missing,
+// malformed or untrusted.
+std::string wal_recorded_sha256(const std::string& store_root, const std::string& name,
+                                const TrustPolicy& trust, bool allow_unsigned);
 // The pieces of fetch_wal_file, for copies of the archive elsewhere (Drive): the SHA-256 a
-// .sha256 file's text records (Error(kCorrupt) naming `where` if malformed), and the
+// .sha256 file's text records (Error(kCorrupt) naming `where` if malformed), the same once
+// its signature's text (nullptr: none) is checked, and the
 // decrypt-decompress-check-publish chain fed by `feed` (which pushes the stored bytes and
 // calls finish()); errors as fetch_wal_file's, messages prefixed with `where`.
 std::string parse_wal_sha256(const std::string& text, const std::string& name,
                              const std::string& where);
+std::string trusted_wal_sha256(const std::string& record, const std::string* signature,
+                               const std::string& name, const TrustPolicy& trust,
+                               bool allow_unsigned, const std::string& where);
+// The signature file beside a stored WAL file's data file, and the checksum file.
+std::string wal_signature_path(const std::string& store_root, const std::string& name);
+std::string wal_checksum_path(const std::string& store_root, const std::string& name);
 WalFetchResult write_fetched_wal(const std::vector<age::Identity>& identities,
                                  const std::string& recorded_sha256, const std::string& where,
                                  const std::function<void(Sink&)>& feed,

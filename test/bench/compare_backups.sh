@@ -33,6 +33,12 @@ for v in old new; do
   as_pg mkdir "$work/$v"
   printf "ramsafe.local_dir = '%s'\nramsafe.recipients_file = '%s'\nramsafe.identity_file = '%s'\nramsafe.host = '%s'\n" \
     "$work/$v" "$work/recipients.txt" "$work/id.txt" "$work" >"$work/$v.conf"
+  # A release that signs its sets (issue 14) needs a signing key and its verify key.
+  if "$work/${v}_ramsafe" keygen --help 2>&1 | grep -q -- --signing-key; then
+    as_pg "$work/${v}_ramsafe" keygen --signing-key "$work/$v.key" >"$work/$v.verify" 2>/dev/null
+    printf "ramsafe.signing_key_file = '%s'\nramsafe.verify_keys_file = '%s'\n" "$work/$v.key" \
+      "$work/$v.verify" >>"$work/$v.conf"
+  fi
   chmod 0644 "$work/$v.conf"
   as_pg "$work/${v}_ramsafe" backup --config "$work/$v.conf" >/dev/null 2>&1
 done
@@ -48,7 +54,7 @@ for v in old new; do
     "$bindir/pg_restore" -f - "$work/$v.$name.dump" | unrestrict >"$work/$v.db-$name.sql"
   done
   (cd "$set_dir" && find . -type f | sort) >"$work/$v.files"
-  jq -S 'del(.backup_id, .started_at, .finished_at, .manifest_sha256)
+  jq -S 'del(.backup_id, .started_at, .finished_at, .manifest_sha256, .sequence)
          | .files |= map(del(.sha256, .stored_bytes))' \
     "$set_dir/manifest.json" >"$work/$v.manifest"
 done

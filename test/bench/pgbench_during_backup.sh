@@ -34,7 +34,7 @@ disk="$BENCH_DISK"
 ramsafe_keys
 pg_init_cluster b
 pg_conf b "shared_preload_libraries = 'ramsafe'" "shared_buffers = 256MB" "max_wal_size = 4GB" \
-  "ramsafe.local_dir = '$disk'" "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "ramsafe.local_dir = '$disk'" "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" ${MAX_RATE:+"ramsafe.max_rate = $MAX_RATE"}
 pg_start_existing b
 psql_as b postgres -c "CREATE EXTENSION ramsafe" -c "CREATE DATABASE bench"

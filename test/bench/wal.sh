@@ -130,7 +130,7 @@ pg_conf w "shared_preload_libraries = '$lib'" \
   "archive_mode = on" "archive_library = '$lib'" "archive_timeout = 60" \
   "full_page_writes = on" \
   "ramsafe.local_dir = '$store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''"
 pg_start_existing w
 conf="$(ramsafe_config w "ramsafe.local_dir = '$store'")"

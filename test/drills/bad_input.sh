@@ -20,7 +20,7 @@ pg_mkdir "$WORK/store"
 pg_init_cluster x
 pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" "ramsafe.local_retention = ''" \
   "include_if_exists = '$WORK/extra.conf'"
 pg_start_existing x
@@ -46,6 +46,8 @@ declare -A bad=(
   [ramsafe.drive_api_url]="http://www.googleapis.com" [ramsafe.drive_oauth_url]="https://x/"
   [ramsafe.local_retention]="dayly=7" [ramsafe.drive_retention]="weekly=many"
   [ramsafe.local_base_retention]="last=two" [ramsafe.drive_base_retention]="monthly"
+  [ramsafe.signing_key_file]="signing.key" [ramsafe.verify_keys_file]="verify_keys.txt"
+  [ramsafe.state_file]="state.json"
 )
 mapfile -t all_settings < <(q "SELECT name FROM pg_settings WHERE name LIKE 'ramsafe.%' ORDER BY 1")
 for name in "${all_settings[@]}"; do

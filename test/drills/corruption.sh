@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Corruption drill: bits flipped and files truncated at random positions in every kind of
-# file of a backup set (manifest, globals, config, every database dump), in the local store
-# and on Drive (the emulator). Each fault must be flagged by `ramsafe verify`, and restore
+# file of a backup set (manifest, its signature, globals, config, every database dump), in the
+# local store and on Drive (the emulator). Each fault must be flagged by `ramsafe verify`
+# (DAMAGED, or UNTRUSTED for the manifest and its signature, exit 5), and restore
 # must fall back to the older good set, saying so (a sample of the faults, each store and
 # each kind of damage, are restored for real).
 #   test/drills/corruption.sh [--rounds N]   (default 1 round over every file; long: 5)
@@ -125,7 +126,7 @@ for ((round = 1; round <= rounds; round++)); do
         if [[ "$where" == local ]]; then damage_local "$store/$bad/$path" "$kind"; else damage_drive "$path" "$kind"; fi
         rc=0
         out="$(rs "$conf" verify --store "$where" "$bad" 2>&1)" || rc=$?
-        if [[ "$rc" -ne 0 && "$out" == *DAMAGED* ]]; then
+        if [[ "$rc" -ne 0 && ( "$out" == *DAMAGED* || "$out" == *UNTRUSTED* ) ]]; then
           detected=$((detected + 1))
         else
           fail "verify missed a $kind in $where $path (exit $rc)" "$out"

@@ -33,7 +33,7 @@ mount_tmpfs "$WORK/x/data" 192m # the database "in RAM", its own filesystem
 pg_init_cluster x
 pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$store_fs'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" "ramsafe.local_retention = ''" \
   "ramsafe.ram_warn_percent = 95" \
   "min_wal_size = '32MB'" "max_wal_size = '32MB'"

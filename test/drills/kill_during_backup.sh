@@ -68,7 +68,7 @@ store="$WORK/store/main"
 pg_init_cluster k
 pg_conf k "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" \
   "ramsafe.local_retention = ''" \
   "ramsafe.max_rate = $MAX_RATE"
@@ -194,8 +194,8 @@ upload_cycle() {
   wait_for "the worker to finish the upload of $id" 120 drive_lists "$id"
   dup="$(drive_set_files "$id" | cut -f1 | sort | uniq -d)"
   assert_eq "" "$dup" "cycle $i: no file of $id is stored twice on Drive"
-  assert_eq "$(($(json "d.files.length" <"$store/$id/manifest.json") + 1))" "$(drive_set_files "$id" | wc -l)" \
-    "cycle $i: Drive holds each file of $id and its manifest"
+  assert_eq "$(($(json "d.files.length" <"$store/$id/manifest.json") + 2))" "$(drive_set_files "$id" | wc -l)" \
+    "cycle $i: Drive holds each file of $id, its manifest and its signature"
 
   pg_wipe_data copy
   out="$(rs "$drive_copy_conf" restore --store drive 2>&1)" || fail "cycle $i: restore from Drive failed" "$out"

@@ -90,7 +90,7 @@ for ((i = 1; i <= cycles; i++)); do
   pg_init_cluster "$c"
   pg_conf "$c" "shared_preload_libraries = 'ramsafe'" \
     "ramsafe.local_dir = '$WORK/store'" \
-    "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+    "${RAMSAFE_KEY_SETTINGS[@]}" \
     "ramsafe.cluster_name = '$c'" \
     "ramsafe.schedule = ''" \
     "ramsafe.local_retention = ''"

@@ -32,7 +32,7 @@ mapfile -t drive_lines < <(drive_settings "$DRIVE_DIR/sa.json" sd)
 pg_init_cluster x
 pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = '* * * * *'" \
   "ramsafe.local_retention = ''" "ramsafe.drive_retention = ''" \
   "${drive_lines[@]}"

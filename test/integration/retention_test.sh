@@ -30,7 +30,7 @@ mapfile -t bad_drive < <(drive_settings "$DRIVE_DIR/stranger.json" sd)
 pg_init_cluster x
 pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" \
   "ramsafe.local_retention = 'last=2'" "ramsafe.drive_retention = 'last=1'" \
   "${bad_drive[@]}"

@@ -22,6 +22,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ramsafe_test_init wal_archive
 # shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
 . "$HERE/../lib/ramsafe.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/forge.sh
+. "$HERE/../lib/forge.sh"
 
 ramsafe_test_library  # sets lib
 
@@ -131,17 +133,20 @@ failed="$(archiver failed_count)"
 q "INSERT INTO t VALUES (0, 'next segment')"
 seg3="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
 [[ ! -e "$waldir/$seg3.zst.age" ]] || fail "$seg3 is archived already; cannot plant a conflict"
+# A genuine (signed) record of other content, as a second cluster sharing this store, its
+# name and its key would leave. (An unsigned one is not ramsafe's: it is archived over.)
 printf 'not this segment' >"$waldir/$seg3.zst.age"
 printf '%064d  %s\n' 0 "$seg3" >"$waldir/$seg3.sha256"
 chown postgres:postgres "$waldir/$seg3.zst.age" "$waldir/$seg3.sha256"
 chmod 600 "$waldir/$seg3.zst.age" "$waldir/$seg3.sha256"
+sign_wal_record "$waldir" "$seg3" "$WORK/keys/signing.key" main
 cp -p "$waldir/$seg3.zst.age" "$WORK/conflict.zst.age"
 new_segment >/dev/null
 wait_for "failed_count to rise for the conflicting $seg3" 60 failed_more_than "$failed"
 wait_for "the WARNING about different content" 10 log_has "WAL file $seg3 is already archived with different content"
 cmp "$WORK/conflict.zst.age" "$waldir/$seg3.zst.age" || fail "the conflicting stored file was replaced"
 assert_eq f "$(archiver "coalesce(last_archived_wal, '') >= '$seg3'")" "the conflicting segment is not counted as archived"
-rm -f "$waldir/$seg3.zst.age" "$waldir/$seg3.sha256"
+rm -f "$waldir/$seg3.zst.age" "$waldir/$seg3.sha256" "$waldir/$seg3.sig"
 new_segment >/dev/null
 wait_for "segment $seg3 to be archived once the conflict is removed" 90 archived_up_to "$seg3"
 cp "$(pg_datadir w)/pg_wal/$seg3" "$WORK/orig-$seg3"

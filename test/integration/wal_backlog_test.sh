@@ -33,7 +33,7 @@ pg_conf w "shared_preload_libraries = 'ramsafe'" \
   "archive_mode = on" \
   "archive_library = 'ramsafe'" \
   "ramsafe.local_dir = '$store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" \
   "ramsafe.base_backup_schedule = '* * * * *'" \
   "ramsafe.local_retention = ''" "ramsafe.local_base_retention = ''" \

@@ -27,7 +27,7 @@ pg_mkdir "$WORK/store"
 pg_init_cluster w
 pg_conf w "shared_preload_libraries = '$lib'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''"
 pg_start_existing w
 conf="$(ramsafe_config w)"

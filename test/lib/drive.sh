@@ -23,6 +23,12 @@
 #   drive_secrets                  every secret a test made, one per line (for leak checks)
 #   drive_fail_30_percent SEED     fault plan: about 30% of Drive requests (not the token
 #                                  endpoint) answer 429 or 503 or lose their connection
+#   drive_cluster_folder CLUSTER   the id of ramsafe's folder for CLUSTER
+#   drive_put TOKEN_FILE FOLDER NAME PROPS_JSON FILE
+#                                  uploads FILE with curl as the holder of a user token (an
+#                                  attacker with write access to the folder; no ramsafe)
+#   drive_put_folder TOKEN_FILE PARENT NAME PROPS_JSON
+#                                  likewise a folder; prints its id
 
 DRIVE_DIR="$WORK/drive"
 
@@ -135,4 +141,58 @@ drive_fail_30_percent() {
   {"match": {"tokenEndpoint": false}, "action": "status", "status": 429, "probability": 0.12},
   {"match": {"tokenEndpoint": false}, "action": "status", "status": 503, "probability": 0.12},
   {"match": {"tokenEndpoint": false}, "action": "reset", "afterBytes": {"random": [0, 200000]}, "probability": 0.12}]}' >/dev/null
+}
+
+drive_cluster_folder() {
+  drive_admin GET /files | json "d.files.find(f => f.appProperties && f.appProperties.ramsafe_cluster === '$1' && !f.trashed).id"
+}
+
+# The access token of a user token file, into a header file for curl -H @FILE (the
+# refresh token through stdin: never in argv); fetched once per token file.
+declare -A DRIVE_AUTH_HEADERS=()
+_drive_auth_header() {
+  local token_file="$1" header="$2" access
+  if [[ -n "${DRIVE_AUTH_HEADERS[$token_file]:-}" ]]; then
+    cp "${DRIVE_AUTH_HEADERS[$token_file]}" "$header"
+    return
+  fi
+  access="$(node -e 'const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+process.stdout.write(new URLSearchParams({grant_type: "refresh_token", client_id: t.client_id,
+  client_secret: t.client_secret, refresh_token: t.refresh_token}).toString());' "$token_file" |
+    curl -sS --fail-with-body --cacert "$DRIVE_CA" --data-binary @- "$DRIVE_URL/token" | json d.access_token)" ||
+    fail "no access token for $token_file"
+  printf 'Authorization: Bearer %s\n' "$access" >"$header"
+  DRIVE_AUTH_HEADERS[$token_file]="$DRIVE_DIR/auth.${#DRIVE_AUTH_HEADERS[@]}"
+  cp "$header" "${DRIVE_AUTH_HEADERS[$token_file]}"
+}
+
+drive_put() {
+  local token_file="$1" folder="$2" name="$3" props="$4" file="$5"
+  local tmp="$DRIVE_DIR/put.$$"
+  _drive_auth_header "$token_file" "$tmp.hdr"
+  {
+    printf -- '--b0undary\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n'
+    node -e 'console.log(JSON.stringify({name: process.argv[1], parents: [process.argv[2]],
+  appProperties: JSON.parse(process.argv[3])}))' "$name" "$folder" "$props"
+    printf -- '\r\n--b0undary\r\nContent-Type: application/octet-stream\r\n\r\n'
+    cat "$file"
+    printf -- '\r\n--b0undary--\r\n'
+  } >"$tmp.body"
+  curl -sS --fail-with-body --cacert "$DRIVE_CA" -H @"$tmp.hdr" \
+    -H 'Content-Type: multipart/related; boundary=b0undary' --data-binary @"$tmp.body" \
+    "$DRIVE_URL/upload/drive/v3/files?uploadType=multipart&supportsAllDrives=true" >/dev/null ||
+    { rm -f "$tmp.hdr" "$tmp.body"; fail "drive_put $name failed"; }
+  rm -f "$tmp.hdr" "$tmp.body"
+}
+
+drive_put_folder() {
+  local token_file="$1" parent="$2" name="$3" props="$4" tmp="$DRIVE_DIR/put.$$"
+  _drive_auth_header "$token_file" "$tmp.hdr"
+  node -e 'console.log(JSON.stringify({name: process.argv[1], parents: [process.argv[2]],
+  mimeType: "application/vnd.google-apps.folder", appProperties: JSON.parse(process.argv[3])}))' \
+    "$name" "$parent" "$props" |
+    curl -sS --fail-with-body --cacert "$DRIVE_CA" -H @"$tmp.hdr" -H 'Content-Type: application/json' \
+      --data-binary @- "$DRIVE_URL/drive/v3/files?supportsAllDrives=true" | json d.id ||
+    { rm -f "$tmp.hdr"; fail "drive_put_folder $name failed"; }
+  rm -f "$tmp.hdr"
 }

@@ -2,7 +2,10 @@
 # Helpers for tests that drive the `ramsafe` companion against test clusters.
 # Source after common.sh. The binary is $RAMSAFE_BIN (default: build/ramsafe).
 #
-#   ramsafe_keys                 age identity + recipients in $WORK/keys (postgres, 0600)
+#   ramsafe_keys                 every key in $WORK/keys (`ramsafe keygen --dir`): age identity
+#                                + recipients, Ed25519 signing key + verify keys (postgres);
+#                                sets RAMSAFE_KEY_SETTINGS, the lines naming them, for a
+#                                server's configuration: "${RAMSAFE_KEY_SETTINGS[@]}"
 #   ramsafe_config NAME [LINE..] write a new $WORK/NAME-*.conf for cluster NAME: local store in
 #                                $WORK/store, the keys above, the cluster's socket and port,
 #                                plus extra lines; echoes the path
@@ -21,10 +24,15 @@ mkdir -p "$WORK/bin"
 install -m 0755 "$RAMSAFE_BIN" "$RAMSAFE_TEST_BIN"
 chown -R postgres:postgres "$WORK/bin"
 
+# The settings naming the keys of ramsafe_keys, one array element per line.
+RAMSAFE_KEY_SETTINGS=()
+
 ramsafe_keys() {
   pg_mkdir "$WORK/keys"
-  runuser -u postgres -- "$RAMSAFE_TEST_BIN" keygen -o "$WORK/keys/identity.txt" >"$WORK/keys/recipients.txt" 2>"$WORK/keys/keygen.log"
-  chown postgres:postgres "$WORK/keys/recipients.txt"
+  runuser -u postgres -- "$RAMSAFE_TEST_BIN" keygen --dir "$WORK/keys" >"$WORK/keys/settings.conf" 2>"$WORK/keys/keygen.log" ||
+    fail "ramsafe keygen --dir failed" "$(cat "$WORK/keys/keygen.log")"
+  # The identity is the restore side's: the server never needs it.
+  mapfile -t RAMSAFE_KEY_SETTINGS < <(grep -v '^ramsafe.identity_file' "$WORK/keys/settings.conf")
 }
 
 ramsafe_config() {
@@ -35,8 +43,7 @@ ramsafe_config() {
   cat >"$conf" <<EOF
 # test configuration for cluster $name
 ramsafe.local_dir = '$WORK/store'
-ramsafe.recipients_file = '$WORK/keys/recipients.txt'
-ramsafe.identity_file = '$WORK/keys/identity.txt'
+$(cat "$WORK/keys/settings.conf")
 ramsafe.host = '$(pg_sockdir "$name")'
 ramsafe.port = $(pg_port "$name")
 ramsafe.user = 'postgres'
@@ -95,8 +102,8 @@ ramsafe_test_library() {
 }
 
 # ramsafe_wal_conf NAME [SETTING...]: configures cluster NAME to archive WAL through
-# ramsafe ($lib from ramsafe_test_library) into $WORK/store, encrypted to the test keys,
-# with no scheduled logical backups; further settings are appended.
+# ramsafe ($lib from ramsafe_test_library) into $WORK/store, encrypted to and signed with the
+# test keys, with no scheduled logical backups; further settings are appended.
 ramsafe_wal_conf() {
   local name="$1"
   shift
@@ -104,7 +111,7 @@ ramsafe_wal_conf() {
     "archive_mode = on" \
     "archive_library = '$lib'" \
     "ramsafe.local_dir = '$WORK/store'" \
-    "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+    "${RAMSAFE_KEY_SETTINGS[@]}" \
     "ramsafe.schedule = ''" \
     "$@"
 }

@@ -57,7 +57,7 @@ TEST(SettingDefsTest, NamesAreUniqueLowerCaseAndPrefixed) {
     EXPECT_TRUE(names.insert(def.name).second) << "duplicate " << def.name;
     EXPECT_FALSE(def.description.empty()) << def.name;
   }
-  EXPECT_EQ(names.size(), 32u);
+  EXPECT_EQ(names.size(), 35u);
 }
 
 TEST(SettingDefsTest, DefaultsAreValidAndFieldsMatchTypes) {
@@ -90,10 +90,10 @@ TEST(SettingDefsTest, SecretFilesAreSuperuserOnly) {
     if (def.superuser_only) superuser_only.insert(def.name);
     if (def.context == SettingContext::kPostmaster) postmaster.insert(def.name);
   }
-  EXPECT_EQ(
-      superuser_only,
-      (std::set<std::string>{"ramsafe.passphrase_file", "ramsafe.identity_file", "ramsafe.passfile",
-                             "ramsafe.drive_credentials_file", "ramsafe.drive_token_file"}));
+  EXPECT_EQ(superuser_only,
+            (std::set<std::string>{"ramsafe.passphrase_file", "ramsafe.identity_file",
+                                   "ramsafe.passfile", "ramsafe.drive_credentials_file",
+                                   "ramsafe.drive_token_file", "ramsafe.signing_key_file"}));
   EXPECT_EQ(postmaster, std::set<std::string>{"ramsafe.data_directory"});
 }
 

@@ -19,6 +19,7 @@
 #include "core/io/stages.h"
 #include "core/wal/wal_archive.h"
 #include "test/unit/drive/drive_emulator.h"
+#include "test/unit/signing_util.h"
 #include "test/unit/test_util.h"
 
 namespace ramsafe {
@@ -40,13 +41,14 @@ class DriveStoreTest : public ::testing::Test {
   }
 
   std::unique_ptr<DriveStore> store() {
-    return std::make_unique<DriveStore>(emulator_->options(), *credentials_, kSharedDrive, "main");
+    return std::make_unique<DriveStore>(emulator_->options(), *credentials_, kSharedDrive, "main",
+                                        signer_.trust);
   }
 
   // A published local set with these files (path -> content), finished at `finished`.
   SetEntry local_set(LocalStore& local, int64_t when, const std::string& finished,
                      const std::map<std::string, std::string>& files) {
-    auto writer = local.begin_set(when);
+    auto writer = local.begin_set(when, signer_);
     Manifest m;
     m.backup_id = writer->id();
     m.cluster = "main";
@@ -107,15 +109,17 @@ class DriveStoreTest : public ::testing::Test {
   test::ScratchDir dir_;
   std::unique_ptr<test::DriveEmulator> emulator_;
   std::optional<DriveCredentials> credentials_;
+  SetSigner signer_ = test::make_signer();
 };
 
 TEST_F(DriveStoreTest, LostAnswersToFolderCreationsMakeNoSecondFolder) {
-  LocalStore local(dir_.file("store/main"));
+  LocalStore local(dir_.file("store/main"), signer_.trust);
   SetEntry set = local_set(local, 1795302300, "2026-11-21T23:05:01.000Z",
                            {{"db/app.dump.zst.age", test::random_bytes(300000)}});
   age::X25519Identity identity = age::X25519Identity::generate();
   std::string wal = dir_.write("pg_wal/000000010000000000000003", test::random_bytes(1 << 16));
-  archive_wal_file(local.root(), {identity.recipient()}, 3, "000000010000000000000003", wal);
+  archive_wal_file(local.root(), {identity.recipient()}, 3, "000000010000000000000003", wal,
+                   signer_);
   // The cluster folder's and the WAL folder's creations are carried out, their answers lost.
   emulator_->admin(
       "POST", "/faults",
@@ -132,7 +136,7 @@ TEST_F(DriveStoreTest, LostAnswersToFolderCreationsMakeNoSecondFolder) {
 }
 
 TEST_F(DriveStoreTest, ReadersSeeEveryFolderAndAWriterFoldsThemIntoTheOldest) {
-  LocalStore local(dir_.file("store/main"));
+  LocalStore local(dir_.file("store/main"), signer_.trust);
   auto worker = store();  // as the server's worker: one object for many passes
   SetEntry first = local_set(local, 1795302300, "2026-11-21T23:05:01.000Z",
                              {{"db/app.dump.zst.age", test::random_bytes(1000, 1)}});
@@ -165,11 +169,11 @@ TEST_F(DriveStoreTest, ReadersSeeEveryFolderAndAWriterFoldsThemIntoTheOldest) {
 }
 
 TEST_F(DriveStoreTest, WalFoldersAreFoldedIntoTheOldest) {
-  LocalStore local(dir_.file("store/main"));
+  LocalStore local(dir_.file("store/main"), signer_.trust);
   age::X25519Identity identity = age::X25519Identity::generate();
   auto archive = [&](const std::string& name) {
     std::string wal = dir_.write("pg_wal/" + name, test::random_bytes(1 << 15));
-    archive_wal_file(local.root(), {identity.recipient()}, 3, name, wal);
+    archive_wal_file(local.root(), {identity.recipient()}, 3, name, wal, signer_);
   };
   archive("000000010000000000000003");
   auto worker = store();
@@ -188,7 +192,7 @@ TEST_F(DriveStoreTest, WalFoldersAreFoldedIntoTheOldest) {
 }
 
 TEST_F(DriveStoreTest, ParallelReadsEachGetTheirOwnConnection) {
-  LocalStore local(dir_.file("store/main"));
+  LocalStore local(dir_.file("store/main"), signer_.trust);
   std::map<std::string, std::string> files;
   for (int i = 0; i < 4; ++i)
     files["db/d" + std::to_string(i) + ".dump.zst.age"] =
@@ -230,7 +234,7 @@ TEST_F(DriveStoreTest, ParallelReadsEachGetTheirOwnConnection) {
 }
 
 TEST_F(DriveStoreTest, AListingDriveSaysMayBeIncompleteIsRefused) {
-  LocalStore local(dir_.file("store/main"));
+  LocalStore local(dir_.file("store/main"), signer_.trust);
   SetEntry set = local_set(local, 1795302300, "2026-11-21T23:05:01.000Z",
                            {{"db/app.dump.zst.age", test::random_bytes(1000)}});
   store()->upload_set(local, set, nullptr);
@@ -250,7 +254,7 @@ TEST_F(DriveStoreTest, AListingDriveSaysMayBeIncompleteIsRefused) {
 }
 
 TEST_F(DriveStoreTest, DuplicatesKeepTheCopyThatChecksOut) {
-  LocalStore local(dir_.file("store/main"));
+  LocalStore local(dir_.file("store/main"), signer_.trust);
   std::string content = test::random_bytes(400000);
   SetEntry set =
       local_set(local, 1795302300, "2026-11-21T23:05:01.000Z", {{"db/app.dump.zst.age", content}});
@@ -304,7 +308,7 @@ TEST_F(DriveStoreTest, DuplicatesKeepTheCopyThatChecksOut) {
 }
 
 TEST_F(DriveStoreTest, RemovalTrashesInASharedDriveAndDeletesInMyDrive) {
-  LocalStore local(dir_.file("store/main"));
+  LocalStore local(dir_.file("store/main"), signer_.trust);
   SetEntry set = local_set(local, 1795302300, "2026-11-21T23:05:01.000Z",
                            {{"db/app.dump.zst.age", test::random_bytes(1000)}});
   auto shared = store();
@@ -317,10 +321,11 @@ TEST_F(DriveStoreTest, RemovalTrashesInASharedDriveAndDeletesInMyDrive) {
       EXPECT_TRUE(f["trashed"].get<bool>()) << f.dump();
       ++trashed;
     }
-  EXPECT_EQ(trashed, 2);
+  EXPECT_EQ(trashed, 3);  // the data file, the signature and the manifest
   EXPECT_TRUE(shared->list_sets().empty());
 
-  DriveStore mine(emulator_->options(), emulator_->user_token("pi@example.com"), "", "main");
+  DriveStore mine(emulator_->options(), emulator_->user_token("pi@example.com"), "", "main",
+                  signer_.trust);
   mine.upload_set(local, set, nullptr);
   ASSERT_EQ(mine.list_sets().size(), 1u);
   mine.delete_set(set.id);  // the owner deletes: trashed files would count against the quota

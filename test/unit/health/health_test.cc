@@ -4,6 +4,7 @@
 
 #include "core/io/stages.h"
 #include "core/store/local_store.h"
+#include "test/unit/signing_util.h"
 #include "test/unit/test_util.h"
 
 namespace ramsafe {
@@ -107,26 +108,39 @@ Manifest manifest_for(const std::string& id, const std::string& finished, const 
   return m;
 }
 
+const SetSigner& signer() {
+  static const SetSigner s = test::make_signer();
+  return s;
+}
+
+// The configuration line that makes the readers trust signer()'s sets.
+std::string trust_line(test::ScratchDir& dir) {
+  return "ramsafe.verify_keys_file = '" +
+         dir.write("verify_keys.txt", signer().key.verify_key().encode() + "\n") + "'\n";
+}
+
 std::string publish(LocalStore& store, int64_t when, const std::string& finished,
                     const std::string& kind = "logical") {
   const std::string content = "stored bytes of " + finished;
-  auto writer = store.begin_set(when);
+  auto writer = store.begin_set(when, signer());
   UniqueFd fd = writer->create_file("db/app.dump.zst.age");
   write_all(fd.get(), content.data(), content.size(), "test");
   writer->close_file(fd, "db/app.dump.zst.age");
-  writer->publish(manifest_for(writer->id(), finished, kind, content));
+  Manifest m = manifest_for(writer->id(), finished, kind, content);
+  writer->publish(m);
   return writer->id();
 }
 
 TEST(HealthGather, LocalStoreWithoutServer) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("store/main"));
+  LocalStore store(dir.file("store/main"), signer().trust);
   publish(store, 1795298700, "2026-11-21T22:05:01.000Z");
   std::string newest = publish(store, 1795302300, "2026-11-21T23:05:01.000Z");
   std::string damaged = publish(store, 1795305900, "2026-11-22T00:05:01.000Z");
   dir.write("store/main/" + damaged + "/manifest.json", "{ not json");
   std::string conf = dir.write("c.conf", "ramsafe.local_dir = '" + dir.file("store") +
-                                             "'\nramsafe.data_directory = '" + dir.path() + "'\n");
+                                             "'\nramsafe.data_directory = '" + dir.path() + "'\n" +
+                                             trust_line(dir));
   HealthRequest request;
   request.config_path = conf;
   request.ask_server = false;
@@ -157,10 +171,11 @@ TEST(HealthGather, LocalStoreWithoutServer) {
 
 TEST(HealthGather, NewestPhysicalAndKinds) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("store/main"));
+  LocalStore store(dir.file("store/main"), signer().trust);
   publish(store, 1795298700, "2026-11-21T22:05:01.000Z", "physical");
   publish(store, 1795302300, "2026-11-21T23:05:01.000Z");
-  std::string conf = dir.write("c.conf", "ramsafe.local_dir = '" + dir.file("store") + "'\n");
+  std::string conf =
+      dir.write("c.conf", "ramsafe.local_dir = '" + dir.file("store") + "'\n" + trust_line(dir));
   HealthRequest request;
   request.config_path = conf;
   request.ask_server = false;

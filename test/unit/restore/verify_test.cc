@@ -17,6 +17,7 @@
 #include "core/io/unique_fd.h"
 #include "core/wal/wal_archive.h"
 #include "core/wal/wal_window.h"
+#include "test/unit/signing_util.h"
 #include "test/unit/test_util.h"
 
 namespace ramsafe {
@@ -36,7 +37,7 @@ class WalVerify : public ::testing::Test {
     std::string content;
     for (int i = 0; i < 2000; ++i) content += name + ":" + std::to_string(i) + "\n";
     std::string source = dir_.write("pg_wal/" + name, content);
-    archive_wal_file(root_, recipients_, 3, name, source);
+    archive_wal_file(root_, recipients_, 3, name, source, signer_);
   }
 
   // Flips one byte in the middle of the stored file.
@@ -66,7 +67,7 @@ class WalVerify : public ::testing::Test {
   }
 
   WalVerification check(const std::vector<SetEntry>& sets, bool deep = true) {
-    return verify_wal_archive(root_, sets, deep, identities_, nullptr);
+    return verify_wal_archive(root_, sets, deep, identities_, signer_.trust, nullptr);
   }
 
   test::ScratchDir dir_;
@@ -74,6 +75,7 @@ class WalVerify : public ::testing::Test {
   std::vector<age::Recipient> recipients_;
   std::vector<age::Identity> identities_;
   std::string root_;
+  SetSigner signer_ = test::make_signer();
 };
 
 TEST_F(WalVerify, NoArchiveIsNotDamage) {
@@ -132,7 +134,7 @@ TEST_F(WalVerify, AMissingChecksumFileIsDamageEvenWithoutAKey) {
 TEST_F(WalVerify, AFileForAnotherIdentityIsFlagged) {
   archive("000000010000000000000001");
   std::vector<age::Identity> other{age::X25519Identity::generate()};
-  WalVerification v = verify_wal_archive(root_, {}, true, other, nullptr);
+  WalVerification v = verify_wal_archive(root_, {}, true, other, signer_.trust, nullptr);
   EXPECT_FALSE(v.ok);
   ASSERT_EQ(v.damaged.size(), 1u);
   EXPECT_EQ(v.damaged[0].name, "000000010000000000000001");

@@ -19,6 +19,8 @@
 #include "core/set/manifest.h"
 #include "core/store/local_store.h"
 #include "core/wal/wal_archive.h"
+#include "core/set/trust.h"
+#include "test/unit/signing_util.h"
 #include "test/unit/test_util.h"
 
 namespace ramsafe {
@@ -95,8 +97,14 @@ class StoreFixture : public testing::Test {
  protected:
   std::string root() const { return dir_.file("main"); }
 
-  void add_set(const Manifest& m) {
-    dir_.write("main/" + m.backup_id + "/manifest.json", m.to_json());
+  // A signed set: what the readers below trust.
+  void add_set(const Manifest& unsigned_manifest) {
+    Manifest m = unsigned_manifest;
+    m.sequence = ++sequence_;
+    std::string bytes = m.to_json();
+    dir_.write("main/" + m.backup_id + "/manifest.json", bytes);
+    dir_.write("main/" + m.backup_id + "/" + kManifestSignatureName,
+               sign_manifest(signer_.key, bytes));
   }
 
   // Archived WAL segments first..last, stored at `mtime` (unix seconds).
@@ -115,13 +123,13 @@ class StoreFixture : public testing::Test {
     Settings settings = load_settings(config::parse_text(extra_settings, "t.conf", "/nowhere"));
     PruneRequest request = prune_request_for(settings, TimeZone::utc());
     request.dry_run = dry_run;
-    LocalStore store(root());
+    LocalStore store(root(), signer_.trust);
     return run_prune(request, &store, nullptr);
   }
 
   std::set<std::string> sets_left() {
     std::set<std::string> ids;
-    for (const auto& s : LocalStore(root()).list_sets()) ids.insert(s.id);
+    for (const auto& s : LocalStore(root(), signer_.trust).list_sets()) ids.insert(s.id);
     return ids;
   }
 
@@ -140,6 +148,8 @@ class StoreFixture : public testing::Test {
   }
 
   test::ScratchDir dir_;
+  SetSigner signer_ = test::make_signer();
+  uint64_t sequence_ = 0;
 };
 
 std::set<std::string> segs(int first, int last) {

@@ -418,6 +418,43 @@ TEST(RetentionSafetyTest, UnusableSetsAreKeptAndNotCounted) {
                      }));
 }
 
+// Attack 3 of issue 14: key-less manifests with future dates (untrusted) are neither the
+// newest set nor in any bucket, so the real sets are kept; and they are not deleted.
+TEST(RetentionSafetyTest, UntrustedSetsAreNeitherCountedNorDeleted) {
+  std::vector<RetentionCandidate> candidates;
+  for (int i = 0; i < 24; ++i) {
+    RetentionCandidate forged;
+    forged.id = "2099010" + std::to_string(1 + i % 9) + "T" + (i < 10 ? "0" : "") +
+                std::to_string(i) + "0000Z";
+    forged.finished_unix = at("2099-01-01 00:00") + i * 3600;
+    forged.usable = false;
+    forged.untrusted = "unsigned, and it claims to have finished in the future";
+    candidates.push_back(forged);
+  }
+  candidates.push_back({"20261122T041500Z", at("2026-11-22 04:15"), true, false, ""});
+  candidates.push_back({"20261122T031500Z", at("2026-11-22 03:15"), true, false, ""});
+  candidates.push_back({"20261121T031500Z", at("2026-11-21 03:15"), true, false, ""});
+  const auto decisions =
+      decide_retention(candidates, RetentionPolicy::parse("last=2 daily=2"), TimeZone::utc());
+  int kept_real = 0, kept_forged = 0;
+  for (const auto& d : decisions) {
+    EXPECT_TRUE(d.keep) << d.id << ": " << d.reason_text();
+    if (d.id.compare(0, 4, "2099") == 0) {
+      ++kept_forged;
+      EXPECT_EQ(d.reason_text(),
+                "UNTRUSTED: unsigned, and it claims to have finished in the future; retention "
+                "neither counts nor deletes it");
+    } else {
+      ++kept_real;
+    }
+  }
+  EXPECT_EQ(kept_forged, 24);
+  EXPECT_EQ(kept_real, 3);
+  EXPECT_EQ(decisions[0].id, "20261122T041500Z");
+  EXPECT_EQ(decisions[0].reason_text(),
+            "last 1 of 2; daily 2026-11-22 (1 of 2); newest complete set");
+}
+
 TEST(RetentionSafetyTest, ProtectedSetsAreKeptWithTheirReason) {
   const std::map<std::string, std::string> protect = {
       {"20260601T101500Z", "not yet on Drive"},

@@ -8,6 +8,8 @@
 
 #include "core/error.h"
 #include "core/io/stages.h"
+#include "core/set/freshness.h"
+#include "test/unit/signing_util.h"
 #include "test/unit/test_util.h"
 
 namespace ramsafe {
@@ -33,19 +35,33 @@ Manifest manifest_for(const std::string& id, const std::string& finished,
   return m;
 }
 
+// One signing key for the tests below; stores read with its trust.
+const SetSigner& signer() {
+  static const SetSigner s = test::make_signer();
+  return s;
+}
+
+// Times in these tests are from 2026: read them as of a later day.
+TrustPolicy trust() {
+  TrustPolicy t = signer().trust;
+  t.now_ms = *parse_rfc3339_utc("2026-12-01T00:00:00Z");
+  return t;
+}
+
 std::string publish(LocalStore& store, int64_t when, const std::string& finished,
-                    const std::string& content) {
-  auto writer = store.begin_set(when);
+                    const std::string& content, const SetSigner& by = signer()) {
+  auto writer = store.begin_set(when, by);
   UniqueFd fd = writer->create_file("db/app.dump.zst.age");
   write_all(fd.get(), content.data(), content.size(), "test");
   writer->close_file(fd, "db/app.dump.zst.age");
-  writer->publish(manifest_for(writer->id(), finished, content));
+  Manifest m = manifest_for(writer->id(), finished, content);
+  writer->publish(m);
   return writer->id();
 }
 
 TEST(LocalStore, PublishListsAndReads) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("main"));
+  LocalStore store(dir.file("main"), trust());
   EXPECT_TRUE(store.list_sets().empty());
   std::string id = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "payload");
   EXPECT_EQ(id, "20261121T230500Z");
@@ -65,7 +81,7 @@ TEST(LocalStore, PublishListsAndReads) {
 
 TEST(LocalStore, SameSecondGetsASuffix) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("main"));
+  LocalStore store(dir.file("main"), trust());
   EXPECT_EQ(publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a"), "20261121T230500Z");
   EXPECT_EQ(publish(store, 1795302300, "2026-11-21T23:05:02.000Z", "b"), "20261121T230500Z-2");
   EXPECT_EQ(publish(store, 1795302300, "2026-11-21T23:05:03.000Z", "c"), "20261121T230500Z-3");
@@ -76,7 +92,7 @@ TEST(LocalStore, SameSecondGetsASuffix) {
 
 TEST(LocalStore, NewestIsByManifestFinishTimeNotByName) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("main"));
+  LocalStore store(dir.file("main"), trust());
   // The clock went backwards between these backups: the later one has the smaller id.
   publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "first");
   publish(store, 1795298700, "2026-11-21T23:30:00.000Z", "second, after a clock step back");
@@ -87,10 +103,10 @@ TEST(LocalStore, NewestIsByManifestFinishTimeNotByName) {
 
 TEST(LocalStore, PartialSetsAreNeverListedAndAreCleanedUp) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("main"));
+  LocalStore store(dir.file("main"), trust());
   publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "good");
   {
-    auto writer = store.begin_set(1795305900);
+    auto writer = store.begin_set(1795305900, signer());
     UniqueFd fd = writer->create_file("globals.sql.zst.age");
     EXPECT_TRUE(path_exists(writer->partial_path()));
     EXPECT_EQ(store.list_sets().size(), 1u);
@@ -108,7 +124,7 @@ TEST(LocalStore, PartialSetsAreNeverListedAndAreCleanedUp) {
 
 TEST(LocalStore, DamagedOrMissingManifestIsListedUnusable) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("main"));
+  LocalStore store(dir.file("main"), trust());
   std::string a = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a");
   std::string b = publish(store, 1795305900, "2026-11-22T00:05:01.000Z", "b");
   ::unlink(dir.file("main/" + b + "/manifest.json").c_str());
@@ -125,17 +141,18 @@ TEST(LocalStore, DamagedOrMissingManifestIsListedUnusable) {
 
 TEST(LocalStore, ManifestOfAnotherSetIsRejected) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("main"));
+  LocalStore store(dir.file("main"), trust());
   std::string a = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a");
   ASSERT_EQ(::rename(dir.file("main/" + a).c_str(), dir.file("main/20200101T000000Z").c_str()), 0);
   auto sets = store.list_sets();
   ASSERT_EQ(sets.size(), 1u);
   EXPECT_FALSE(sets[0].usable());
+  EXPECT_NE(sets[0].problem.find("is for backup " + a), std::string::npos) << sets[0].problem;
 }
 
 TEST(LocalStore, DeleteRemovesTheSetAtomically) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("main"));
+  LocalStore store(dir.file("main"), trust());
   std::string a = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a");
   store.delete_set(a);
   EXPECT_TRUE(store.list_sets().empty());
@@ -146,7 +163,7 @@ TEST(LocalStore, DeleteRemovesTheSetAtomically) {
 
 TEST(LocalStore, LockIsExclusive) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("main"));
+  LocalStore store(dir.file("main"), trust());
   UniqueFd held = store.lock("back up");
   // flock locks belong to the open file description: a second open conflicts even in
   // one process, like a second ramsafe process would.
@@ -164,10 +181,89 @@ TEST(LocalStore, LockIsExclusive) {
 
 TEST(LocalStore, WriteErrorsSurface) {
   test::ScratchDir dir;
-  LocalStore store(dir.file("main"));
-  auto writer = store.begin_set(1795302300);
+  LocalStore store(dir.file("main"), trust());
+  auto writer = store.begin_set(1795302300, signer());
   UniqueFd fd = writer->create_file("x");
   EXPECT_THROW(writer->create_file("x"), Error) << "files are created exclusively";
+}
+
+// Signed sets (issue 14): publish is where every set is signed and numbered.
+TEST(LocalStore, PublishSignsAndNumbersEverySet) {
+  test::ScratchDir dir;
+  make_dirs(dir.file("keys"));
+  SetSigner by = test::make_signer("main", dir.file("keys/ramsafe-state.json"));
+  TrustPolicy t = by.trust;
+  t.now_ms = *parse_rfc3339_utc("2026-12-01T00:00:00Z");
+  LocalStore store(dir.file("main"), t);
+  std::string a = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a", by);
+  std::string b = publish(store, 1795305900, "2026-11-22T00:05:01.000Z", "b", by);
+  std::string sig = read_file(dir.file("main/" + a + "/manifest.json.sig"));
+  EXPECT_EQ(sig.compare(0, 21, "ramsafe-signature-v1 "), 0) << sig;
+  auto sets = store.list_sets();
+  ASSERT_EQ(sets.size(), 2u);
+  EXPECT_EQ(sets[0].id, b);
+  EXPECT_EQ(sets[0].trust, Trust::kTrusted);
+  EXPECT_EQ(sets[0].key_id, by.key.verify_key().id());
+  EXPECT_EQ(sets[0].manifest->format_version, 2);
+  EXPECT_EQ(sets[0].manifest->sequence, 2u);
+  EXPECT_EQ(sets[1].manifest->sequence, 1u);
+
+  // The newest set deleted (by retention, or by someone with access to the store): the
+  // next one does not reuse its number, this host remembers it.
+  store.delete_set(b);
+  std::string c = publish(store, 1795309500, "2026-11-22T01:05:01.000Z", "c", by);
+  EXPECT_EQ(store.list_sets()[0].manifest->sequence, 3u);
+  FreshnessState state(by.state_file);
+  state.load();
+  EXPECT_EQ(state.seen("main")->sequence, 3u);
+  EXPECT_EQ(state.seen("main")->backup_id, c);
+
+  // A host without its state (a new machine restored from the store) goes on from the
+  // store's highest number.
+  SetSigner fresh{std::move(by.key), "main", "", by.trust};
+  publish(store, 1795313100, "2026-11-22T02:05:01.000Z", "d", fresh);
+  EXPECT_EQ(store.list_sets()[0].manifest->sequence, 4u);
+}
+
+TEST(LocalStore, TamperedUnsignedAndForeignSetsAreListedUntrusted) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"), trust());
+  std::string a = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "a");
+  std::string b = publish(store, 1795305900, "2026-11-22T00:05:01.000Z", "b");
+  std::string c = publish(store, 1795309500, "2026-11-22T01:05:01.000Z", "c");
+  std::string d = publish(store, 1795313100, "2026-11-22T02:05:01.000Z", "d",
+                          test::make_signer());  // a key this store's reader does not trust
+  // a: an edit anywhere in the manifest; b: the signature removed; c: a set written before
+  // signing (format 1, no signature).
+  std::string manifest_a = dir.file("main/" + a + "/manifest.json");
+  std::string text = read_file(manifest_a);
+  text.replace(text.find("\"app\""), 5, "\"APP\"");
+  write_file_atomic(manifest_a, text);
+  ::unlink(dir.file("main/" + b + "/manifest.json.sig").c_str());
+  ::unlink(dir.file("main/" + c + "/manifest.json.sig").c_str());
+  Manifest old = manifest_for(c, "2026-11-22T01:05:01.000Z", "c");
+  old.format_version = 1;
+  write_file_atomic(dir.file("main/" + c + "/manifest.json"), old.to_json());
+
+  auto sets = store.list_sets();
+  ASSERT_EQ(sets.size(), 4u);
+  for (const auto& s : sets) {
+    EXPECT_FALSE(s.usable()) << s.id;
+    EXPECT_TRUE(s.untrusted()) << s.id;
+    EXPECT_EQ(s.problem_text().compare(0, 11, "UNTRUSTED: "), 0) << s.problem_text();
+  }
+  auto find = [&sets](const std::string& id) {
+    for (const auto& s : sets)
+      if (s.id == id) return s;
+    return SetEntry{};
+  };
+  EXPECT_NE(find(a).problem.find("BAD SIGNATURE"), std::string::npos) << find(a).problem;
+  EXPECT_NE(find(b).problem.find("is missing"), std::string::npos) << find(b).problem;
+  EXPECT_EQ(find(c).trust, Trust::kUnsigned);
+  ASSERT_TRUE(find(c).unsigned_manifest);
+  EXPECT_EQ(find(c).unsigned_manifest->finished_at, "2026-11-22T01:05:01.000Z");
+  EXPECT_NE(find(d).problem.find("not in ramsafe.verify_keys_file"), std::string::npos);
+  EXPECT_FALSE(newest_by_sequence(sets)) << "untrusted sets have no sequence to trust";
 }
 
 }  // namespace

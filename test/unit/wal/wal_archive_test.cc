@@ -14,6 +14,7 @@
 #include "core/io/process.h"
 #include "core/io/stages.h"
 #include "core/io/unique_fd.h"
+#include "test/unit/signing_util.h"
 #include "test/unit/test_util.h"
 
 namespace ramsafe {
@@ -32,14 +33,23 @@ class WalArchive : public ::testing::Test {
 
   WalArchiveResult archive(const std::string& name, const std::string& content) {
     std::string source = dir_.write("pg_wal/" + name, content);
-    return archive_wal_file(root_, recipients_, 3, name, source);
+    return archive_wal_file(root_, recipients_, 3, name, source, signer_);
   }
 
-  std::string fetch(const std::string& name) {
+  std::string fetch(const std::string& name, bool allow_unsigned = false) {
+    return fetch_with(signer_.trust, name, allow_unsigned);
+  }
+
+  std::string fetch_with(const TrustPolicy& trust, const std::string& name,
+                         bool allow_unsigned = false) {
     std::string dest = dir_.file("restored/RECOVERYXLOG");
     make_dirs(parent_dir(dest));
-    fetch_wal_file(root_, identities_, name, dest);
+    fetch_wal_file(root_, identities_, name, dest, trust, allow_unsigned);
     return read_file(dest, 1u << 30);
+  }
+
+  std::string wal_file(const std::string& name, const std::string& suffix) const {
+    return root_ + "/wal/00000001/" + name + suffix;
   }
 
   static Errc code_of(const std::function<void()>& fn, std::string* message = nullptr) {
@@ -58,6 +68,7 @@ class WalArchive : public ::testing::Test {
   std::vector<age::Recipient> recipients_;
   std::vector<age::Identity> identities_;
   std::string root_;
+  SetSigner signer_ = test::make_signer();
 };
 
 TEST(WalFileNames, AcceptsWhatTheArchiverHandsOver) {
@@ -101,10 +112,11 @@ TEST_F(WalArchive, SegmentRoundTrip) {
   EXPECT_EQ(r.stored_bytes, read_file(r.path, 1u << 30).size());
   EXPECT_EQ(read_file(root_ + "/wal/00000001/" + kSegment + ".sha256"),
             sha256_hex(segment) + "  " + kSegment + "\n");
-  // Only the two published files; no temporary file is left.
-  EXPECT_EQ(list_dir(root_ + "/wal/00000001"),
-            (std::vector<std::string>{std::string(kSegment) + ".sha256",
-                                      std::string(kSegment) + ".zst.age"}));
+  // Only the three published files; no temporary file is left.
+  EXPECT_EQ(
+      list_dir(root_ + "/wal/00000001"),
+      (std::vector<std::string>{std::string(kSegment) + ".sha256", std::string(kSegment) + ".sig",
+                                std::string(kSegment) + ".zst.age"}));
   struct stat st;
   ASSERT_EQ(::stat(r.path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -180,12 +192,15 @@ TEST_F(WalArchive, LoneChecksumFileFromACrashIsRewritten) {
 
 TEST_F(WalArchive, BadNamesAndMissingSourceAreRefused) {
   std::string source = dir_.write("x", "data");
-  EXPECT_EQ(code_of([&] { archive_wal_file(root_, recipients_, 3, "../x", source); }),
-            Errc::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { fetch_wal_file(root_, identities_, "x", dir_.file("out")); }),
+  EXPECT_EQ(code_of([&] { archive_wal_file(root_, recipients_, 3, "../x", source, signer_); }),
             Errc::kInvalidArgument);
   EXPECT_EQ(code_of([&] {
-              archive_wal_file(root_, recipients_, 3, kSegment, dir_.file("pg_wal/missing"));
+              fetch_wal_file(root_, identities_, "x", dir_.file("out"), signer_.trust, false);
+            }),
+            Errc::kInvalidArgument);
+  EXPECT_EQ(code_of([&] {
+              archive_wal_file(root_, recipients_, 3, kSegment, dir_.file("pg_wal/missing"),
+                               signer_);
             }),
             Errc::kNotFound);
   EXPECT_FALSE(path_exists(root_ + "/wal/00000001/" + kSegment + ".zst.age"));
@@ -220,8 +235,9 @@ TEST_F(WalArchive, DamagedStoredFileIsCorruptNotNotFound) {
   write_file_atomic(path, good);
   std::string sum_path = root_ + "/wal/00000001/" + kSegment + ".sha256";
   std::string sum = read_file(sum_path);
+  // (a well-formed record that is not the signed one: untrusted)
   write_file_atomic(sum_path, std::string(64, 'a') + "  " + kSegment + "\n");
-  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kCorrupt);
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kUntrusted);
   write_file_atomic(sum_path, "garbage\n");
   EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kCorrupt);
   ::unlink(sum_path.c_str());
@@ -233,7 +249,9 @@ TEST_F(WalArchive, DamagedStoredFileIsCorruptNotNotFound) {
 TEST_F(WalArchive, WrongKeyIsCryptoError) {
   archive(kSegment, "segment");
   std::vector<age::Identity> other{age::X25519Identity::generate()};
-  EXPECT_EQ(code_of([&] { fetch_wal_file(root_, other, kSegment, dir_.file("out")); }),
+  EXPECT_EQ(code_of([&] {
+              fetch_wal_file(root_, other, kSegment, dir_.file("out"), signer_.trust, false);
+            }),
             Errc::kCrypto);
   EXPECT_FALSE(path_exists(dir_.file("out")));
 }
@@ -265,6 +283,76 @@ TEST_F(WalArchive, StoredFileIsPlainAgeAndZstd) {
   ExitStatus status = child.wait();
   ASSERT_TRUE(status.success()) << status.describe() << ": " << child.stderr_tail();
   EXPECT_EQ(read_file(out, 1u << 30), segment);
+}
+
+// Signed WAL (issue 14): the record's signature is what a reader trusts.
+TEST_F(WalArchive, TheChecksumRecordIsSignedAndCheckedOnFetch) {
+  std::string segment = test::random_bytes(4096, 11);
+  archive(kSegment, segment);
+  std::string sig = read_file(wal_file(kSegment, ".sig"));
+  EXPECT_EQ(sig.compare(0, 21, "ramsafe-signature-v1 "), 0) << sig;
+  EXPECT_NE(sig.find(signer_.key.verify_key().id()), std::string::npos) << sig;
+
+  // Another reader's verify keys: the same bytes are untrusted there.
+  test::ScratchDir other_dir;
+  SetSigner other = test::make_signer();
+  std::string message;
+  EXPECT_EQ(code_of([&] { fetch_with(other.trust, kSegment); }, &message), Errc::kUntrusted);
+  EXPECT_NE(message.find("not in ramsafe.verify_keys_file"), std::string::npos) << message;
+  // No verify keys at all.
+  EXPECT_EQ(code_of([&] { fetch_with(TrustPolicy{}, kSegment); }, &message), Errc::kUntrusted);
+  EXPECT_NE(message.find("trusts no verify key"), std::string::npos) << message;
+  // The record is bound to its cluster: another cluster's reader does not take it.
+  TrustPolicy elsewhere = signer_.trust;
+  elsewhere.cluster = "other";
+  EXPECT_EQ(code_of([&] { fetch_with(elsewhere, kSegment); }, &message), Errc::kUntrusted);
+  EXPECT_NE(message.find("BAD SIGNATURE"), std::string::npos) << message;
+  // A flipped bit in the signature.
+  std::string bad = sig;
+  bad[bad.size() - 10] = bad[bad.size() - 10] == 'A' ? 'B' : 'A';
+  write_file_atomic(wal_file(kSegment, ".sig"), bad);
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kUntrusted);
+  // Missing: unsigned, taken only when unsigned files are allowed.
+  ::unlink(wal_file(kSegment, ".sig").c_str());
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }, &message), Errc::kUntrusted);
+  EXPECT_NE(message.find("--allow-unsigned"), std::string::npos) << message;
+  EXPECT_EQ(fetch(kSegment, true), segment);
+  write_file_atomic(wal_file(kSegment, ".sig"), sig);
+  EXPECT_EQ(fetch(kSegment), segment);
+}
+
+TEST_F(WalArchive, AForgedFileUnderAnArchivedNameIsUntrusted) {
+  // Someone with the public recipient only replaces a stored file with one of their own
+  // and writes its checksum: the record is not the signed one.
+  std::string segment = test::random_bytes(4096, 12);
+  archive(kSegment, segment);
+  std::string forged = test::random_bytes(4096, 13);
+  SetSigner attacker = test::make_signer();  // a key this host does not trust
+  std::string source = dir_.write("attacker/" + std::string(kSegment), forged);
+  std::string attacker_root = dir_.file("attacker-store/main");
+  archive_wal_file(attacker_root, recipients_, 3, kSegment, source, attacker);
+  for (const char* suffix : {".zst.age", ".sha256"})
+    write_file_atomic(wal_file(kSegment, suffix),
+                      read_file(attacker_root + "/wal/00000001/" + kSegment + suffix, 1u << 30));
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kUntrusted);
+  // With the attacker's own signature too: signed by a key this host does not trust.
+  write_file_atomic(wal_file(kSegment, ".sig"),
+                    read_file(attacker_root + "/wal/00000001/" + kSegment + ".sig"));
+  EXPECT_EQ(code_of([&] { fetch(kSegment); }), Errc::kUntrusted);
+  EXPECT_FALSE(path_exists(dir_.file("restored/RECOVERYXLOG")));
+}
+
+TEST_F(WalArchive, AnUntrustedStoredFileIsArchivedAnewOverIt) {
+  // A planted (or pre-signing) file under the name PostgreSQL hands over next: the archiver
+  // does not take it for an identical copy, nor refuse forever; it stores its own.
+  std::string segment = test::random_bytes(4096, 14);
+  dir_.write("store/main/wal/00000001/" + std::string(kSegment) + ".zst.age", "planted");
+  dir_.write("store/main/wal/00000001/" + std::string(kSegment) + ".sha256",
+             sha256_hex(segment) + "  " + kSegment + "\n");
+  WalArchiveResult r = archive(kSegment, segment);
+  EXPECT_FALSE(r.already_stored);
+  EXPECT_EQ(fetch(kSegment), segment);
+  EXPECT_TRUE(archive(kSegment, segment).already_stored);
 }
 
 }  // namespace
