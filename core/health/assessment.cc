@@ -77,6 +77,7 @@ class Judge {
     configuration();
     schedules();
     backup_age();
+    if (!facts_.rollback.empty()) add("freshness", HealthState::kCritical, facts_.rollback);
     for (const auto& store : facts_.stores) store_listing(store);
     if (const StoreHealth* local = facts_.store("local")) free_space(*local);
     if (const StoreHealth* drive = facts_.store("drive")) drive_lag(*drive);

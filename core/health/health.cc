@@ -18,6 +18,7 @@
 #include "core/pg/pg_connection.h"
 #include "core/retention/prune.h"
 #include "core/schedule/timezone.h"
+#include "core/set/freshness.h"
 #include "core/store/local_store.h"
 #include "core/wal/wal_archive.h"
 #include "core/wal/wal_window.h"
@@ -142,8 +143,21 @@ LocalListing gather_local(const Settings& settings, StoreHealth* store) {
   return listing;
 }
 
+// A rollback of the stores against what this host has seen (core/set/freshness.h), read
+// only: check never writes the state file. A state that cannot be read is no finding here;
+// list and restore warn about it.
+std::string rollback_seen(const Settings& settings, const std::vector<SetEntry>& sets) {
+  try {
+    FreshnessState state(state_file_path(settings));
+    state.load();
+    return rollback_problem(state.seen(cluster_name(settings)), newest_by_sequence(sets));
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 void gather_drive(const Settings& settings, const LocalListing& local, const HealthRequest& request,
-                  StoreHealth* store) {
+                  StoreHealth* store, std::vector<SetEntry>* listed) {
   store->kind = "drive";
   store->location = DriveStore::describe_for(settings.drive_folder_id, cluster_name(settings));
   // Drive gets what is left of the time, less a second to finish the report.
@@ -160,6 +174,7 @@ void gather_drive(const Settings& settings, const LocalListing& local, const Hea
     std::vector<RemoteWalFile> remote_wal = drive->list_wal();
     store->listed = true;
     summarize_sets(sets, store);
+    *listed = sets;
     std::vector<StoredWalFile> wal = DriveStore::stored_of(remote_wal);
     summarize_wal(wal, store);
     if (local.listed) {
@@ -438,6 +453,7 @@ HealthFacts gather_health(const HealthRequest& request) {
   if (settings) facts.cluster = cluster_name(*settings);
 
   LocalListing local;
+  std::vector<SetEntry> drive_sets;
   if (settings && !settings->local_dir.empty()) {
     tell(request, "listing the local store");
     StoreHealth store;
@@ -453,8 +469,13 @@ HealthFacts gather_health(const HealthRequest& request) {
   if (settings && drive_configured(*settings)) {
     tell(request, "listing Google Drive");
     StoreHealth store;
-    gather_drive(*settings, local, request, &store);
+    gather_drive(*settings, local, request, &store, &drive_sets);
     facts.stores.push_back(std::move(store));
+  }
+  if (settings) {
+    std::vector<SetEntry> all = local.sets;
+    all.insert(all.end(), drive_sets.begin(), drive_sets.end());
+    facts.rollback = rollback_seen(*settings, all);
   }
   tell(request, "judging");
   return facts;

@@ -148,6 +148,9 @@ struct HealthFacts {
   std::vector<StoreHealth> stores;  // local first
   RamHealth ram;
   ServerHealth server;
+  // "ROLLBACK: ..." when the newest trusted set is older than one this host has seen
+  // (docs/security.md, "Freshness"); "" otherwise.
+  std::string rollback;
 
   const StoreHealth* store(const std::string& kind) const;
   // The newest usable set over every listed store.

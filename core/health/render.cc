@@ -153,6 +153,7 @@ json facts_json(const HealthFacts& f) {
   ram["directory_bytes"] = optional_value(f.ram.directory_bytes);
   return {{"checked_at", format_rfc3339_utc(f.now_ms)},
           {"cluster", text_or_null(f.cluster)},
+          {"rollback", text_or_null(f.rollback)},
           {"config",
            {{"path", f.config.path},
             {"read", f.config.read},

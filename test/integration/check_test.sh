@@ -69,7 +69,7 @@ mount_tmpfs "$WORK/a/data" 128m
 pg_init_cluster a
 pg_conf a "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" \
   "min_wal_size = 32MB" "max_wal_size = 48MB"
 conf="$(ramsafe_config a)"
@@ -190,7 +190,8 @@ pass "ramsafe_status() missing in the database asked: WARNING"
 typo="$(ramsafe_config a "ramsafe.compresion_level = 5")"
 check "$typo"
 expect_state 2 CRITICAL "a misspelt setting"
-assert_contains "$OUT" "configuration: unrecognized setting ramsafe.compresion_level at $typo:9 (did you mean ramsafe.compression_level?)" \
+typo_line="$(grep -n "^ramsafe.compresion_level" "$typo" | cut -d: -f1)"
+assert_contains "$OUT" "configuration: unrecognized setting ramsafe.compresion_level at $typo:$typo_line (did you mean ramsafe.compression_level?)" \
   "names the setting, the line and the likely intent"
 assert_eq "1;;0;0" "$(perf config_problems)" "perfdata: one configuration problem"
 metrics_lint "$typo"
@@ -237,6 +238,9 @@ OUT="$(runuser -u nobody -- "$pub/ramsafe" check --config "$conf" --no-server 2>
 expect_state 3 UNKNOWN "an unreadable configuration"
 assert_contains "$OUT" "Permission denied (run check as the server's OS user)" "says why and what to do"
 install -m 0644 "$conf" "$pub/readable.conf"
+# The verify keys are public: readable, so that the store is what check cannot read.
+install -m 0644 "$WORK/keys/verify_keys.txt" "$pub/verify_keys.txt"
+echo "ramsafe.verify_keys_file = '$pub/verify_keys.txt'" >>"$pub/readable.conf"
 RC=0
 OUT="$(runuser -u nobody -- "$pub/ramsafe" check --config "$pub/readable.conf" --no-server 2>/dev/null)" || RC=$?
 expect_state 3 UNKNOWN "an unreadable store"

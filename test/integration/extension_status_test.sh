@@ -25,7 +25,7 @@ pg_mkdir "$WORK/store"
 settings_file="$WORK/ramsafe.conf"
 cat >"$settings_file" <<EOF
 ramsafe.local_dir = '$WORK/store'
-ramsafe.recipients_file = '$WORK/keys/recipients.txt'
+$(printf '%s\n' "${RAMSAFE_KEY_SETTINGS[@]}")
 ramsafe.schedule = '0 0 1 1 *'
 EOF
 chown root:root "$settings_file"

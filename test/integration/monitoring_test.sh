@@ -110,7 +110,7 @@ pg_mkdir "$WORK/store"
 pg_init_cluster a
 pg_conf a "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''"
 pg_start_existing a
 q() { psql_as a postgres -c "$1"; }

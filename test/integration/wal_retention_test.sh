@@ -36,7 +36,7 @@ pg_init_cluster w
 pg_conf w "shared_preload_libraries = 'ramsafe'" \
   "archive_mode = on" "archive_library = 'ramsafe'" "archive_timeout = 2" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" \
   "${drive_lines[@]}"
 pg_start_existing w

@@ -382,5 +382,16 @@ TEST(HealthAssess, WalChainBreakWarns) {
   EXPECT_EQ(result(judge(f), "WAL chain")->state, HealthState::kWarning);
 }
 
+
+TEST(HealthAssess, ARollbackIsCritical) {
+  HealthFacts f = healthy();
+  EXPECT_EQ(result(judge(f), "freshness"), nullptr);
+  f.rollback = "ROLLBACK: the newest trusted set is older than 20261122T031500Z";
+  Assessment a = judge(f);
+  ASSERT_NE(result(a, "freshness"), nullptr);
+  EXPECT_EQ(result(a, "freshness")->state, HealthState::kCritical);
+  EXPECT_EQ(a.state, HealthState::kCritical);
+}
+
 }  // namespace
 }  // namespace ramsafe
