@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io/bounded_json.h"
 
 namespace ramsafe {
 namespace {
@@ -31,10 +32,13 @@ DriveFile file_from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json parse_json(const HttpResponse& response, const std::string& what) {
-  auto json = nlohmann::json::parse(response.body, nullptr, false);
-  if (json.is_discarded() || !json.is_object())
-    throw Error(Errc::kRemote, "Drive sent a response that is not JSON to " + what);
-  return json;
+  auto json = try_parse_bounded_json(response.body, {kDriveJsonMaxBytes});
+  if (!json || !json->is_object())
+    throw Error(Errc::kRemote,
+                "Drive sent a response that is not JSON (or too large or deeply "
+                "nested) to " +
+                    what);
+  return std::move(*json);
 }
 
 nlohmann::json metadata_json(const std::string& name, const std::string& parent,
