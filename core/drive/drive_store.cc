@@ -29,15 +29,23 @@ constexpr const char* kWalPartKey = "ramsafe_wal_part";
 constexpr const char* kWalArchivedKey = "ramsafe_archived_at";
 constexpr const char* kWalDataSuffix = ".zst.age";
 constexpr const char* kWalSumSuffix = ".sha256";
-constexpr uint64_t kManifestLimit = 16u << 20;
 
 std::string property(const DriveFile& f, const char* key) {
   auto it = f.app_properties.find(key);
   return it == f.app_properties.end() ? "" : it->second;
 }
 
-std::string md5_of_file(int fd, uint64_t size, const std::string& path, const CancelCheck& cancel) {
+struct FileHashes {
+  std::string md5;
+  std::string sha256;
+};
+
+// MD5 (what Drive reports) and SHA-256 (what the manifest records) of a file's first size
+// bytes, in one pass.
+FileHashes hashes_of_file(int fd, uint64_t size, const std::string& path,
+                          const CancelCheck& cancel) {
   Digest md5("MD5");
+  Digest sha256("SHA256");
   std::vector<uint8_t> buf(1 << 20);
   uint64_t done = 0;
   while (done < size) {
@@ -48,9 +56,10 @@ std::string md5_of_file(int fd, uint64_t size, const std::string& path, const Ca
     if (n < 0) throw_errno("cannot read " + path);
     if (n == 0) throw Error(Errc::kIo, path + " is shorter than its manifest says");
     md5.update(buf.data(), static_cast<size_t>(n));
+    sha256.update(buf.data(), static_cast<size_t>(n));
     done += static_cast<uint64_t>(n);
   }
-  return md5.hex();
+  return {md5.hex(), sha256.hex()};
 }
 
 struct LocalFileFacts {
@@ -59,14 +68,33 @@ struct LocalFileFacts {
   std::string md5;
 };
 
-LocalFileFacts local_facts(const std::string& path, const CancelCheck& cancel) {
+LocalFileFacts local_facts(UniqueFd fd, const std::string& path, const CancelCheck& cancel) {
   LocalFileFacts f;
-  f.fd = open_or_throw(path, O_RDONLY | O_CLOEXEC);
+  f.fd = std::move(fd);
   struct stat st {};
   if (::fstat(f.fd.get(), &st) != 0) throw_errno("cannot stat " + path);
   f.size = static_cast<uint64_t>(st.st_size);
-  f.md5 = md5_of_file(f.fd.get(), f.size, path, cancel);
+  f.md5 = hashes_of_file(f.fd.get(), f.size, path, cancel).md5;
   return f;
+}
+
+// The manifest file about to be sent parses to the manifest the set was listed with.
+void check_listed_manifest(int fd, uint64_t size, const std::string& path, const Manifest& listed) {
+  if (size > kManifestMaxBytes)
+    throw Error(Errc::kCorrupt, path + " is larger than " + std::to_string(kManifestMaxBytes) +
+                                    " bytes; not uploading it");
+  std::string text(static_cast<size_t>(size), '\0');
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::pread(fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot read " + path);
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  text.resize(done);
+  if (Manifest::parse(text, path).to_json() != listed.to_json())
+    throw Error(Errc::kCorrupt, path + " changed since the set was listed; not uploading it");
 }
 
 bool same_file(const DriveFile& remote, const LocalFileFacts& local) {
@@ -142,17 +170,17 @@ std::vector<SetEntry> DriveStore::list_sets() {
       auto cached = manifests_by_file_id_.find(mf.id);
       if (cached == manifests_by_file_id_.end()) {
         std::string where = describe() + ": " + id + "/" + kManifestName;
-        Manifest m = Manifest::parse(api_.download_small(mf.id, kManifestLimit, cancel_), where);
+        Manifest m = Manifest::parse(api_.download_small(mf.id, kManifestMaxBytes, cancel_), where);
         if (m.backup_id != id)
-          throw Error(Errc::kCorrupt, where + ": manifest is for backup " + m.backup_id);
+          throw Error(Errc::kCorrupt, where + ": manifest is for backup " + printable(m.backup_id));
         cached = manifests_by_file_id_.emplace(mf.id, std::move(m)).first;
       }
       for (const auto& file : cached->second.files) {
         auto remote = by_path.find(file.path);
         if (remote == by_path.end())
-          throw Error(Errc::kCorrupt, "file " + file.path + " is missing on Drive");
+          throw Error(Errc::kCorrupt, "file " + printable(file.path) + " is missing on Drive");
         if (remote->second->size != file.stored_bytes)
-          throw Error(Errc::kCorrupt, "file " + file.path + " on Drive has " +
+          throw Error(Errc::kCorrupt, "file " + printable(file.path) + " on Drive has " +
                                           std::to_string(remote->second->size) +
                                           " bytes, the manifest says " +
                                           std::to_string(file.stored_bytes));
@@ -240,11 +268,24 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
   uint64_t done_before = 0;
   for (const auto& [path, role] : order) {
     std::string local_path = join_path(set_dir, path);
-    UniqueFd fd = open_or_throw(local_path, O_RDONLY);
+    // Never through a link, and only bytes the manifest vouches for: a data file must have
+    // its recorded size and SHA-256, the manifest must be the one listed.
+    UniqueFd fd = local.open_set_file(set.id, path);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + local_path);
     uint64_t size = static_cast<uint64_t>(st.st_size);
-    std::string md5 = md5_of_file(fd.get(), size, local_path, cancel);
+    FileHashes hashes = hashes_of_file(fd.get(), size, local_path, cancel);
+    std::string md5 = hashes.md5;
+    if (const ManifestFile* entry = m.find_file(path)) {
+      if (size != entry->stored_bytes || hashes.sha256 != entry->sha256)
+        throw Error(Errc::kCorrupt, local_path + " does not match its manifest (" +
+                                        std::to_string(size) + " bytes, SHA-256 " +
+                                        hashes.sha256.substr(0, 16) + "...; the manifest says " +
+                                        std::to_string(entry->stored_bytes) + " bytes, " +
+                                        entry->sha256.substr(0, 16) + "...); not uploading it");
+    } else {
+      check_listed_manifest(fd.get(), size, local_path, m);
+    }
 
     // Keep one good copy; anything else under this path is a leftover to remove.
     bool have = false;
@@ -355,8 +396,8 @@ WalUploadResult DriveStore::upload_wal_file(const std::string& store_root,
   std::string data_path = wal_stored_path(store_root, name);
   std::string sum_path =
       data_path.substr(0, data_path.size() - std::string(kWalDataSuffix).size()) + kWalSumSuffix;
-  LocalFileFacts sum = local_facts(sum_path, cancel);
-  LocalFileFacts data = local_facts(data_path, cancel);
+  LocalFileFacts sum = local_facts(open_stored_wal(store_root, name, true), sum_path, cancel);
+  LocalFileFacts data = local_facts(open_stored_wal(store_root, name, false), data_path, cancel);
   WalUploadResult result;
   if (remote && same_file(remote->data, data) && remote->sum && same_file(*remote->sum, sum)) {
     result.already_there = true;
