@@ -31,6 +31,16 @@ bool creates_role(const std::string& statement, const std::string& role) {
   return statement == "CREATE ROLE " + role + ";" || statement == "CREATE ROLE " + quoted + ";";
 }
 
+// "<source> holds "<name>"<why>", the name escaped.
+std::string holds(const std::string& source, const std::string& name, const char* why) {
+  std::string message = source;
+  message += " holds \"";
+  message += printable(name);
+  message += '"';
+  message += why;
+  return message;
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -43,21 +53,21 @@ std::vector<TarEntry> Restorer::restorable_config(const ManifestFile& file,
                                                   const std::string& source) {
   std::vector<TarEntry> out;
   for (auto& entry : entries) {
-    std::string name = printable(entry.name);
     if (!is_restorable_config_name(entry.name))
-      throw Error(Errc::kCorrupt, source + " holds \"" + name +
-                                      "\", which a restore never writes into a data directory");
+      throw Error(Errc::kCorrupt, holds(source, entry.name,
+                                        ", which a restore never writes into a data directory"));
     if (file.config_files) {
       const auto& declared = *file.config_files;
       if (std::find(declared.begin(), declared.end(), entry.name) == declared.end())
         throw Error(Errc::kCorrupt,
-                    source + " holds \"" + name + "\", which its manifest does not declare");
+                    holds(source, entry.name, ", which its manifest does not declare"));
     } else if (!ends_with(entry.name, ".conf")) {
       // A set from before the manifest declared its configuration files: only what can be
       // a configuration file (the four standard names, include_dir's *.conf) goes back.
-      warn("not restoring \"" + name + "\" from " + source +
-           ": the set's manifest declares no configuration files, and only *.conf files are "
-           "restored from such sets");
+      warn("not restoring a file: " +
+           holds(source, entry.name,
+                 ", and the set's manifest declares no configuration files: only *.conf "
+                 "files are restored from such sets"));
       continue;
     }
     out.push_back(std::move(entry));
