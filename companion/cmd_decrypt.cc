@@ -30,7 +30,7 @@ CommandSpec decrypt_spec() {
            {"passphrase-file", 0, true, "FILE", "read a passphrase from FILE (mode 0600)"},
            {"output", 'o', true, "FILE",
             "write here instead of stdout: a new file (mode 0600) beside FILE, renamed over\n"
-            "it when complete (a link at FILE is replaced, never written through)"},
+            "it when complete; a link, device or FIFO at FILE is refused"},
            {"no-decompress", 0, false, "", "only decrypt, even for .zst.age files"}},
           1,
           "FILE   the encrypted file; - for stdin"};
@@ -63,8 +63,8 @@ int run_decrypt(const ParsedArgs& args) {
     in_fd = in_owned.get();
   }
   // -o: an O_EXCL temporary file in FILE's directory, renamed over FILE at the end, so
-  // nothing planted at FILE (a link to another file) is written through, and FILE is never
-  // left half-written.
+  // nothing planted at FILE (a link to another file) is written through or replaced, and
+  // FILE is never left half-written.
   std::optional<Dir> out_dir;
   std::unique_ptr<TempFile> out_tmp;
   int out_fd = STDOUT_FILENO;
@@ -75,6 +75,7 @@ int run_decrypt(const ParsedArgs& args) {
     out_dir = Dir::open(parent_dir(output));
     if (auto st = out_dir->stat(base_name(output)); st && S_ISDIR(st->st_mode))
       throw UsageError("-o " + output + " is a directory");
+    out_dir->check_replaceable(base_name(output));
     out_tmp = std::make_unique<TempFile>(*out_dir, base_name(output));
     out_fd = out_tmp->fd();
   } else if (::isatty(STDOUT_FILENO)) {

@@ -223,8 +223,20 @@ UniqueFd Dir::open_or_create(const std::string& name, int flags, unsigned mode) 
   return out;
 }
 
+void Dir::check_replaceable(const std::string& name) const {
+  auto st = stat(name);
+  if (!st || S_ISREG(st->st_mode)) return;
+  throw Error(Errc::kInvalidArgument,
+              path_of(name) +
+                  (S_ISLNK(st->st_mode)
+                       ? " is a symbolic link; ramsafe neither writes through a link nor replaces "
+                         "one: remove it, or name the file it points to"
+                       : " is not a regular file; ramsafe replaces only regular files"));
+}
+
 void Dir::write_file_atomic(const std::string& name, const std::string& content,
                             unsigned mode) const {
+  check_replaceable(name);
   TempFile tmp(*this, name, mode);
   write_all(tmp.fd(), content.data(), content.size(), tmp.path());
   tmp.commit(name);

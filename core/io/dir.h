@@ -56,8 +56,11 @@ class Dir {
   UniqueFd create(const std::string& name, unsigned mode = 0600) const;
   // An existing regular file or a new one, never through a link (the store's lock file).
   UniqueFd open_or_create(const std::string& name, int flags, unsigned mode = 0600) const;
-  // Writes a whole small file atomically: an O_EXCL temporary file beside it, fsync,
-  // renameat over name (a link there is replaced, not followed), fsync of this directory.
+  // Refuses (Error kInvalidArgument, naming it) a name that exists and is not a regular
+  // file: a link there is neither followed nor replaced, nor is a device or a FIFO.
+  void check_replaceable(const std::string& name) const;
+  // Writes a whole small file atomically: check_replaceable(name), an O_EXCL temporary file
+  // beside it, fsync, renameat over name, fsync of this directory.
   void write_file_atomic(const std::string& name, const std::string& content,
                          unsigned mode = 0600) const;
 

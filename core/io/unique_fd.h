@@ -53,8 +53,9 @@ void fsync_path(const std::string& path);  // opens (file or directory) and fsyn
 
 std::string read_file(const std::string& path, size_t max_size = 64u << 20);
 // Writes a whole small file atomically: an O_EXCL temporary file in the same directory,
-// fsync, rename over path (a link there is replaced, never followed), fsync of the
-// directory. In core/io/dir.cc (Dir::write_file_atomic).
+// fsync, rename over path, fsync of the directory. A link, device or FIFO at path is
+// refused (Error kInvalidArgument), never followed. In core/io/dir.cc
+// (Dir::write_file_atomic).
 void write_file_atomic(const std::string& path, const std::string& content, unsigned mode = 0600);
 
 }  // namespace ramsafe

@@ -146,13 +146,17 @@ pass "restore refuses the forged sets, runs nothing and restores $good"
 
 # ------------------------------------------------------------------ decrypt -o
 ln -s "$victim" "$out_dir/out.sql"
-chown -h postgres:postgres "$out_dir/out.sql"
-rs "$conf" decrypt -o "$out_dir/out.sql" "$store/$good/globals.sql.zst.age"
+ln -s "$victim" "$out_dir/.out.sql.tmp"
+chown -h postgres:postgres "$out_dir/out.sql" "$out_dir/.out.sql.tmp"
+assert_fails_with 2 rs "$conf" decrypt -o "$out_dir/out.sql" "$store/$good/globals.sql.zst.age"
+assert_contains "$ASSERT_OUTPUT" "$out_dir/out.sql is a symbolic link" "decrypt -o refuses a link at FILE"
 assert_eq "precious" "$(cat "$victim")" "decrypt -o did not write through the link"
-[[ -f "$out_dir/out.sql" && ! -L "$out_dir/out.sql" ]] || fail "decrypt -o did not replace the link with a file"
+rm "$out_dir/out.sql"
+rs "$conf" decrypt -o "$out_dir/out.sql" "$store/$good/globals.sql.zst.age"
+assert_eq "precious" "$(cat "$victim")" "decrypt -o did not write through the planted .tmp"
 assert_contains "$(cat "$out_dir/out.sql")" "CREATE ROLE alice" "decrypt -o wrote the plaintext"
 assert_eq "600" "$(stat -c %a "$out_dir/out.sql")" "decrypt -o makes a 0600 file"
-pass "decrypt -o replaces a planted link instead of writing through it"
+pass "decrypt -o never writes through a planted link"
 
 # ------------------------------------------------------------------ core dumps
 fifo="$out_dir/input.fifo"

@@ -81,11 +81,21 @@ TEST(Dir, WriteFileAtomicIgnoresPlantedTemporaryFiles) {
   std::string victim = dir.write("victim", "untouched");
   std::string report = dir.file("report.json");
   ASSERT_EQ(::symlink(victim.c_str(), (report + ".tmp").c_str()), 0);
-  ASSERT_EQ(::symlink(victim.c_str(), report.c_str()), 0);
   write_file_atomic(report, "{}", 0600);
   EXPECT_EQ(read_file(victim), "untouched");
-  EXPECT_TRUE(S_ISREG(mode_of(report))) << "the link at the name is replaced, not followed";
   EXPECT_EQ(read_file(report), "{}");
+  // A link or a FIFO at the name itself is refused: neither written through nor replaced.
+  ASSERT_EQ(::unlink(report.c_str()), 0);
+  ASSERT_EQ(::symlink(victim.c_str(), report.c_str()), 0);
+  EXPECT_NE(error_of([&] { write_file_atomic(report, "{}", 0600); }).find("is a symbolic link"),
+            std::string::npos);
+  EXPECT_EQ(read_file(victim), "untouched");
+  EXPECT_TRUE(S_ISLNK(mode_of(report)));
+  ASSERT_EQ(::mkfifo(dir.file("fifo").c_str(), 0600), 0);
+  EXPECT_NE(error_of([&] {
+              write_file_atomic(dir.file("fifo"), "{}", 0600);
+            }).find("is not a regular file"),
+            std::string::npos);
 }
 
 TEST(Dir, TempFilesAreNewAndRemovedUnlessCommitted) {
