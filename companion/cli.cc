@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "core/error.h"
+
 namespace ramsafe::cli {
 namespace {
 
@@ -154,10 +156,10 @@ CancelCheck cancel_check() {
 }
 
 void warn(const std::string& message) {
-  std::cerr << "ramsafe: WARNING: " << message << std::endl;
+  std::cerr << "ramsafe: WARNING: " << printable(message, true) << std::endl;
 }
 void info(const std::string& message) {
-  std::cerr << "ramsafe: " << message << std::endl;
+  std::cerr << "ramsafe: " << printable(message, true) << std::endl;
 }
 
 bool stdout_is_terminal() {

@@ -1,13 +1,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <memory>
+#include <optional>
 
 #include "companion/commands.h"
 #include "core/config/keys.h"
 #include "core/config/settings.h"
 #include "core/crypto/age.h"
 #include "core/error.h"
+#include "core/io/dir.h"
+#include "core/io/paths.h"
 #include "core/set/pipeline.h"
 
 namespace ramsafe::cli {
@@ -23,7 +28,9 @@ CommandSpec decrypt_spec() {
           {config_option(),
            {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
            {"passphrase-file", 0, true, "FILE", "read a passphrase from FILE (mode 0600)"},
-           {"output", 'o', true, "FILE", "write here instead of stdout (created with mode 0600)"},
+           {"output", 'o', true, "FILE",
+            "write here instead of stdout: a new file (mode 0600) beside FILE, renamed over\n"
+            "it when complete; a link, device or FIFO at FILE is refused"},
            {"no-decompress", 0, false, "", "only decrypt, even for .zst.age files"}},
           1,
           "FILE   the encrypted file; - for stdin"};
@@ -55,11 +62,22 @@ int run_decrypt(const ParsedArgs& args) {
     in_owned = open_or_throw(input, O_RDONLY);
     in_fd = in_owned.get();
   }
-  UniqueFd out_owned;
+  // -o: an O_EXCL temporary file in FILE's directory, renamed over FILE at the end, so
+  // nothing planted at FILE (a link to another file) is written through or replaced, and
+  // FILE is never left half-written.
+  std::optional<Dir> out_dir;
+  std::unique_ptr<TempFile> out_tmp;
   int out_fd = STDOUT_FILENO;
   if (args.has("output")) {
-    out_owned = open_or_throw(args.get("output"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    out_fd = out_owned.get();
+    std::string output = args.get("output");
+    if (output.empty() || output.back() == '/')
+      throw UsageError("-o needs a file name, not \"" + output + "\"");
+    out_dir = Dir::open(parent_dir(output));
+    if (auto st = out_dir->stat(base_name(output)); st && S_ISDIR(st->st_mode))
+      throw UsageError("-o " + output + " is a directory");
+    out_dir->check_replaceable(base_name(output));
+    out_tmp = std::make_unique<TempFile>(*out_dir, base_name(output));
+    out_fd = out_tmp->fd();
   } else if (::isatty(STDOUT_FILENO)) {
     throw UsageError(
         "refusing to write decrypted binary data to a terminal; redirect stdout or use -o FILE");
@@ -74,7 +92,10 @@ int run_decrypt(const ParsedArgs& args) {
   }
   age::Decryptor decrypt(identities, *after_decrypt);
   pump_fd(in_fd, input, decrypt, cancel_check(), nullptr);
-  if (out_owned.valid()) out_owned.close_checked(out_name);
+  if (out_tmp) {
+    out_tmp->commit(base_name(out_name));
+    out_dir->fsync();
+  }
   return kExitOk;
 }
 

@@ -6,6 +6,8 @@
 #include "companion/commands.h"
 #include "companion/stores.h"
 #include "core/backup/backup.h"
+#include "core/error.h"
+#include "core/io/bounded_json.h"
 #include "core/set/manifest.h"
 #include "core/wal/wal_window.h"
 
@@ -110,7 +112,7 @@ int run_list(const ParsedArgs& args) {
       }
       out.push_back(j);
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << dump_printable_json(out, 2) << "\n";
     return kExitOk;
   }
   if (sets.empty()) {
@@ -122,7 +124,7 @@ int run_list(const ParsedArgs& args) {
   for (const auto& s : sets) {
     if (s.usable()) {
       const Manifest& m = *s.manifest;
-      std::printf("%-20s %-8s %-24s %4zu %11s %11s  %s\n", s.id.c_str(), m.kind.c_str(),
+      std::printf("%-20s %-8s %-24s %4zu %11s %11s  %s\n", s.id.c_str(), printable(m.kind).c_str(),
                   m.finished_at.c_str(), m.databases().size(),
                   format_bytes(m.stored_bytes()).c_str(), format_bytes(m.plaintext_bytes()).c_str(),
                   s.store.c_str());
@@ -134,7 +136,8 @@ int run_list(const ParsedArgs& args) {
     } else if (s.untrusted()) {
       std::printf("%-20s %-8s UNTRUSTED: %s\n", s.id.c_str(), "?", s.problem.c_str());
     } else {
-      std::printf("%-20s %-8s UNUSABLE: %s\n", s.id.c_str(), "?", s.problem.c_str());
+      std::printf("%-20s %-8s UNUSABLE: %s\n", printable(s.id).c_str(), "?",
+                  printable(s.problem).c_str());
     }
   }
   if (window) {

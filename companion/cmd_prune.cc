@@ -6,6 +6,8 @@
 
 #include "companion/commands.h"
 #include "companion/stores.h"
+#include "core/error.h"
+#include "core/io/bounded_json.h"
 #include "core/retention/prune.h"
 
 namespace ramsafe::cli {
@@ -101,7 +103,7 @@ int run_prune(const ParsedArgs& args) {
                      {"warning", e.warning},
                      {"error", e.error}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << dump_printable_json(out, 2) << "\n";
     return failed ? kExitFailed : kExitOk;
   }
   std::printf("%-6s %-20s %-24s %-7s %s\n", "STORE", "BACKUP", "FINISHED (UTC)", "ACTION", "WHY");
@@ -111,7 +113,8 @@ int run_prune(const ParsedArgs& args) {
         e.keep ? "keep" : (request.dry_run ? "delete" : (e.deleted ? "deleted" : "FAILED"));
     std::printf("%-6s %-20s %-24s %-7s %s%s\n", e.store.c_str(),
                 e.wal ? "WAL" : e.backup_id.c_str(), e.finished_at.c_str(), action,
-                e.reason.c_str(), e.error.empty() ? "" : (": " + e.error).c_str());
+                printable(e.reason).c_str(),
+                e.error.empty() ? "" : (": " + printable(e.error)).c_str());
   }
   std::cout << (request.dry_run ? "would delete " : "deleted ") << deleting
             << (deleting == 1 ? " set" : " sets") << (request.dry_run ? " (dry run)" : "") << "\n";

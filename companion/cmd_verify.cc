@@ -8,6 +8,8 @@
 #include "companion/stores.h"
 #include "core/backup/backup.h"
 #include "core/config/keys.h"
+#include "core/error.h"
+#include "core/io/bounded_json.h"
 #include "core/restore/verify.h"
 #include "core/wal/wal_archive.h"
 
@@ -134,12 +136,15 @@ int run_verify(const ParsedArgs& args) {
                                       : "kept " + f.kept_id + ", removed " + joined(f.removed))
                 << "\n";
     if (!v.problem.empty()) {
-      std::cout << v.backup_id << " (" << v.store
-                << "): " << (v.untrusted ? "UNTRUSTED" : "DAMAGED") << ": " << v.problem << "\n";
+      std::cout << printable(v.backup_id) << " (" << v.store
+                << "): " << (v.untrusted ? "UNTRUSTED" : "DAMAGED") << ": " << printable(v.problem)
+                << "\n";
       continue;
     }
     for (const auto& f : v.files)
-      if (!f.ok) std::cout << v.backup_id << " (" << v.store << "): DAMAGED: " << f.problem << "\n";
+      if (!f.ok)
+        std::cout << printable(v.backup_id) << " (" << v.store
+                  << "): DAMAGED: " << printable(f.problem) << "\n";
     if (v.ok)
       std::cout << v.backup_id << " (" << v.store << "): ok (" << v.files.size() << " files"
                 << (deep ? ", decrypted and decompressed" : ", checksums") << ")\n";
@@ -170,9 +175,10 @@ int run_verify(const ParsedArgs& args) {
                            {"problem", f.problem}});
         if (args.has("json")) continue;
         if (f.untrusted)
-          std::cout << where << ": " << f.problem << "\n";
+          std::cout << where << ": " << printable(f.problem) << "\n";
         else
-          std::cout << where << ": DAMAGED: WAL file " << f.name << ": " << f.problem << "\n";
+          std::cout << where << ": DAMAGED: WAL file " << f.name << ": " << printable(f.problem)
+                    << "\n";
       }
       for (const auto& g : w.gaps) {
         gaps.push_back({{"first_missing", g.first_missing},
@@ -214,7 +220,7 @@ int run_verify(const ParsedArgs& args) {
     }
   }
   if (args.has("json"))
-    std::cout << nlohmann::json{{"sets", out_sets}, {"wal", out_wal}}.dump(2) << "\n";
+    std::cout << dump_printable_json({{"sets", out_sets}, {"wal", out_wal}}, 2) << "\n";
   return all_ok ? kExitOk : kExitDamaged;
 }
 

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "companion/commands.h"
+#include "core/crypto/secure_string.h"
 #include "core/error.h"
 #include "core/version.h"
 
@@ -99,7 +100,8 @@ int dispatch(int argc, char** argv) {
       if (e.code() == Errc::kConfig || e.code() == Errc::kInvalidArgument) return kExitUsage;
       return kExitFailed;
     } catch (const std::exception& e) {
-      std::cerr << "ramsafe " << c.spec.name << ": internal error: " << e.what() << "\n";
+      std::cerr << "ramsafe " << c.spec.name << ": internal error: " << printable(e.what(), true)
+                << "\n";
       return kExitFailed;
     }
   }
@@ -111,6 +113,14 @@ int dispatch(int argc, char** argv) {
 }  // namespace ramsafe::cli
 
 int main(int argc, char** argv) {
+  // Every command may hold an identity, a passphrase or Drive credentials: no core dump of
+  // it, and no other process of this user may read its memory.
+  try {
+    ramsafe::make_undumpable();
+  } catch (const ramsafe::Error& e) {
+    std::cerr << "ramsafe: " << e.what() << "\n";
+    return ramsafe::cli::kExitFailed;
+  }
   ramsafe::cli::install_signal_handlers();
   return ramsafe::cli::dispatch(argc, argv);
 }

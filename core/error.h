@@ -28,9 +28,19 @@ enum class Errc {
 
 const char* errc_name(Errc code);
 
+// Text that is safe to print on a terminal, in a log line or as a SQL text value, whatever
+// bytes it came from (a store is hostile): every control character (C0, DEL, and C1 such
+// as the single-byte CSI U+009B) and every byte of invalid UTF-8 is written as \xNN. With
+// keep_newlines, newline and tab stay (multi-line messages); otherwise the result is one
+// line. Valid UTF-8 text passes unchanged, so applying it twice changes nothing.
+std::string printable(const std::string& text, bool keep_newlines = false);
+
 class Error : public std::runtime_error {
  public:
-  Error(Errc code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  // The message is made printable (keeping newlines): an error can carry names and text
+  // from a store to the terminal, the server log or a client.
+  Error(Errc code, const std::string& message)
+      : std::runtime_error(printable(message, true)), code_(code) {}
   Errc code() const { return code_; }
 
  private:

@@ -1,6 +1,9 @@
 // The C++/PostgreSQL boundary (after pg_duckdb's InvokeCPPFunc): C++ code runs inside
 // run_cpp(), which never lets an exception out and leaves no C++ object alive; results
-// cross as malloc'd C strings; ereport happens only afterwards, in C-style frames.
+// cross as malloc'd C strings; ereport happens only afterwards, in C-style frames. Every
+// text that crosses is printable (core/error.h): values and messages carry text from
+// stores, which must not reach a client's terminal or the server log as control bytes or
+// invalid UTF-8.
 #pragma once
 
 #include "extension/ramsafe_ext.h"
@@ -45,7 +48,7 @@ bool run_cpp(Fn&& fn, CTable* out, CError* error) noexcept {
     for (size_t r = 0; r < rows.size(); ++r)
       for (size_t c = 0; c < rows[r].size(); ++c)
         if (rows[r][c]) {
-          char* copy = strdup(rows[r][c]->c_str());
+          char* copy = strdup(printable(*rows[r][c], true).c_str());
           if (copy == nullptr) throw std::bad_alloc();
           out->cells[r * out->cols + c] = copy;
         }
@@ -57,7 +60,7 @@ bool run_cpp(Fn&& fn, CTable* out, CError* error) noexcept {
     strlcpy(error->message, "out of memory", sizeof error->message);
     error->sqlstate = ERRCODE_OUT_OF_MEMORY;
   } catch (const std::exception& e) {
-    strlcpy(error->message, e.what(), sizeof error->message);
+    strlcpy(error->message, printable(e.what(), true).c_str(), sizeof error->message);
     error->sqlstate = ERRCODE_INTERNAL_ERROR;
   }
   free_table(out);

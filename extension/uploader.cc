@@ -74,7 +74,7 @@ struct PassResult {
   uint64_t wal_pending_bytes;
   char notes[kMessageLength];     // LOG
   char warnings[kMessageLength];  // WARNING
-  int wal_untrusted;  // local WAL files no trusted key signed: not copied
+  int wal_untrusted;              // local WAL files no trusted key signed: not copied
   char wal_untrusted_problem[kMessageLength];
 };
 

@@ -84,7 +84,11 @@ ServerFacts query_server(PgConnection& conn) {
   std::string prefix = facts.data_directory + "/";
   for (auto& row : files) {
     std::string f = row[0].value_or("");
-    if (f.compare(0, prefix.size(), prefix) == 0) facts.config_files.push_back(f);
+    // Only what a restore may write back (never a file in one of PostgreSQL's own
+    // directories, which a configuration file cannot sensibly be).
+    if (f.compare(0, prefix.size(), prefix) == 0 &&
+        is_restorable_config_name(f.substr(prefix.size())))
+      facts.config_files.push_back(f);
   }
   return facts;
 }
@@ -135,11 +139,13 @@ class Backup {
     report("config");
     {
       std::vector<TarEntry> entries;
+      std::vector<std::string> names;
       for (const auto& path : facts.config_files) {
         TarEntry e;
         e.name = path.substr(facts.data_directory.size() + 1);
         e.content = conn.scalar_bytea("SELECT pg_read_binary_file($1)", {path});
         e.mtime = started_ms / 1000;
+        names.push_back(e.name);
         entries.push_back(std::move(e));
       }
       manifest.files.push_back(
@@ -147,6 +153,8 @@ class Backup {
             write_tar(entries, sink);
             sink.finish();
           }));
+      // The restore writes only these names.
+      manifest.files.back().config_files = names;
     }
 
     for (size_t i = 0; i < facts.databases.size(); ++i) {
@@ -162,7 +170,7 @@ class Backup {
       } catch (const Error& e) {
         if (e.code() != Errc::kChildFailed || database_exists(conn, db)) throw;
         result_.vanished_databases.push_back(db);
-        remove_tree(join_path(writer->partial_path(), path));
+        writer->remove_file(path);
       }
     }
 

@@ -16,8 +16,12 @@
 namespace ramsafe::age {
 
 constexpr size_t kChunkSize = size_t{64} * 1024;
-constexpr int kDefaultScryptLogN = 18;  // what the age CLI uses
-constexpr int kMaxScryptLogN = 22;      // refuse headers asking for more work on decrypt
+constexpr int kDefaultScryptLogN = 18;  // what the age CLI and ramsafe write
+// The most work a header may ask of a passphrase on decrypt: 2^18 rounds, 256 MiB of
+// memory and well under a second, what every file ramsafe or the age CLI writes uses. A
+// header asking for more (2^22 would take 4 GiB and tens of seconds per file) is refused
+// before scrypt runs.
+constexpr int kMaxScryptLogN = 18;
 
 struct X25519Recipient {
   std::array<uint8_t, 32> public_key{};

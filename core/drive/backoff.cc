@@ -8,6 +8,7 @@
 
 #include "core/drive/http_client.h"
 #include "core/error.h"
+#include "core/io/bounded_json.h"
 
 namespace ramsafe {
 
@@ -34,8 +35,9 @@ void sleep_cancellable(int64_t milliseconds, const CancelCheck& cancel) {
 
 GoogleError google_error(const std::string& body) {
   GoogleError out;
-  auto json = nlohmann::json::parse(body, nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("error")) return out;
+  auto parsed = try_parse_bounded_json(body, {kDriveJsonMaxBytes});
+  if (!parsed || !parsed->is_object() || !parsed->contains("error")) return out;
+  const nlohmann::json& json = *parsed;
   const auto& error = json["error"];
   if (error.is_string()) {  // OAuth endpoints
     out.reason = error.get<std::string>();

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io/bounded_json.h"
 
 namespace ramsafe {
 namespace {
@@ -38,10 +39,13 @@ DriveFile file_from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json parse_json(const HttpResponse& response, const std::string& what) {
-  auto json = nlohmann::json::parse(response.body, nullptr, false);
-  if (json.is_discarded() || !json.is_object())
-    throw Error(Errc::kRemote, "Drive sent a response that is not JSON to " + what);
-  return json;
+  auto json = try_parse_bounded_json(response.body, {kDriveJsonMaxBytes});
+  if (!json || !json->is_object())
+    throw Error(Errc::kRemote,
+                "Drive sent a response that is not JSON (or too large or deeply "
+                "nested) to " +
+                    what);
+  return std::move(*json);
 }
 
 bool is_reason(const HttpResponse& response, const char* reason) {

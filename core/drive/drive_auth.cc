@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto/base64.h"
+#include "core/drive/http_client.h"
 #include "core/error.h"
+#include "core/io/bounded_json.h"
 
 namespace ramsafe {
 namespace {
@@ -31,10 +33,9 @@ std::string base64url(const std::string& text) {
 }
 
 nlohmann::json parse_secret_json(const SecureString& text, const std::string& path) {
-  auto json = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-  if (json.is_discarded() || !json.is_object())
-    throw Error(Errc::kConfig, path + ": not a JSON object");
-  return json;
+  auto json = try_parse_bounded_json(text.data(), text.size(), {kSecretFileMaxBytes});
+  if (!json || !json->is_object()) throw Error(Errc::kConfig, path + ": not a JSON object");
+  return std::move(*json);
 }
 
 std::string string_field(const nlohmann::json& json, const char* name, const std::string& path,
@@ -206,9 +207,10 @@ SecureString DriveCredentials::access_token(HttpClient& http, Backoff& backoff,
                                        std::to_string(response.status) + " " + e.reason +
                                        (e.message.empty() ? "" : ": " + e.message) + "); " + hint);
   }
-  auto json = nlohmann::json::parse(response.body, nullptr, false);
+  auto parsed = try_parse_bounded_json(response.body, {kDriveJsonMaxBytes});
   OPENSSL_cleanse(response.body.data(), response.body.size());
-  if (json.is_discarded() || !json.contains("access_token") || !json["access_token"].is_string())
+  nlohmann::json json = parsed && parsed->is_object() ? std::move(*parsed) : nlohmann::json();
+  if (!json.is_object() || !json.contains("access_token") || !json["access_token"].is_string())
     throw Error(Errc::kRemote, "the token endpoint " + token_uri_ + " sent no access_token");
   access_token_ = secure(json["access_token"].get<std::string>());
   int64_t lifetime = json.contains("expires_in") && json["expires_in"].is_number_integer()
@@ -230,8 +232,11 @@ SecureString device_login(HttpClient& http, const DeviceLoginRequest& request,
   if (!code_response.ok())
     throw Error(Errc::kPermission, "Google refused the device login request for client " +
                                        request.client_id + ": " + describe_response(code_response));
-  auto code = nlohmann::json::parse(code_response.body, nullptr, false);
-  if (code.is_discarded() || !code.contains("device_code") || !code.contains("user_code"))
+  auto parsed_code = try_parse_bounded_json(code_response.body, {kDriveJsonMaxBytes});
+  nlohmann::json code =
+      parsed_code && parsed_code->is_object() ? std::move(*parsed_code) : nlohmann::json();
+  if (!code.is_object() || !code.contains("device_code") || !code["device_code"].is_string() ||
+      !code.contains("user_code") || !code["user_code"].is_string())
     throw Error(Errc::kRemote, "the device code endpoint sent no device_code");
   std::string device_code = code["device_code"].get<std::string>();
   std::string url = code.value("verification_url", code.value("verification_uri", ""));
@@ -253,9 +258,11 @@ SecureString device_login(HttpClient& http, const DeviceLoginRequest& request,
                              {"client_secret", secret}})),
         cancel);
     if (r.ok()) {
-      auto tokens = nlohmann::json::parse(r.body, nullptr, false);
+      auto parsed = try_parse_bounded_json(r.body, {kDriveJsonMaxBytes});
       OPENSSL_cleanse(r.body.data(), r.body.size());
-      if (tokens.is_discarded() || !tokens.contains("refresh_token"))
+      nlohmann::json tokens = parsed && parsed->is_object() ? std::move(*parsed) : nlohmann::json();
+      if (!tokens.is_object() || !tokens.contains("refresh_token") ||
+          !tokens["refresh_token"].is_string())
         throw Error(Errc::kRemote, "the token endpoint sent no refresh_token");
       nlohmann::json file = {{"type", "authorized_user"},
                              {"client_id", request.client_id},

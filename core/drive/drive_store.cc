@@ -30,7 +30,6 @@ constexpr const char* kWalPartKey = "ramsafe_wal_part";
 constexpr const char* kWalArchivedKey = "ramsafe_archived_at";
 constexpr const char* kWalDataSuffix = ".zst.age";
 constexpr const char* kWalSumSuffix = ".sha256";
-constexpr uint64_t kManifestLimit = 16u << 20;
 // How long a lookup of the cluster's folders is trusted without a listing asking again.
 constexpr auto kLayoutLifetime = std::chrono::seconds(60);
 
@@ -39,8 +38,17 @@ std::string property(const DriveFile& f, const char* key) {
   return it == f.app_properties.end() ? "" : it->second;
 }
 
-std::string md5_of_file(int fd, uint64_t size, const std::string& path, const CancelCheck& cancel) {
+struct FileHashes {
+  std::string md5;
+  std::string sha256;
+};
+
+// MD5 (what Drive reports) and SHA-256 (what the manifest records) of a file's first size
+// bytes, in one pass.
+FileHashes hashes_of_file(int fd, uint64_t size, const std::string& path,
+                          const CancelCheck& cancel) {
   Digest md5("MD5");
+  Digest sha256("SHA256");
   std::vector<uint8_t> buf(1 << 20);
   uint64_t done = 0;
   while (done < size) {
@@ -51,9 +59,10 @@ std::string md5_of_file(int fd, uint64_t size, const std::string& path, const Ca
     if (n < 0) throw_errno("cannot read " + path);
     if (n == 0) throw Error(Errc::kIo, path + " is shorter than its manifest says");
     md5.update(buf.data(), static_cast<size_t>(n));
+    sha256.update(buf.data(), static_cast<size_t>(n));
     done += static_cast<uint64_t>(n);
   }
-  return md5.hex();
+  return {md5.hex(), sha256.hex()};
 }
 
 struct LocalFileFacts {
@@ -62,14 +71,33 @@ struct LocalFileFacts {
   std::string md5;
 };
 
-LocalFileFacts local_facts(const std::string& path, const CancelCheck& cancel) {
+LocalFileFacts local_facts(UniqueFd fd, const std::string& path, const CancelCheck& cancel) {
   LocalFileFacts f;
-  f.fd = open_or_throw(path, O_RDONLY | O_CLOEXEC);
+  f.fd = std::move(fd);
   struct stat st {};
   if (::fstat(f.fd.get(), &st) != 0) throw_errno("cannot stat " + path);
   f.size = static_cast<uint64_t>(st.st_size);
-  f.md5 = md5_of_file(f.fd.get(), f.size, path, cancel);
+  f.md5 = hashes_of_file(f.fd.get(), f.size, path, cancel).md5;
   return f;
+}
+
+// The manifest file about to be sent parses to the manifest the set was listed with.
+void check_listed_manifest(int fd, uint64_t size, const std::string& path, const Manifest& listed) {
+  if (size > kManifestMaxBytes)
+    throw Error(Errc::kCorrupt, path + " is larger than " + std::to_string(kManifestMaxBytes) +
+                                    " bytes; not uploading it");
+  std::string text(static_cast<size_t>(size), '\0');
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::pread(fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot read " + path);
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  text.resize(done);
+  if (Manifest::parse(text, path).to_json() != listed.to_json())
+    throw Error(Errc::kCorrupt, path + " changed since the set was listed; not uploading it");
 }
 
 bool same_file(const DriveFile& remote, const LocalFileFacts& local) {
@@ -298,7 +326,7 @@ std::vector<SetEntry> DriveStore::list_sets() {
       const DriveFile* sig_file = nullptr;
       for (const DriveFile* mf : manifest_files->second) {
         try {
-          const std::string& bytes = download_cached(*mf, kManifestLimit, cancel_);
+          const std::string& bytes = download_cached(*mf, kManifestMaxBytes, cancel_);
           size_t tries = std::max<size_t>(sig_files.size(), 1);
           for (size_t i = 0; i < tries && !trusted; ++i) {
             const DriveFile* sf = sig_files.empty() ? nullptr : sig_files[i];
@@ -334,14 +362,14 @@ std::vector<SetEntry> DriveStore::list_sets() {
         for (const auto& file : manifest.files) {
           auto remote = by_path.find(file.path);
           if (remote == by_path.end())
-            throw Error(Errc::kCorrupt, "file " + file.path + " is missing on Drive");
+            throw Error(Errc::kCorrupt, "file " + printable(file.path) + " is missing on Drive");
           const std::vector<const DriveFile*>& copies = remote->second;
           std::vector<const DriveFile*> sized;
           for (const DriveFile* c : copies)
             if (c->size == file.stored_bytes) sized.push_back(c);
           if (sized.empty())
             throw Error(Errc::kCorrupt,
-                        "file " + file.path + " on Drive has " +
+                        "file " + printable(file.path) + " on Drive has " +
                             std::to_string(copies.front()->size) + " bytes" +
                             (copies.size() > 1 ? " (and its " + std::to_string(copies.size() - 1) +
                                                      " other copies differ too)"
@@ -458,7 +486,7 @@ std::vector<DuplicateFix> DriveStore::fix_duplicates(const std::set<std::string>
         }
         try {
           std::string where = describe() + ": " + d.backup_id + "/" + kManifestName;
-          std::string bytes = api_.download_small(c.id, kManifestLimit, cancel);
+          std::string bytes = api_.download_small(c.id, kManifestMaxBytes, cancel);
           std::string signature;
           auto sig = chosen_.find(d.backup_id + "/" + kManifestSignatureName);
           if (sig != chosen_.end())
@@ -597,11 +625,24 @@ SetUpload DriveStore::upload_set(LocalStore& local, const SetEntry& set, const C
     uint64_t done_before = 0;
     for (const auto& [path, role] : order) {
       std::string local_path = join_path(set_dir, path);
-      UniqueFd fd = open_or_throw(local_path, O_RDONLY);
+      // Never through a link, and only bytes the manifest vouches for: a data file must have
+      // its recorded size and SHA-256, the manifest must be the one listed.
+      UniqueFd fd = local.open_set_file(set.id, path);
       struct stat st {};
       if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + local_path);
       uint64_t size = static_cast<uint64_t>(st.st_size);
-      std::string md5 = md5_of_file(fd.get(), size, local_path, cancel);
+      FileHashes hashes = hashes_of_file(fd.get(), size, local_path, cancel);
+      std::string md5 = hashes.md5;
+      if (const ManifestFile* entry = m.find_file(path)) {
+        if (size != entry->stored_bytes || hashes.sha256 != entry->sha256)
+          throw Error(Errc::kCorrupt, local_path + " does not match its manifest (" +
+                                          std::to_string(size) + " bytes, SHA-256 " +
+                                          hashes.sha256.substr(0, 16) + "...; the manifest says " +
+                                          std::to_string(entry->stored_bytes) + " bytes, " +
+                                          entry->sha256.substr(0, 16) + "...); not uploading it");
+      } else if (path == kManifestName) {
+        check_listed_manifest(fd.get(), size, local_path, m);
+      }
 
       // Keep one good copy; anything else under this path is a leftover to remove.
       bool have = false;
@@ -711,9 +752,12 @@ WalUploadResult DriveStore::upload_wal_file(const std::string& store_root,
     result.problem = e.what();
     return result;
   }
-  LocalFileFacts sum = local_facts(sum_path, cancel);
-  LocalFileFacts sig = local_facts(sig_path, cancel);
-  LocalFileFacts data = local_facts(data_path, cancel);
+  LocalFileFacts sum =
+      local_facts(open_stored_wal(store_root, name, StoredWalPart::kChecksum), sum_path, cancel);
+  LocalFileFacts sig =
+      local_facts(open_stored_wal(store_root, name, StoredWalPart::kSignature), sig_path, cancel);
+  LocalFileFacts data =
+      local_facts(open_stored_wal(store_root, name, StoredWalPart::kData), data_path, cancel);
   if (remote && same_file(remote->data, data) && remote->sum && same_file(*remote->sum, sum) &&
       remote->sig && same_file(*remote->sig, sig)) {
     result.already_there = true;

@@ -13,6 +13,14 @@
 
 namespace ramsafe {
 
+// The most JSON ramsafe parses from one Google answer (bodies are kept up to about 1 MiB;
+// listings are pages of at most 1000 files).
+constexpr size_t kDriveJsonMaxBytes = size_t{2} << 20;
+
+}  // namespace ramsafe
+
+namespace ramsafe {
+
 struct HttpOptions {
   std::string ca_file;  // empty: the system's CA bundle
   long connect_timeout_seconds = 20;

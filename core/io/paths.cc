@@ -63,20 +63,6 @@ void make_dirs(const std::string& path, unsigned mode) {
   if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) throw_errno("create directory " + path);
 }
 
-void remove_tree(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return;
-    throw_errno("stat " + path);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    for (const auto& name : list_dir(path)) remove_tree(join_path(path, name));
-    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) throw_errno("remove directory " + path);
-  } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    throw_errno("remove " + path);
-  }
-}
-
 bool is_safe_relative_path(const std::string& path) {
   if (path.empty() || path[0] == '/') return false;
   size_t start = 0;

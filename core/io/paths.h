@@ -15,7 +15,8 @@ bool is_directory(const std::string& path);
 // Entries of a directory, without "." and "..", sorted by name.
 std::vector<std::string> list_dir(const std::string& path);
 void make_dirs(const std::string& path, unsigned mode = 0700);  // like mkdir -p
-// Removes a file or a directory tree; missing is not an error.
+// Removes a file or a directory tree; missing is not an error. Never follows a link below
+// path's directory nor crosses a mount point (core/io/dir.cc, Dir::remove_tree).
 void remove_tree(const std::string& path);
 // A relative path that stays below its base: not empty, not absolute, no empty, "." or
 // ".." component.

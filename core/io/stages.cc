@@ -9,6 +9,14 @@
 
 namespace ramsafe {
 
+void BoundedStage::write(const uint8_t* data, size_t size) {
+  if (size > limit_ - std::min<unsigned long long>(bytes_, limit_))
+    throw Error(Errc::kCorrupt, "decompresses to more than the " + std::to_string(limit_) +
+                                    " bytes its manifest records");
+  next_.write(data, size);
+  bytes_ += size;
+}
+
 Digest::Digest(const char* algorithm) : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_get_digestbyname(algorithm), nullptr) != 1) {
     EVP_MD_CTX_free(ctx_);

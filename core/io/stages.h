@@ -31,6 +31,21 @@ class CountingStage : public Sink {
   unsigned long long bytes_ = 0;
 };
 
+// Counts the bytes passing through and throws Error(kCorrupt) as soon as they exceed limit,
+// before passing on the block that does: a decompression bomb stops at the limit.
+class BoundedStage : public Sink {
+ public:
+  BoundedStage(Sink& next, unsigned long long limit) : next_(next), limit_(limit) {}
+  void write(const uint8_t* data, size_t size) override;
+  void finish() override { next_.finish(); }
+  unsigned long long bytes() const { return bytes_; }
+
+ private:
+  Sink& next_;
+  unsigned long long limit_;
+  unsigned long long bytes_ = 0;
+};
+
 // Calls on_write(size) after each block passed on to next (progress reporting).
 class CallbackStage : public Sink {
  public:

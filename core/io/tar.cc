@@ -173,14 +173,14 @@ void TarExtractor::on_entry(const std::string& name, char type, unsigned mode, u
                                     ") is not a plain file or directory below the data "
                                     "directory (tablespaces are not supported)");
   mode &= 0700;
-  std::string path = join_path(dest_, name);
   if (type == '5') {
-    make_dirs(path, mode ? mode : 0700);
+    dest_.make_sub(name, mode ? mode : 0700);
     return;
   }
-  make_dirs(parent_dir(path), 0700);
-  current_ = open_or_throw(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode ? mode : 0600);
-  current_path_ = path;
+  std::string dir = parent_dir(name);
+  current_ = dir == "." ? dest_.create(name, mode ? mode : 0600)
+                        : dest_.make_sub(dir, 0700).create(base_name(name), mode ? mode : 0600);
+  current_path_ = dest_.path_of(name);
   files_++;
 }
 

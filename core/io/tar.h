@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/dir.h"
 #include "core/io/sink.h"
 #include "core/io/unique_fd.h"
 
@@ -53,13 +54,14 @@ class TarStreamParser : public Sink {
 };
 
 // Extracts such a stream into dest_dir, which must exist: regular files and directories
-// only. Files are created new (O_EXCL) with the archive's permission bits (at most 0700);
-// nothing is fsynced (the caller syncs the filesystem). Refuses (kCorrupt) unsafe names,
-// links and devices (a base backup with tablespaces has symlinks: not supported).
+// only. Files are created new (O_EXCL, relative to dest_dir and never through a link) with
+// the archive's permission bits (at most 0700); nothing is fsynced (the caller syncs the
+// filesystem). Refuses (kCorrupt) unsafe names, links and devices (a base backup with
+// tablespaces has symlinks: not supported).
 class TarExtractor : public TarStreamParser {
  public:
-  TarExtractor(std::string dest_dir, std::string source)
-      : TarStreamParser(std::move(source)), dest_(std::move(dest_dir)) {}
+  TarExtractor(const std::string& dest_dir, std::string source)
+      : TarStreamParser(std::move(source)), dest_(Dir::open(dest_dir)) {}
   uint64_t files() const { return files_; }
   uint64_t bytes() const { return bytes_; }
 
@@ -69,7 +71,7 @@ class TarExtractor : public TarStreamParser {
   void on_entry_end() override;
 
  private:
-  std::string dest_;
+  Dir dest_;
   UniqueFd current_;
   std::string current_path_;
   uint64_t files_ = 0;

@@ -7,7 +7,6 @@
 #include <cerrno>
 
 #include "core/error.h"
-#include "core/io/paths.h"
 
 namespace ramsafe {
 
@@ -86,27 +85,6 @@ std::string read_file(const std::string& path, size_t max_size) {
     out.append(buf, n);
   }
   return out;
-}
-
-void write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
-  std::string tmp = path + ".tmp";
-  {
-    UniqueFd fd = open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    try {
-      write_all(fd.get(), content.data(), content.size(), tmp);
-      fsync_or_throw(fd.get(), tmp);
-      fd.close_checked(tmp);
-    } catch (...) {
-      ::unlink(tmp.c_str());
-      throw;
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(tmp.c_str());
-    throw_errno("rename " + tmp + " to " + path, saved);
-  }
-  fsync_path(parent_dir(path));
 }
 
 }  // namespace ramsafe

@@ -52,8 +52,10 @@ void fsync_or_throw(int fd, const std::string& what);
 void fsync_path(const std::string& path);  // opens (file or directory) and fsyncs
 
 std::string read_file(const std::string& path, size_t max_size = 64u << 20);
-// Writes a whole small file atomically: temp file in the same directory, fsync, rename,
-// fsync of the directory.
+// Writes a whole small file atomically: an O_EXCL temporary file in the same directory,
+// fsync, rename over path, fsync of the directory. A link, device or FIFO at path is
+// refused (Error kInvalidArgument), never followed. In core/io/dir.cc
+// (Dir::write_file_atomic).
 void write_file_atomic(const std::string& path, const std::string& content, unsigned mode = 0600);
 
 }  // namespace ramsafe

@@ -129,6 +129,22 @@ std::vector<Row> PgConnection::query(const std::string& sql,
   return rows;
 }
 
+StatementResult PgConnection::execute(const std::string& sql) {
+  ResultPtr res = exec_params(conn_, sql, {}, kTextResult);
+  ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  StatementResult out;
+  if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return out;
+  if (PQstatus(conn_) != CONNECTION_OK)
+    throw Error(Errc::kServer,
+                "lost the connection to " + describe_ + ": " + trim_message(PQerrorMessage(conn_)));
+  out.ok = false;
+  const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary = res ? PQresultErrorField(res.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  out.sqlstate = state ? state : "";
+  out.message = primary ? primary : trim_message(PQerrorMessage(conn_));
+  return out;
+}
+
 std::string PgConnection::scalar(const std::string& sql, const std::vector<std::string>& params) {
   auto rows = query(sql, params);
   if (rows.size() != 1 || rows[0].empty() || !rows[0][0])

@@ -29,6 +29,13 @@ struct ConnectionParams {
 
 using Row = std::vector<std::optional<std::string>>;
 
+// The outcome of one statement run by PgConnection::execute.
+struct StatementResult {
+  bool ok = true;
+  std::string sqlstate;  // e.g. "42710" (duplicate_object) when not ok
+  std::string message;   // the server's primary message when not ok
+};
+
 class PgConnection {
  public:
   explicit PgConnection(const ConnectionParams& params);  // throws Error(kServer)
@@ -38,6 +45,10 @@ class PgConnection {
 
   std::vector<Row> query(const std::string& sql, const std::vector<std::string>& params = {});
   std::string scalar(const std::string& sql, const std::vector<std::string>& params = {});
+  // Runs one statement through the extended protocol (so text holding two statements is
+  // refused by the server) and returns a failure instead of throwing; throws Error(kServer)
+  // only when the connection itself fails.
+  StatementResult execute(const std::string& sql);
   // A bytea result as raw bytes (query must return one bytea column, one row).
   std::string scalar_bytea(const std::string& sql, const std::vector<std::string>& params = {});
   int server_version_num() const;

@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/io/dir.h"
 #include "core/io/tar.h"
+#include "core/pg/sql_script.h"
 #include "core/restore/restorer.h"
 #include "core/set/pipeline.h"
 
@@ -20,7 +22,71 @@ int cpu_count() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
+// pg_dumpall's CREATE ROLE of the bootstrap superuser, which initdb already made, with the
+// name plain or quoted.
+bool creates_role(const std::string& statement, const std::string& role) {
+  std::string quoted = "\"";
+  for (char c : role) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  quoted += "\"";
+  return statement == "CREATE ROLE " + role + ";" || statement == "CREATE ROLE " + quoted + ";";
+}
+
+// "<source> holds "<name>"<why>", the name escaped.
+std::string holds(const std::string& source, const std::string& name, const char* why) {
+  std::string message = source;
+  message += " holds \"";
+  message += printable(name);
+  message += '"';
+  message += why;
+  return message;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 }  // namespace
+
+std::vector<TarEntry> Restorer::restorable_config(const ManifestFile& file,
+                                                  std::vector<TarEntry> entries,
+                                                  const std::string& source) {
+  std::vector<TarEntry> out;
+  for (auto& entry : entries) {
+    if (!is_restorable_config_name(entry.name))
+      throw Error(Errc::kCorrupt, holds(source, entry.name,
+                                        ", which a restore never writes into a data directory"));
+    if (file.config_files) {
+      const auto& declared = *file.config_files;
+      if (std::find(declared.begin(), declared.end(), entry.name) == declared.end())
+        throw Error(Errc::kCorrupt,
+                    holds(source, entry.name, ", which its manifest does not declare"));
+    } else if (!ends_with(entry.name, ".conf")) {
+      // A set from before the manifest declared its configuration files: only what can be
+      // a configuration file (the four standard names, include_dir's *.conf) goes back.
+      warn("not restoring a file: " +
+           holds(source, entry.name,
+                 ", and the set's manifest declares no configuration files: only *.conf "
+                 "files are restored from such sets"));
+      continue;
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+void Restorer::write_config_files(const std::vector<TarEntry>& config) {
+  // Relative to the staging directory, never through a link, each file replaced atomically.
+  Dir staging = Dir::open(pgdata_).sub(kStagingName);
+  for (const auto& entry : config) {
+    std::string dir = parent_dir(entry.name);
+    if (dir == ".") {
+      staging.write_file_atomic(entry.name, entry.content, 0600);
+    } else {
+      staging.make_sub(dir, 0700).write_file_atomic(base_name(entry.name), entry.content, 0600);
+    }
+  }
+}
 
 void Restorer::restore_logical(Store& store, const SetEntry& set) {
   const Manifest& m = *set.manifest;
@@ -36,10 +102,17 @@ void Restorer::restore_logical(Store& store, const SetEntry& set) {
   // 1. Every stored byte against the manifest, before touching the data directory.
   verify_stored_files(store, set);
 
-  // 2. Decrypt the small files now: a wrong key fails here, before initdb.
-  std::string globals = decrypt_to_memory(store, set, require_file(m, "globals"));
-  std::vector<TarEntry> config = read_tar(decrypt_to_memory(store, set, require_file(m, "config")),
-                                          set.id + "/config.tar.zst.age");
+  // 2. Decrypt the small files now: a wrong key fails here, before initdb. The globals are
+  // taken apart into statements and the configuration archive checked against what the
+  // manifest declares before anything is written.
+  const ManifestFile& globals_file = require_file(m, "globals");
+  const ManifestFile& config_file = require_file(m, "config");
+  std::vector<std::string> globals = globals_statements(decrypt_to_memory(store, set, globals_file),
+                                                        set.id + "/" + globals_file.path);
+  std::string config_source = set.id + "/" + config_file.path;
+  std::vector<TarEntry> config = restorable_config(
+      config_file, read_tar(decrypt_to_memory(store, set, config_file), config_source),
+      config_source);
 
   // 3. A new cluster with the recorded settings, in the staging directory.
   progress_.phase = "initdb";
@@ -51,7 +124,7 @@ void Restorer::restore_logical(Store& store, const SetEntry& set) {
                                  bulk_load_settings(m.shared_preload_libraries), request_.cancel);
     progress_.phase = "globals";
     report_progress();
-    restore_globals(tools, postmaster, globals, m.initdb.bootstrap_superuser);
+    restore_globals(postmaster, globals, m.initdb.bootstrap_superuser);
     restore_databases(tools, postmaster, store, set);
     progress_.phase = "finishing";
     report_progress();
@@ -60,36 +133,27 @@ void Restorer::restore_logical(Store& store, const SetEntry& set) {
 
   progress_.phase = "config";
   report_progress();
-  for (const auto& entry : config) {
-    std::string path = join_path(staging_, entry.name);
-    make_dirs(parent_dir(path), 0700);
-    UniqueFd fd = open_or_throw(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    write_all(fd.get(), entry.content.data(), entry.content.size(), path);
-    fd.close_checked(path);
-  }
+  write_config_files(config);
   // The restore postmaster's command line is not the server's.
-  ::unlink(join_path(staging_, "postmaster.opts").c_str());
+  Dir::open(pgdata_).sub(kStagingName).unlink("postmaster.opts");
   move_into_place();
 }
 
-void Restorer::restore_globals(const PgTools& tools, PrivatePostmaster& postmaster,
-                               const std::string& globals, const std::string& superuser) {
-  ProcessOptions options;
-  options.argv = {tools.path("psql"), "-X", "-q", "-d", "postgres", "-v", "ON_ERROR_STOP=0"};
-  options.env = postmaster.environment();
-  options.pipe_stdin = true;
-  ChildProcess psql(options);
-  feed_child(psql, [&](Sink& sink) {
-    sink.write(reinterpret_cast<const uint8_t*>(globals.data()), globals.size());
-  });
-  // pg_dumpall always emits CREATE ROLE for the bootstrap superuser, which initdb
-  // already made; that error is expected. Any other error fails the restore.
-  std::string expected = "role \"" + superuser + "\" already exists";
-  std::istringstream lines(psql.stderr_tail(1 << 20));
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.find("ERROR:") != std::string::npos && line.find(expected) == std::string::npos)
-      throw Error(Errc::kChildFailed, "restoring roles and tablespaces failed: " + line);
+void Restorer::restore_globals(PrivatePostmaster& postmaster,
+                               const std::vector<std::string>& statements,
+                               const std::string& superuser) {
+  // SQL only, one statement at a time over libpq: no psql reads the script, so no
+  // meta-command in it can run (globals_statements() refused the set if it had one).
+  PgConnection conn(postmaster.connection_params("postgres"));
+  for (const auto& statement : statements) {
+    if (request_.cancel && request_.cancel())
+      throw Error(Errc::kCancelled, "cancelled while restoring roles and tablespaces");
+    StatementResult result = conn.execute(statement);
+    // pg_dumpall always emits CREATE ROLE for the bootstrap superuser, which initdb
+    // already made; that error is expected. Any other error fails the restore.
+    if (result.ok || (result.sqlstate == "42710" && creates_role(statement, superuser))) continue;
+    throw Error(Errc::kServer, "restoring roles and tablespaces failed: ERROR:  " + result.message +
+                                   " (in \"" + printable(statement.substr(0, 80)) + "\")");
   }
 }
 

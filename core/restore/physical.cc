@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <limits>
 #include <thread>
 
@@ -68,19 +69,24 @@ void Restorer::restore_physical(Store& store, const SetEntry& set) {
   make_dirs(join_path(staging_, "pg_wal/archive_status"), 0700);
   write_file_atomic(join_path(staging_, "recovery.signal"), "", 0600);
 
-  std::vector<std::string> settings = {
-      "restore_command=" + request_.wal_fetch_command + " %f %p", "recovery_target_action=promote",
-      "recovery_target_timeline=latest",
-      // No connections until recovery ends: the standby parameter checks (max_connections
-      // and friends at least the primary's) do not apply then.
-      "hot_standby=off",
-      // .ready files for what the promotion writes (the new timeline's history file, the
-      // last partial segment), for the real server's archiver; this one archives nothing.
-      "archive_mode=on", "archive_library=", "archive_command=", "max_wal_senders=0",
-      "shared_preload_libraries=" + m.shared_preload_libraries, "logging_collector=off",
-      "log_min_messages=log",  // "restored log file ..." lines, for progress
-      "log_checkpoints=off", "log_connections=off", "log_disconnections=off",
-      "log_min_error_statement=panic"};
+  // Nothing the base's own configuration files name is run: every command setting is
+  // emptied, except restore_command, which is ramsafe's own wal-fetch.
+  std::vector<std::string> settings = neutralised_commands();
+  settings.erase(std::remove(settings.begin(), settings.end(), "restore_command="), settings.end());
+  settings.insert(
+      settings.end(),
+      {"restore_command=" + request_.wal_fetch_command + " %f %p", "recovery_target_action=promote",
+       "recovery_target_timeline=latest",
+       // No connections until recovery ends: the standby parameter checks (max_connections
+       // and friends at least the primary's) do not apply then.
+       "hot_standby=off",
+       // .ready files for what the promotion writes (the new timeline's history file, the
+       // last partial segment), for the real server's archiver; this one archives nothing.
+       "archive_mode=on", "max_wal_senders=0",
+       "shared_preload_libraries=" + m.shared_preload_libraries, "logging_collector=off",
+       "log_min_messages=log",  // "restored log file ..." lines, for progress
+       "log_checkpoints=off", "log_connections=off", "log_disconnections=off",
+       "log_min_error_statement=panic"});
   if (!report_.target_time.empty())
     settings.push_back("recovery_target_time=" + report_.target_time);
   if (names_ramsafe_library(m.shared_preload_libraries)) {

@@ -81,13 +81,18 @@ PrivatePostmaster::~PrivatePostmaster() {
   if (child_) child_->kill_and_reap(200);  // only on failure: the cluster is discarded
 }
 
-std::map<std::string, std::optional<std::string>> PrivatePostmaster::environment() const {
+ConnectionParams PrivatePostmaster::connection_params(const std::string& dbname) const {
   ConnectionParams params;
   params.host = dir_.path();
   params.port = 5432;
   params.user = superuser_;
+  params.dbname = dbname;
   params.application_name = "ramsafe restore";
-  auto env = params.environment();
+  return params;
+}
+
+std::map<std::string, std::optional<std::string>> PrivatePostmaster::environment() const {
+  auto env = connection_params("postgres").environment();
   // A database set to default_transaction_read_only would make pg_restore --create's
   // reconnect read-only; options given at connection start win over database settings.
   env["PGOPTIONS"] = "-c default_transaction_read_only=off";
@@ -110,25 +115,21 @@ void PrivatePostmaster::stop() {
   child_.reset();
 }
 
+std::vector<std::string> neutralised_commands() {
+  return {"archive_command=", "archive_library=", "restore_command=", "recovery_end_command=",
+          "archive_cleanup_command="};
+}
+
 std::vector<std::string> bulk_load_settings(const std::string& preload) {
-  std::vector<std::string> settings = {"fsync=off",
-                                       "full_page_writes=off",
-                                       "synchronous_commit=off",
-                                       "wal_level=minimal",
-                                       "max_wal_senders=0",
-                                       "archive_mode=off",
-                                       "autovacuum=off",
-                                       "shared_preload_libraries=" + preload,
-                                       "max_wal_size=4GB",
-                                       "checkpoint_timeout=1h",
-                                       "maintenance_work_mem=256MB",
-                                       "logging_collector=off",
-                                       "log_min_messages=warning",
-                                       "log_checkpoints=off",
-                                       "log_connections=off",
-                                       "log_disconnections=off",
-                                       "log_statement=none",
-                                       "log_min_error_statement=panic"};
+  std::vector<std::string> settings = neutralised_commands();
+  settings.insert(
+      settings.end(),
+      {"fsync=off", "full_page_writes=off", "synchronous_commit=off", "wal_level=minimal",
+       "max_wal_senders=0", "archive_mode=off", "autovacuum=off",
+       "shared_preload_libraries=" + preload, "max_wal_size=4GB", "checkpoint_timeout=1h",
+       "maintenance_work_mem=256MB", "logging_collector=off", "log_min_messages=warning",
+       "log_checkpoints=off", "log_connections=off", "log_disconnections=off", "log_statement=none",
+       "log_min_error_statement=panic"});
   // ramsafe's own worker, if preloaded, must not schedule backups of a half-restored
   // cluster.
   if (names_ramsafe_library(preload)) {

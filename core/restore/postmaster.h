@@ -12,6 +12,7 @@
 
 #include "core/io/process.h"
 #include "core/io/sink.h"
+#include "core/pg/pg_connection.h"
 #include "core/pg/pg_tools.h"
 
 namespace ramsafe::restore_internal {
@@ -50,8 +51,10 @@ class PrivatePostmaster {
 
   const std::string& socket_dir() const { return dir_.path(); }
 
-  // Client environment for psql and pg_restore.
+  // Client environment for pg_restore.
   std::map<std::string, std::optional<std::string>> environment() const;
+  // The same target for a libpq connection of ramsafe's own.
+  ConnectionParams connection_params(const std::string& dbname) const;
 
   // Fast shutdown (SIGINT): ends sessions, writes the shutdown checkpoint.
   void stop();
@@ -65,7 +68,14 @@ class PrivatePostmaster {
 // Settings for a logical restore's postmaster: crash safety is not needed while restoring
 // (a failed restore is thrown away). preload: the backed-up server's
 // shared_preload_libraries, which some extensions need before CREATE EXTENSION works
-// (ramsafe among them).
+// (ramsafe among them). Includes neutralised_commands().
 std::vector<std::string> bulk_load_settings(const std::string& preload);
+
+// Every setting through which a server runs a shell command or loads an archive library
+// (archive_command, archive_library, restore_command, recovery_end_command,
+// archive_cleanup_command), emptied: a restore's private postmaster runs none of what a
+// set's configuration files say. The command line wins over postgresql.conf and
+// postgresql.auto.conf. A physical restore sets its own restore_command after these.
+std::vector<std::string> neutralised_commands();
 
 }  // namespace ramsafe::restore_internal

@@ -13,6 +13,8 @@
 
 #include "core/drive/drive_store.h"
 #include "core/error.h"
+#include "core/io/bounded_json.h"
+#include "core/io/dir.h"
 #include "core/io/paths.h"
 #include "core/io/tar.h"
 #include "core/restore/restorer.h"
@@ -339,6 +341,8 @@ std::string Restorer::decrypt_to_memory(Store& store, const SetEntry& set,
     throw Error(Errc::kCorrupt, set.id + "/" + file.path + " claims " +
                                     std::to_string(file.plaintext_bytes) + " bytes, more than a " +
                                     file.role + " file can hold");
+  // The chain stops as soon as the plaintext passes the recorded size (a zstd bomb), so
+  // memory holds at most what the file really decompresses to, and never over the cap.
   StringSink out;
   DecryptChain chain(file, set.id + "/" + file.path, request_.identities, out);
   store.read_file(set.id, file.path, chain, request_.cancel);
@@ -400,24 +404,20 @@ void Restorer::verify_stored_files(Store& store, const SetEntry& set) {
 }
 
 void Restorer::move_into_place() {
-  {
-    UniqueFd fd = open_or_throw(staging_, O_RDONLY | O_DIRECTORY);
-    if (::syncfs(fd.get()) != 0) throw_errno("syncfs " + staging_);
-  }
+  // Relative to the two directories, never through a link.
+  Dir pgdata = Dir::open(pgdata_);
+  Dir staging = pgdata.sub(kStagingName);
+  if (::syncfs(staging.fd()) != 0) throw_errno("syncfs " + staging_);
   // PG_VERSION last: until it is in place PostgreSQL will not start from pgdata.
-  for (const auto& name : list_dir(staging_)) {
+  for (const auto& name : staging.list()) {
     if (name == "PG_VERSION") continue;
-    rename_or_throw(join_path(staging_, name), join_path(pgdata_, name));
+    staging.rename(name, pgdata, name);
   }
-  fsync_path(pgdata_);
-  rename_or_throw(join_path(staging_, "PG_VERSION"), join_path(pgdata_, "PG_VERSION"));
-  fsync_path(pgdata_);
-  if (::rmdir(staging_.c_str()) != 0) throw_errno("remove " + staging_);
-  fsync_path(pgdata_);
-}
-
-void Restorer::rename_or_throw(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) throw_errno("rename " + from + " to " + to);
+  pgdata.fsync();
+  staging.rename("PG_VERSION", pgdata, "PG_VERSION");
+  pgdata.fsync();
+  pgdata.rmdir(kStagingName);
+  pgdata.fsync();
 }
 
 void Restorer::write_report() {
@@ -495,7 +495,8 @@ std::string RestoreReport::to_json() const {
                       {"seconds", seconds},
                       {"stored_bytes", stored_bytes},
                       {"plaintext_bytes", plaintext_bytes}};
-  return j.dump(2) + "\n";
+  // Reasons carry text from stores: nothing in the report may drive a terminal.
+  return dump_printable_json(j, 2) + "\n";
 }
 
 RestoreReport run_restore(const RestoreRequest& request, const std::vector<Store*>& stores) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/io/paths.h"
+#include "core/io/tar.h"
 #include "core/io/unique_fd.h"
 #include "core/pg/pg_tools.h"
 #include "core/restore/postmaster.h"
@@ -96,8 +97,17 @@ class Restorer {
   // first damaged file.
   void verify_stored_files(Store& store, const SetEntry& set);
 
-  void restore_globals(const PgTools& tools, PrivatePostmaster& postmaster,
-                       const std::string& globals, const std::string& superuser);
+  void restore_globals(PrivatePostmaster& postmaster, const std::vector<std::string>& statements,
+                       const std::string& superuser);
+
+  // The configuration archive's entries a restore may write: each must be a name no
+  // restore refuses (is_restorable_config_name) and one the manifest declares; for sets
+  // whose manifest declares none (older ramsafe), only *.conf files, with a warning for the
+  // rest. Throws Error(kCorrupt) naming source otherwise.
+  std::vector<TarEntry> restorable_config(const ManifestFile& file, std::vector<TarEntry> entries,
+                                          const std::string& source);
+  // Writes them into the staging directory (never through a link, atomically each).
+  void write_config_files(const std::vector<TarEntry>& config);
 
   void restore_databases(const PgTools& tools, PrivatePostmaster& postmaster, Store& store,
                          const SetEntry& set);
@@ -106,8 +116,6 @@ class Restorer {
                         const SetEntry& set, const ManifestFile& file, const CancelCheck& cancel);
 
   void move_into_place();
-
-  static void rename_or_throw(const std::string& from, const std::string& to);
 
   void write_report();
 

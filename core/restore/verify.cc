@@ -89,7 +89,7 @@ WalFileVerification verify_wal_file(const std::string& store_root, const StoredW
   try {
     std::string recorded = wal_recorded_sha256(store_root, file.file.name, trust, allow_unsigned);
     if (deep) {
-      UniqueFd stored = open_or_throw(data_path, O_RDONLY | O_CLOEXEC);
+      UniqueFd stored = open_stored_wal(store_root, file.file.name, StoredWalPart::kData);
       NullSink null;
       HashingStage plain(null);
       ZstdDecompressor decompress(plain);

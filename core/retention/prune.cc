@@ -126,11 +126,11 @@ void decide_and_delete(const std::string& store_name, Store& store,
 
 // Makes the local WAL deletions durable (one fsync per timeline directory).
 void fsync_wal_dirs(const std::string& root) {
-  std::string top = wal_archive_dir(root);
-  if (!is_directory(top)) return;
-  for (const auto& timeline : list_dir(top)) {
-    std::string dir = join_path(top, timeline);
-    if (is_directory(dir)) fsync_path(dir);
+  auto top = open_wal_dir(root, DirAccess::kWrite, false);
+  if (!top) return;
+  for (const auto& timeline : top->list()) {
+    auto st = top->stat(timeline);
+    if (is_timeline_id(timeline) && st && S_ISDIR(st->st_mode)) top->sub(timeline).fsync();
   }
 }
 
@@ -186,10 +186,10 @@ void prune_wal(const std::string& store_name, const WalRetention& decision,
 // Removes a local WAL file: the data file first (its presence means "archived"), then the
 // checksum file.
 void delete_local_wal(const std::string& root, const StoredWalFile& f) {
-  std::string data = wal_stored_path(root, f.file.name);
-  std::string sum = data.substr(0, data.size() - std::string(".zst.age").size()) + ".sha256";
-  if (::unlink(data.c_str()) != 0 && errno != ENOENT) throw_errno("cannot delete " + data);
-  if (::unlink(sum.c_str()) != 0 && errno != ENOENT) throw_errno("cannot delete " + sum);
+  auto dir = open_wal_timeline_dir(root, f.file.timeline, DirAccess::kWrite, false);
+  if (!dir) return;
+  dir->unlink(f.file.name + ".zst.age");
+  dir->unlink(f.file.name + ".sha256");
 }
 
 // A dropped-segment marker before the oldest kept base's first WAL file no longer breaks
@@ -198,8 +198,14 @@ void delete_local_wal(const std::string& root, const StoredWalFile& f) {
 void delete_stale_chain_breaks(const std::string& root, const std::string& cutoff_file) {
   if (cutoff_file.size() != 24) return;
   for (const auto& b : list_wal_chain_breaks(root))
-    if (b.segment.size() == 24 && b.segment.compare(8, 16, cutoff_file, 8, 16) < 0)
-      ::unlink(wal_chain_break_path(root, b.segment).c_str());
+    if (b.segment.size() == 24 && b.segment.compare(8, 16, cutoff_file, 8, 16) < 0) {
+      try {
+        if (auto dir = open_wal_timeline_dir(root, b.timeline, DirAccess::kWrite, false))
+          dir->unlink(base_name(wal_chain_break_path(root, b.segment)));
+      } catch (const Error&) {
+        // Best effort, as the comment above says.
+      }
+    }
 }
 
 }  // namespace

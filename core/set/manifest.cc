@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io/bounded_json.h"
 #include "core/io/paths.h"
 #include "core/io/stages.h"
 #include "core/pg/wal_names.h"
@@ -33,6 +34,7 @@ json file_to_json(const ManifestFile& f) {
             {"encryption", f.encryption},
             {"recipients", f.recipients}};
   if (!f.database.empty()) j["database"] = f.database;
+  if (f.config_files) j["config_files"] = *f.config_files;
   return j;
 }
 
@@ -165,12 +167,8 @@ std::string Manifest::to_json() const {
 }
 
 Manifest Manifest::parse(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(Errc::kCorrupt, source + ": manifest is not valid JSON (" + e.what() + ")");
-  }
+  // Size and depth first: a hostile store's manifest must not exhaust the stack or memory.
+  json j = parse_bounded_json(text, {kManifestMaxBytes}, source + ": manifest");
   if (!j.is_object()) throw Error(Errc::kCorrupt, source + ": manifest is not a JSON object");
   if (optional_string(j, "format", "", source) != "ramsafe-backup")
     throw Error(Errc::kCorrupt, source + ": not a ramsafe manifest");
@@ -215,20 +213,31 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
     ManifestFile f;
     f.path = require<std::string>(fj, "path", source);
     if (!is_safe_set_path(f.path))
-      throw Error(Errc::kCorrupt, source + ": manifest names an unsafe path \"" + f.path + "\"");
+      throw Error(Errc::kCorrupt,
+                  source + ": manifest names an unsafe path \"" + printable(f.path) + "\"");
     f.role = require<std::string>(fj, "role", source);
     f.database = optional_string(fj, "database", "", source);
     f.plaintext_bytes = require_integer<uint64_t>(fj, "plaintext_bytes", source);
     f.stored_bytes = require_integer<uint64_t>(fj, "stored_bytes", source);
     f.sha256 = require<std::string>(fj, "sha256", source);
     if (!is_hex_sha256(f.sha256))
-      throw Error(Errc::kCorrupt, source + ": manifest has a malformed sha256 for " + f.path);
+      throw Error(Errc::kCorrupt,
+                  source + ": manifest has a malformed sha256 for " + printable(f.path));
     f.compression = require<std::string>(fj, "compression", source);
     f.compression_level = require_integer<int>(fj, "compression_level", source);
     f.encryption = require<std::string>(fj, "encryption", source);
     f.recipients = require<std::vector<std::string>>(fj, "recipients", source);
     if (f.role == "database" && f.database.empty())
-      throw Error(Errc::kCorrupt, source + ": database file " + f.path + " names no database");
+      throw Error(Errc::kCorrupt,
+                  source + ": database file " + printable(f.path) + " names no database");
+    if (fj.contains("config_files")) {
+      f.config_files = require<std::vector<std::string>>(fj, "config_files", source);
+      for (const auto& name : *f.config_files)
+        if (!is_restorable_config_name(name))
+          throw Error(Errc::kCorrupt, source + ": manifest declares a configuration file \"" +
+                                          printable(name) +
+                                          "\" that no restore may write into a data directory");
+    }
     m.files.push_back(std::move(f));
   }
   return m;
@@ -257,6 +266,37 @@ std::vector<std::string> Manifest::databases() const {
   for (const auto& f : files)
     if (f.role == "database") out.push_back(f.database);
   return out;
+}
+
+bool is_restorable_config_name(const std::string& name) {
+  if (!is_safe_set_path(name)) return false;
+  std::string first = name.substr(0, name.find('/'));
+  // PostgreSQL's own directories (15 to 18, and the older pg_xlog and pg_clog), and
+  // ramsafe's staging directory.
+  static const char* const kDirectories[] = {
+      "base",         "global",      "pg_commit_ts", "pg_dynshmem", "pg_logical",
+      "pg_multixact", "pg_notify",   "pg_replslot",  "pg_serial",   "pg_snapshots",
+      "pg_stat",      "pg_stat_tmp", "pg_subtrans",  "pg_tblspc",   "pg_twophase",
+      "pg_wal",       "pg_xact",     "pg_xlog",      "pg_clog",     ".ramsafe-restore"};
+  for (const char* dir : kDirectories)
+    if (first == dir) return false;
+  // Files whose presence changes how the server starts, or that it owns.
+  static const char* const kFiles[] = {"PG_VERSION",
+                                       "postmaster.pid",
+                                       "postmaster.opts",
+                                       "recovery.signal",
+                                       "standby.signal",
+                                       "recovery.conf",
+                                       "backup_label",
+                                       "backup_label.old",
+                                       "tablespace_map",
+                                       "tablespace_map.old",
+                                       "backup_manifest",
+                                       "current_logfiles",
+                                       "ramsafe_restore_report.json"};
+  for (const char* file : kFiles)
+    if (name == file) return false;
+  return true;
 }
 
 std::string database_file_name(const std::string& database) {

@@ -3,6 +3,7 @@
 // rather than trusted.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +18,9 @@ constexpr int kUnsignedManifestFormatVersion = 1;
 
 // The manifest's name in every store; written last, its presence marks a complete set.
 inline constexpr const char* kManifestName = "manifest.json";
+// The largest manifest any store may hand over (about 9,000 databases' entries): parsed
+// JSON takes several times its text in memory, in the worker and in SQL functions too.
+constexpr size_t kManifestMaxBytes = size_t{4} << 20;
 
 struct ManifestFile {
   std::string path;      // relative to the set: "db/app.dump.zst.age"
@@ -29,6 +33,9 @@ struct ManifestFile {
   int compression_level = 0;
   std::string encryption;               // "age-v1"
   std::vector<std::string> recipients;  // fingerprints, see age::fingerprint
+  // Role "config": the names the archive holds, relative to the data directory; a restore
+  // writes no other. Absent in manifests written before it existed.
+  std::optional<std::vector<std::string>> config_files;
 };
 
 struct InitdbSettings {
@@ -85,6 +92,13 @@ struct Manifest {
   std::vector<std::string> databases() const;
   bool is_physical() const { return kind == "physical"; }
 };
+
+// Whether a configuration archive may put a file of this name (relative to the data
+// directory) into a restored cluster: a safe relative path that is none of PostgreSQL's own
+// entries (PG_VERSION, postmaster.pid, recovery.signal, standby.signal, backup_label, ...)
+// and lies in none of its directories (base/, global/, pg_wal/, pg_xact/, ...), nor in
+// ramsafe's staging directory.
+bool is_restorable_config_name(const std::string& name);
 
 // A file name for a database's dump that is safe in any store: bytes outside
 // [A-Za-z0-9_-] and a leading '.' are percent-encoded. "my db" -> "my%20db".

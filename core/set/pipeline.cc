@@ -35,7 +35,8 @@ DecryptChain::DecryptChain(const ManifestFile& expected, const std::string& sour
                            const std::vector<age::Identity>& identities, Sink& out)
     : expected_(expected),
       source_(source),
-      plain_(out),
+      bounded_(out, expected.plaintext_bytes),
+      plain_(bounded_),
       decompress_(plain_),
       decrypt_(identities, decompress_),
       stored_(decrypt_) {}

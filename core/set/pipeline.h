@@ -42,7 +42,9 @@ class EncryptChain : public Sink {
 };
 
 // Checks a stored file against its manifest entry while passing the plaintext on.
-// finish() throws Error(kCorrupt) if the size or SHA-256 differ.
+// finish() throws Error(kCorrupt) if the size or SHA-256 differ; write() throws it as soon
+// as the plaintext grows past the recorded plaintext_bytes (so a zstd bomb never produces
+// more than the manifest says, whatever holds the output).
 class DecryptChain : public Sink {
  public:
   DecryptChain(const ManifestFile& expected, const std::string& source,
@@ -55,6 +57,7 @@ class DecryptChain : public Sink {
  private:
   const ManifestFile& expected_;
   std::string source_;
+  BoundedStage bounded_;
   CountingStage plain_;
   ZstdDecompressor decompress_;
   age::Decryptor decrypt_;

@@ -32,17 +32,17 @@ std::string minutes_text(int64_t ms) {
 // not from the future. An empty string when they pass.
 std::string claims_problem(const Manifest& m, const std::string& set_id,
                            const TrustPolicy& policy) {
-  if (m.backup_id != set_id) return "its manifest is for backup " + m.backup_id;
+  if (m.backup_id != set_id) return "its manifest is for backup " + printable(m.backup_id);
   if (!policy.cluster.empty() && m.cluster != policy.cluster)
-    return "it is a backup of cluster \"" + m.cluster + "\", not of \"" + policy.cluster +
-           "\" (ramsafe.cluster_name)";
+    return "it is a backup of cluster \"" + printable(m.cluster) + "\", not of \"" +
+           policy.cluster + "\" (ramsafe.cluster_name)";
   int64_t now = policy.now();
   int64_t latest = std::max(parse_rfc3339_utc(m.finished_at).value_or(0),
                             parse_rfc3339_utc(m.started_at).value_or(0));
   if (latest > now + kMaxClockSkewSeconds * 1000)
-    return "it claims to have finished at " + m.finished_at + ", " + minutes_text(latest - now) +
-           " in the future of this host's clock (" + format_rfc3339_utc(now) + "; at most " +
-           std::to_string(kMaxClockSkewSeconds / 60) +
+    return "it claims to have finished at " + printable(m.finished_at) + ", " +
+           minutes_text(latest - now) + " in the future of this host's clock (" +
+           format_rfc3339_utc(now) + "; at most " + std::to_string(kMaxClockSkewSeconds / 60) +
            " minutes are allowed): if this host's clock is wrong, set it right";
   return "";
 }

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/io/paths.h"
 #include "core/set/freshness.h"
+#include "core/set/manifest.h"
 
 namespace ramsafe {
 namespace {
@@ -27,55 +28,89 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 }  // namespace
 
+std::optional<Dir> open_store_root(const std::string& root, DirAccess access, bool create) {
+  std::string parent = parent_dir(root), name = base_name(root);
+  std::optional<Dir> parent_dir_fd;
+  if (create) {
+    make_dirs(parent, 0700);
+    parent_dir_fd = Dir::open(parent);
+  } else {
+    parent_dir_fd = Dir::open_if_exists(parent);
+    if (!parent_dir_fd) return std::nullopt;
+  }
+  bool created = false;
+  std::optional<Dir> dir = create
+                               ? std::optional<Dir>(parent_dir_fd->make_sub(name, 0700, &created))
+                               : parent_dir_fd->sub_if_exists(name);
+  if (created) parent_dir_fd->fsync();
+  if (dir) dir->check_private(access, "the backup store");
+  return dir;
+}
+
 LocalStore::LocalStore(std::string root, TrustPolicy trust)
     : Store(std::move(trust)), root_(std::move(root)) {}
 
 std::string LocalStore::set_path(const std::string& set_id) const {
   if (!is_valid_backup_id(set_id))
     throw Error(Errc::kInvalidArgument,
-                "\"" + set_id + "\" is not a backup id (e.g. 20261122T031500Z)");
+                "\"" + printable(set_id) + "\" is not a backup id (e.g. 20261122T031500Z)");
   return join_path(root_, set_id);
 }
 
 std::vector<SetEntry> LocalStore::list_sets() {
   std::vector<SetEntry> sets;
-  if (!is_directory(root_)) return sets;
-  for (const auto& name : list_dir(root_)) {
+  auto root = open_store_root(root_, DirAccess::kRead, false);
+  if (!root) return sets;
+  for (const auto& name : root->list()) {
     if (!is_valid_backup_id(name)) continue;  // .partial, lock file, anything else
-    std::string dir = join_path(root_, name);
-    if (!is_directory(dir)) continue;
-    std::string manifest_path = join_path(dir, kManifestName);
-    std::string bytes;
+    auto st = root->stat(name);
+    if (!st || !(S_ISDIR(st->st_mode) || S_ISLNK(st->st_mode))) continue;
+    SetEntry entry;
     try {
-      bytes = ramsafe::read_file(manifest_path, 16u << 20);
+      Dir set = root->sub(name);
+      std::string text;
+      try {
+        text = set.read_file(kManifestName, kManifestMaxBytes);
+      } catch (const Error& e) {
+        if (e.code() == Errc::kNotFound)
+          throw Error(Errc::kNotFound, "no manifest.json (incomplete or damaged set)");
+        throw;
+      }
+      std::optional<std::string> signature;
+      try {
+        signature = set.read_file(kManifestSignatureName, kMaxSignatureFileSize);
+      } catch (const Error& e) {
+        if (e.code() != Errc::kNotFound) signature = std::string();  // unreadable: no signature
+      }
+      entry = set_entry_from(name, describe(),
+                             check_manifest(name, text, signature ? &*signature : nullptr, trust(),
+                                            set.path_of(kManifestName)));
     } catch (const Error& e) {
-      SetEntry entry;
-      entry.id = name;
-      entry.store = describe();
-      entry.problem =
-          e.code() == Errc::kNotFound ? "no manifest.json (incomplete or damaged set)" : e.what();
-      sets.push_back(std::move(entry));
-      continue;
+      entry = SetEntry{};
+      entry.problem = e.what();
     }
-    std::optional<std::string> signature;
-    try {
-      signature = ramsafe::read_file(join_path(dir, kManifestSignatureName), kMaxSignatureFileSize);
-    } catch (const Error& e) {
-      if (e.code() != Errc::kNotFound) signature = std::string();  // unreadable: not a signature
-    }
-    SetEntry entry = set_entry_from(
-        name, describe(),
-        check_manifest(name, bytes, signature ? &*signature : nullptr, trust(), manifest_path));
+    entry.id = name;
+    entry.store = describe();
     sets.push_back(std::move(entry));
   }
   sort_newest_first(sets);
   return sets;
 }
 
+UniqueFd LocalStore::open_set_file(const std::string& set_id, const std::string& path) {
+  std::string dir = set_path(set_id);  // validates the id
+  auto root = open_store_root(root_, DirAccess::kRead, false);
+  if (!root) {
+    errno = ENOENT;
+    throw_errno("open " + join_path(dir, path));
+  }
+  return root->sub(set_id).open_read(path);
+}
+
 void LocalStore::read_file(const std::string& set_id, const std::string& path, Sink& out,
                            const CancelCheck& cancel) {
   std::string full = join_path(set_path(set_id), path);
-  UniqueFd fd = open_or_throw(full, O_RDONLY);
+  UniqueFd fd = open_set_file(set_id, path);
   (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   std::vector<uint8_t> buf(kReadBlock);
   for (;;) {
@@ -88,38 +123,48 @@ void LocalStore::read_file(const std::string& set_id, const std::string& path, S
 
 void LocalStore::delete_set(const std::string& set_id) {
   std::string dir = set_path(set_id);
+  auto root = open_store_root(root_, DirAccess::kWrite, false);
+  if (!root) {
+    errno = ENOENT;
+    throw_errno("rename " + dir + " for deletion");
+  }
   // Rename first so a crash halfway through deleting never leaves a listed, broken set.
-  std::string doomed = join_path(root_, set_id + ".deleting" + kPartialSuffix);
-  if (::rename(dir.c_str(), doomed.c_str()) != 0) throw_errno("rename " + dir + " for deletion");
-  fsync_path(root_);
-  remove_tree(doomed);
+  std::string doomed = set_id + ".deleting" + kPartialSuffix;
+  root->rename(set_id, *root, doomed);
+  root->fsync();
+  root->remove_tree(doomed);
 }
 
 std::unique_ptr<LocalSetWriter> LocalStore::begin_set(int64_t unix_seconds,
                                                       const SetSigner& signer) {
-  make_dirs(root_, 0700);
+  Dir root = std::move(*open_store_root(root_, DirAccess::kWrite, true));
   std::string base = backup_id_for(unix_seconds);
   for (int n = 1; n < 1000; ++n) {
     std::string id = n == 1 ? base : base + "-" + std::to_string(n);
-    if (path_exists(join_path(root_, id))) continue;
-    std::string partial = join_path(root_, id + kPartialSuffix);
-    if (::mkdir(partial.c_str(), 0700) == 0)
-      return std::make_unique<LocalSetWriter>(*this, id, signer);
-    if (errno != EEXIST) throw_errno("create " + partial);
+    if (root.exists(id)) continue;
+    std::string partial = id + kPartialSuffix;
+    if (::mkdirat(root.fd(), partial.c_str(), 0700) == 0) {
+      Dir partial_dir = root.sub(partial);
+      return std::make_unique<LocalSetWriter>(*this, std::move(root), id, std::move(partial_dir),
+                                              signer);
+    }
+    if (errno != EEXIST) throw_errno("create " + root.path_of(partial));
   }
   throw Error(Errc::kIo, "cannot find a free backup id for " + base + " in " + root_);
 }
 
 UniqueFd LocalStore::lock(const std::string& purpose) {
-  make_dirs(root_, 0700);
-  std::string path = join_path(root_, ".lock");
-  UniqueFd fd = open_or_throw(path, O_RDWR | O_CREAT, 0600);
+  Dir root = std::move(*open_store_root(root_, DirAccess::kWrite, true));
+  std::string path = root.path_of(".lock");
+  UniqueFd fd = root.open_or_create(".lock", O_RDWR, 0600);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
-      std::string holder = ramsafe::read_file(path, 4096);
+      char text[256];
+      ssize_t n = ::pread(fd.get(), text, sizeof text - 1, 0);
+      std::string holder(text, n > 0 ? static_cast<size_t>(n) : 0);
       while (!holder.empty() && holder.back() == '\n') holder.pop_back();
       throw Error(Errc::kBusy, "cannot " + purpose + ": " + root_ + " is in use" +
-                                   (holder.empty() ? "" : " by " + holder));
+                                   (holder.empty() ? "" : " by " + printable(holder)));
     }
     throw_errno("lock " + path);
   }
@@ -130,26 +175,28 @@ UniqueFd LocalStore::lock(const std::string& purpose) {
 
 std::vector<std::string> LocalStore::cleanup_partials(int64_t max_age_seconds) {
   std::vector<std::string> removed;
-  if (!is_directory(root_)) return removed;
+  auto root = open_store_root(root_, DirAccess::kWrite, false);
+  if (!root) return removed;
   time_t now = ::time(nullptr);
-  for (const auto& name : list_dir(root_)) {
+  for (const auto& name : root->list()) {
     if (!ends_with(name, kPartialSuffix)) continue;
-    std::string path = join_path(root_, name);
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) continue;
-    if (now - st.st_mtime < max_age_seconds) continue;
-    remove_tree(path);
+    auto st = root->stat(name);
+    if (!st) continue;
+    if (now - st->st_mtime < max_age_seconds) continue;
+    root->remove_tree(name);
     removed.push_back(name);
   }
   return removed;
 }
 
-LocalSetWriter::LocalSetWriter(LocalStore& store, std::string id, const SetSigner& signer)
+LocalSetWriter::LocalSetWriter(LocalStore& store, Dir root, std::string id, Dir partial,
+                               const SetSigner& signer)
     : store_(store),
       signer_(signer),
-      root_(store.root()),
+      root_(std::move(root)),
       id_(std::move(id)),
-      partial_(join_path(root_, id_ + kPartialSuffix)) {}
+      partial_(root_.path_of(id_ + kPartialSuffix)),
+      partial_dir_(std::move(partial)) {}
 
 LocalSetWriter::~LocalSetWriter() {
   if (!published_) abandon();
@@ -157,20 +204,31 @@ LocalSetWriter::~LocalSetWriter() {
 
 void LocalSetWriter::abandon() {
   try {
-    remove_tree(partial_);
+    partial_dir_ = Dir();
+    root_.remove_tree(id_ + kPartialSuffix);
   } catch (const Error&) {
     // Left for cleanup_partials(); a .partial is never listed or used.
   }
 }
 
 UniqueFd LocalSetWriter::create_file(const std::string& relative_path) {
-  std::string full = join_path(partial_, relative_path);
-  std::string dir = parent_dir(full);
-  if (dir != partial_ && !is_directory(dir)) {
-    make_dirs(dir, 0700);
-    dirs_.push_back(dir);
+  if (!is_safe_relative_path(relative_path))
+    throw Error(Errc::kInvalidArgument, "\"" + relative_path + "\" is not a path inside a set");
+  std::string dir = parent_dir(relative_path);
+  if (dir == ".") return partial_dir_.create(relative_path);
+  bool created = false;
+  Dir sub = partial_dir_.make_sub(dir, 0700, &created);
+  if (created) dirs_.push_back(dir);
+  return sub.create(base_name(relative_path));
+}
+
+void LocalSetWriter::remove_file(const std::string& relative_path) {
+  std::string dir = parent_dir(relative_path);
+  if (dir == ".") {
+    partial_dir_.unlink(relative_path);
+    return;
   }
-  return open_or_throw(full, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (auto sub = partial_dir_.sub_if_exists(dir)) sub->unlink(base_name(relative_path));
 }
 
 void LocalSetWriter::close_file(UniqueFd& fd, const std::string& relative_path) {
@@ -192,23 +250,22 @@ std::string LocalSetWriter::publish(Manifest& manifest) {
   manifest.sequence = std::max(seen, in_store) + 1;
   std::string text = manifest.to_json();
   std::string signature = sign_manifest(signer_.key, text);
-  auto write_new = [](const std::string& path, const std::string& content) {
-    UniqueFd fd = open_or_throw(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  auto write_new = [this](const char* name, const std::string& content) {
+    std::string path = join_path(partial_, name);
+    UniqueFd fd = partial_dir_.create(name, 0600);
     write_all(fd.get(), content.data(), content.size(), path);
     fsync_or_throw(fd.get(), path);
     fd.close_checked(path);
   };
-  write_new(join_path(partial_, kManifestSignatureName), signature);
-  write_new(join_path(partial_, kManifestName), text);
-  for (const auto& dir : dirs_) fsync_path(dir);
-  fsync_path(partial_);
-  std::string final_path = join_path(root_, id_);
-  if (::rename(partial_.c_str(), final_path.c_str()) != 0)
-    throw_errno("rename " + partial_ + " to " + final_path);
+  write_new(kManifestSignatureName, signature);
+  write_new(kManifestName, text);
+  for (const auto& dir : dirs_) partial_dir_.sub(dir).fsync();
+  partial_dir_.fsync();
+  root_.rename(id_ + kPartialSuffix, root_, id_);
   published_ = true;
-  fsync_path(root_);
+  root_.fsync();
   state.note(signer_.cluster, seen_backup_of(manifest), &warning_);
-  return final_path;
+  return root_.path_of(id_);
 }
 
 }  // namespace ramsafe

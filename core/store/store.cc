@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace ramsafe {
 
 std::string SetEntry::problem_text() const {
@@ -14,7 +16,7 @@ SetEntry set_entry_from(const std::string& id, const std::string& store, Manifes
   entry.store = store;
   entry.trust = check.trust;
   entry.key_id = check.key_id;
-  entry.problem = check.problem;
+  entry.problem = printable(check.problem);  // it may quote what a store holds
   if (check.trust == Trust::kTrusted)
     entry.manifest = std::move(check.manifest);
   else if (check.trust == Trust::kUnsigned)

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "core/error.h"
@@ -18,6 +20,8 @@
 #include "core/io/unique_fd.h"
 #include "core/io/zstd_stage.h"
 #include "core/set/pipeline.h"
+#include "core/set/trust.h"
+#include "core/store/local_store.h"
 
 namespace ramsafe {
 namespace {
@@ -25,39 +29,13 @@ namespace {
 constexpr size_t kReadBlock = size_t{256} * 1024;
 constexpr const char* kDataSuffix = ".zst.age";
 constexpr const char* kSumSuffix = ".sha256";
+constexpr const char* kWalDirName = "wal";
 constexpr const char* kTempSuffix = ".tmp";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
-
-std::string timeline_dir(const std::string& store_root, const std::string& timeline) {
-  return join_path(wal_archive_dir(store_root), timeline);
-}
-
-// Creates a missing directory and fsyncs its parent, so the new entry survives a crash.
-void make_dir_durable(const std::string& path) {
-  if (is_directory(path)) return;
-  make_dirs(path, 0700);
-  fsync_path(parent_dir(path));
-}
-
-// Removes a temporary file unless it was renamed into place.
-class TempFile {
- public:
-  explicit TempFile(std::string path) : path_(std::move(path)) {}
-  ~TempFile() {
-    if (!path_.empty()) (void)::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::string& path() const { return path_; }
-  void renamed() { path_.clear(); }
-
- private:
-  std::string path_;
-};
 
 // Pushes a whole file through out (then out.finish()).
 void pump_file(int fd, const std::string& what, Sink& out) {
@@ -71,56 +49,71 @@ void pump_file(int fd, const std::string& what, Sink& out) {
   out.finish();
 }
 
-// <name>.sha256's text ("<64 hex>  <name>\n").
-std::string read_record(const std::string& sum_path, const std::string& name) {
+// <name>.sha256's text in dir ("<64 hex>  <name>\n").
+std::string read_record(const Dir& dir, const std::string& name) {
+  std::string text;
   try {
-    return read_file(sum_path, 4096);
+    text = dir.read_file(name + kSumSuffix, 4096);
   } catch (const Error& e) {
     if (e.code() != Errc::kNotFound) throw;
-    throw Error(Errc::kCorrupt,
-                sum_path + " is missing: the checksum of archived WAL file " + name + " is lost");
+    throw Error(Errc::kCorrupt, dir.path_of(name + kSumSuffix) +
+                                    " is missing: the checksum of archived WAL file " + name +
+                                    " is lost");
   }
+  return text;
 }
 
-// <name>.sig's text, or nullopt when there is none.
-std::optional<std::string> read_signature(const std::string& sig_path) {
+// <name>.sig's text in dir, or nullopt when there is none.
+std::optional<std::string> read_signature(const Dir& dir, const std::string& name) {
   try {
-    return read_file(sig_path, kMaxSignatureFileSize);
+    return dir.read_file(name + kWalSignatureSuffix, kMaxSignatureFileSize);
   } catch (const Error& e) {
     if (e.code() == Errc::kNotFound) return std::nullopt;
-    if (e.code() == Errc::kIo) return std::string();  // over the limit: not a signature
+    if (e.code() == Errc::kCorrupt) return std::string();  // over the limit: not a signature
     throw;
   }
 }
 
 // The recorded plaintext SHA-256, once the record is trusted (see wal_recorded_sha256).
-std::string read_trusted_sha256(const std::string& dir, const std::string& name,
-                                const TrustPolicy& trust, bool allow_unsigned) {
-  std::string sum_path = join_path(dir, name + kSumSuffix);
-  std::string record = read_record(sum_path, name);
-  std::optional<std::string> sig = read_signature(join_path(dir, name + kWalSignatureSuffix));
+std::string read_trusted_sha256(const Dir& dir, const std::string& name, const TrustPolicy& trust,
+                                bool allow_unsigned) {
+  std::string record = read_record(dir, name);
+  std::optional<std::string> sig = read_signature(dir, name);
   return trusted_wal_sha256(record, sig ? &*sig : nullptr, name, trust, allow_unsigned,
-                            join_path(dir, name));
+                            dir.path_of(name));
 }
 
-uint64_t file_size(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) throw_errno("stat " + path);
-  return static_cast<uint64_t>(st.st_size);
-}
-
-// rename() that never replaces an existing target (renameat2 RENAME_NOREPLACE); on a file
-// system without it, an existence check and a plain rename (one archiver per store).
-void rename_no_replace(const std::string& from, const std::string& to) {
-#ifdef RENAME_NOREPLACE
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return;
-  if (errno != EINVAL && errno != ENOSYS) throw_errno("rename " + from + " to " + to);
-#endif
-  if (path_exists(to)) {
-    errno = EEXIST;
-    throw_errno("rename " + from + " to " + to);
+uint64_t file_size(const Dir& dir, const std::string& name) {
+  auto st = dir.stat(name);
+  if (!st) {
+    errno = ENOENT;
+    throw_errno("stat " + dir.path_of(name));
   }
-  if (::rename(from.c_str(), to.c_str()) != 0) throw_errno("rename " + from + " to " + to);
+  return static_cast<uint64_t>(st->st_size);
+}
+
+// Temporary files a killed archiver left in a timeline directory (".<name>.<random>.tmp"):
+// removed the first time this process archives into the directory. One archiver per
+// store, so none of them is being written.
+void remove_stale_temporary_files(const Dir& dir) {
+  static std::mutex mutex;
+  static std::set<std::string> cleaned;
+  std::lock_guard<std::mutex> guard(mutex);
+  if (!cleaned.insert(dir.path()).second) return;
+  for (const auto& entry : dir.list()) {
+    if (entry.size() < 6 || entry[0] != '.' || !ends_with(entry, kTempSuffix)) continue;
+    auto st = dir.stat(entry);
+    if (st && !S_ISDIR(st->st_mode)) dir.unlink(entry);
+  }
+}
+
+// A subdirectory of parent, made (0700) if missing, with parent fsynced so the new entry
+// survives a crash.
+Dir durable_sub(const Dir& parent, const std::string& name) {
+  bool created = false;
+  Dir dir = parent.make_sub(name, 0700, &created);
+  if (created) parent.fsync();
+  return dir;
 }
 
 }  // namespace
@@ -149,21 +142,57 @@ std::string trusted_wal_sha256(const std::string& record, const std::string* sig
 
 std::string wal_signature_path(const std::string& store_root, const std::string& name) {
   WalFileName wal = parse_wal_file_name(name);
-  return join_path(timeline_dir(store_root, wal.timeline), name + kWalSignatureSuffix);
+  return join_path(join_path(wal_archive_dir(store_root), wal.timeline),
+                   name + kWalSignatureSuffix);
 }
 
 std::string wal_checksum_path(const std::string& store_root, const std::string& name) {
   WalFileName wal = parse_wal_file_name(name);
-  return join_path(timeline_dir(store_root, wal.timeline), name + kSumSuffix);
+  return join_path(join_path(wal_archive_dir(store_root), wal.timeline), name + kSumSuffix);
 }
 
 std::string wal_archive_dir(const std::string& store_root) {
-  return join_path(store_root, "wal");
+  return join_path(store_root, kWalDirName);
 }
 
 std::string wal_stored_path(const std::string& store_root, const std::string& name) {
   WalFileName wal = parse_wal_file_name(name);
-  return join_path(timeline_dir(store_root, wal.timeline), name + kDataSuffix);
+  return join_path(join_path(wal_archive_dir(store_root), wal.timeline), name + kDataSuffix);
+}
+
+std::optional<Dir> open_wal_dir(const std::string& store_root, DirAccess access, bool create) {
+  auto root = open_store_root(store_root, access, create);
+  if (!root) return std::nullopt;
+  std::optional<Dir> wal = create ? std::optional<Dir>(durable_sub(*root, kWalDirName))
+                                  : root->sub_if_exists(kWalDirName);
+  if (wal) wal->check_private(access, "the WAL archive directory");
+  return wal;
+}
+
+std::optional<Dir> open_wal_timeline_dir(const std::string& store_root, const std::string& timeline,
+                                         DirAccess access, bool create) {
+  if (!is_timeline_id(timeline))
+    throw Error(Errc::kInvalidArgument, "\"" + printable(timeline) + "\" is not a timeline");
+  auto wal = open_wal_dir(store_root, access, create);
+  if (!wal) return std::nullopt;
+  std::optional<Dir> dir =
+      create ? std::optional<Dir>(durable_sub(*wal, timeline)) : wal->sub_if_exists(timeline);
+  if (dir) dir->check_private(access, "the WAL archive directory");
+  return dir;
+}
+
+UniqueFd open_stored_wal(const std::string& store_root, const std::string& name,
+                         StoredWalPart part) {
+  WalFileName wal = parse_wal_file_name(name);
+  std::string file = name + (part == StoredWalPart::kChecksum    ? kSumSuffix
+                             : part == StoredWalPart::kSignature ? kWalSignatureSuffix
+                                                                 : kDataSuffix);
+  auto dir = open_wal_timeline_dir(store_root, wal.timeline, DirAccess::kRead, false);
+  if (!dir) {
+    errno = ENOENT;
+    throw_errno("open " + join_path(join_path(wal_archive_dir(store_root), wal.timeline), file));
+  }
+  return dir->open_read(file);
 }
 
 WalArchiveResult archive_wal_file(const std::string& store_root,
@@ -171,17 +200,15 @@ WalArchiveResult archive_wal_file(const std::string& store_root,
                                   int compression_level, const std::string& name,
                                   const std::string& source_path, const SetSigner& signer) {
   WalFileName wal = parse_wal_file_name(name);
-  std::string dir = timeline_dir(store_root, wal.timeline);
-  std::string data_path = join_path(dir, name + kDataSuffix);
-  std::string sum_path = join_path(dir, name + kSumSuffix);
-  std::string sig_path = join_path(dir, name + kWalSignatureSuffix);
   UniqueFd source = open_or_throw(source_path, O_RDONLY | O_CLOEXEC);
+  Dir dir = std::move(*open_wal_timeline_dir(store_root, wal.timeline, DirAccess::kWrite, true));
+  std::string data_name = name + kDataSuffix;
 
   WalArchiveResult result;
-  result.path = data_path;
+  result.path = dir.path_of(data_name);
   bool replace = false;
   std::optional<std::string> recorded;
-  if (path_exists(data_path)) {
+  if (dir.exists(data_name)) {
     // Already archived (PostgreSQL retries a file whose success it did not record):
     // identical plaintext is success, anything else is refused. What no trusted key signed
     // is not an archived file of ours: it is archived anew over it.
@@ -198,65 +225,42 @@ WalArchiveResult archive_wal_file(const std::string& store_root,
     pump_file(source.get(), source_path, hash);
     if (hash.sha256() != *recorded)
       throw Error(Errc::kCorrupt,
-                  "WAL file " + name + " is already archived with different content (" + data_path +
-                      " has SHA-256 " + recorded->substr(0, 16) + "..., " + source_path + " has " +
-                      hash.sha256().substr(0, 16) +
+                  "WAL file " + name + " is already archived with different content (" +
+                      result.path + " has SHA-256 " + recorded->substr(0, 16) + "..., " +
+                      source_path + " has " + hash.sha256().substr(0, 16) +
                       "...); not replacing it: check for a timeline mix-up or two clusters "
                       "sharing one ramsafe.local_dir and ramsafe.cluster_name");
     result.already_stored = true;
     result.plaintext_bytes = hash.bytes();
     result.sha256 = hash.sha256();
-    result.stored_bytes = file_size(data_path);
+    result.stored_bytes = file_size(dir, data_name);
     return result;
   }
 
-  if (!is_directory(store_root)) {
-    make_dirs(store_root, 0700);
-    fsync_path(parent_dir(store_root));
-  }
-  make_dir_durable(wal_archive_dir(store_root));
-  make_dir_durable(dir);
-
-  TempFile data_tmp(join_path(dir, "." + name + kDataSuffix + kTempSuffix));
+  // New temporary files (O_EXCL, random names): nothing planted in the directory is
+  // written through.
+  remove_stale_temporary_files(dir);
+  TempFile data_tmp(dir, data_name);
   {
-    UniqueFd out = open_or_throw(data_tmp.path(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    EncryptChain chain(out.get(), data_tmp.path(), compression_level, recipients, 0);
+    EncryptChain chain(data_tmp.fd(), data_tmp.path(), compression_level, recipients, 0);
     HashingStage plain(chain);
     pump_file(source.get(), source_path, plain);
-    fsync_or_throw(out.get(), data_tmp.path());
-    out.close_checked(data_tmp.path());
     result.plaintext_bytes = plain.bytes();
     result.sha256 = plain.sha256();
     result.stored_bytes = chain.stored_bytes();
   }
 
-  auto write_small = [](const TempFile& tmp, const std::string& content) {
-    UniqueFd out = open_or_throw(tmp.path(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    write_all(out.get(), content.data(), content.size(), tmp.path());
-    fsync_or_throw(out.get(), tmp.path());
-    out.close_checked(tmp.path());
-  };
   std::string record = result.sha256 + "  " + name + "\n";
-  TempFile sum_tmp(join_path(dir, "." + name + kSumSuffix + kTempSuffix));
-  write_small(sum_tmp, record);
-  TempFile sig_tmp(join_path(dir, "." + name + kWalSignatureSuffix + kTempSuffix));
-  write_small(sig_tmp, sign_wal_record(signer.key, signer.cluster, record));
+  TempFile sum_tmp(dir, name + kSumSuffix);
+  write_all(sum_tmp.fd(), record.data(), record.size(), sum_tmp.path());
+  TempFile sig_tmp(dir, name + kWalSignatureSuffix);
+  std::string signature = sign_wal_record(signer.key, signer.cluster, record);
+  write_all(sig_tmp.fd(), signature.data(), signature.size(), sig_tmp.path());
   // The signature and the checksum first: a data file is never visible without them.
-  auto publish = [](TempFile& tmp, const std::string& final_path) {
-    if (::rename(tmp.path().c_str(), final_path.c_str()) != 0)
-      throw_errno("rename " + tmp.path() + " to " + final_path);
-    tmp.renamed();
-  };
-  publish(sig_tmp, sig_path);
-  publish(sum_tmp, sum_path);
-  if (replace) {
-    if (::rename(data_tmp.path().c_str(), data_path.c_str()) != 0)
-      throw_errno("rename " + data_tmp.path() + " to " + data_path);
-  } else {
-    rename_no_replace(data_tmp.path(), data_path);
-  }
-  data_tmp.renamed();
-  fsync_path(dir);
+  sig_tmp.commit(name + kWalSignatureSuffix);
+  sum_tmp.commit(name + kSumSuffix);
+  data_tmp.commit(data_name, replace);
+  dir.fsync();
   return result;
 }
 
@@ -265,17 +269,21 @@ WalFetchResult fetch_wal_file(const std::string& store_root,
                               const std::string& dest_path, const TrustPolicy& trust,
                               bool allow_unsigned) {
   WalFileName wal = parse_wal_file_name(name);
-  std::string dir = timeline_dir(store_root, wal.timeline);
-  std::string data_path = join_path(dir, name + kDataSuffix);
+  std::string data_path = wal_stored_path(store_root, name);
+  auto dir = open_wal_timeline_dir(store_root, wal.timeline, DirAccess::kRead, false);
   UniqueFd stored;
   try {
-    stored = open_or_throw(data_path, O_RDONLY | O_CLOEXEC);
+    if (!dir) {
+      errno = ENOENT;
+      throw_errno("open " + data_path);
+    }
+    stored = dir->open_read(name + kDataSuffix);
   } catch (const Error& e) {
     if (e.code() != Errc::kNotFound) throw;
     throw Error(Errc::kNotFound, "WAL file " + name + " is not in the archive (" +
                                      wal_archive_dir(store_root) + ")");
   }
-  std::string recorded = read_trusted_sha256(dir, name, trust, allow_unsigned);
+  std::string recorded = read_trusted_sha256(*dir, name, trust, allow_unsigned);
   return write_fetched_wal(
       identities, recorded, data_path, [&](Sink& out) { pump_file(stored.get(), data_path, out); },
       dest_path);
@@ -285,12 +293,11 @@ WalFetchResult write_fetched_wal(const std::vector<age::Identity>& identities,
                                  const std::string& recorded_sha256, const std::string& where,
                                  const std::function<void(Sink&)>& feed,
                                  const std::string& dest_path) {
-  std::string dest_dir = parent_dir(dest_path);
-  TempFile tmp(join_path(dest_dir, "." + base_name(dest_path) + ".ramsafe" + kTempSuffix));
+  Dir dest_dir = Dir::open(parent_dir(dest_path));
+  TempFile tmp(dest_dir, base_name(dest_path) + ".ramsafe");
   WalFetchResult result;
   {
-    UniqueFd out = open_or_throw(tmp.path(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    FdSink file(out.get(), tmp.path());
+    FdSink file(tmp.fd(), tmp.path());
     HashingStage plain(file);
     ZstdDecompressor decompress(plain);
     age::Decryptor decrypt(identities, decompress);
@@ -305,49 +312,51 @@ WalFetchResult write_fetched_wal(const std::vector<age::Identity>& identities,
       throw Error(Errc::kCorrupt,
                   where + ": decrypts to content whose SHA-256 (" + plain.sha256().substr(0, 16) +
                       "...) is not the recorded one (" + recorded_sha256.substr(0, 16) + "...)");
-    fsync_or_throw(out.get(), tmp.path());
-    out.close_checked(tmp.path());
     result.plaintext_bytes = plain.bytes();
     result.sha256 = plain.sha256();
   }
-  if (::rename(tmp.path().c_str(), dest_path.c_str()) != 0)
-    throw_errno("rename " + tmp.path() + " to " + dest_path);
-  tmp.renamed();
-  fsync_path(dest_dir);
+  tmp.commit(base_name(dest_path));
+  dest_dir.fsync();
   return result;
 }
 
 std::string wal_recorded_sha256(const std::string& store_root, const std::string& name,
                                 const TrustPolicy& trust, bool allow_unsigned) {
   WalFileName wal = parse_wal_file_name(name);
-  return read_trusted_sha256(timeline_dir(store_root, wal.timeline), name, trust, allow_unsigned);
+  auto dir = open_wal_timeline_dir(store_root, wal.timeline, DirAccess::kRead, false);
+  if (!dir)
+    throw Error(Errc::kCorrupt,
+                join_path(join_path(wal_archive_dir(store_root), wal.timeline), name + kSumSuffix) +
+                    " is missing: the checksum of archived WAL file " + name + " is lost");
+  return read_trusted_sha256(*dir, name, trust, allow_unsigned);
 }
 
 std::vector<StoredWalFile> list_wal_files(const std::string& store_root) {
   std::vector<StoredWalFile> files;
-  std::string top = wal_archive_dir(store_root);
-  if (!is_directory(top)) return files;
-  for (const auto& timeline : list_dir(top)) {
+  auto top = open_wal_dir(store_root, DirAccess::kRead, false);
+  if (!top) return files;
+  for (const auto& timeline : top->list()) {
     if (!is_timeline_id(timeline)) continue;
-    std::string dir = join_path(top, timeline);
-    if (!is_directory(dir)) continue;
-    for (const auto& entry : list_dir(dir)) {
+    auto st = top->stat(timeline);
+    if (!st || !S_ISDIR(st->st_mode)) continue;  // a link or a file is not a timeline
+    Dir dir = top->sub(timeline);
+    dir.check_private(DirAccess::kRead, "the WAL archive directory");
+    for (const auto& entry : dir.list()) {
       if (!ends_with(entry, kDataSuffix)) continue;
       auto parsed =
           try_parse_wal_file_name(entry.substr(0, entry.size() - std::string(kDataSuffix).size()));
       if (!parsed || parsed->timeline != timeline) continue;
+      auto file_st = dir.stat(entry);
+      if (!file_st || !S_ISREG(file_st->st_mode)) continue;
       StoredWalFile f;
       f.file = *parsed;
-      f.stored_bytes = file_size(join_path(dir, entry));
-      struct stat st;
-      if (::stat(join_path(dir, entry).c_str(), &st) == 0) {
-        f.mtime = st.st_mtime;
-        f.mtime_ms = int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000;
-      }
+      f.stored_bytes = static_cast<uint64_t>(file_st->st_size);
+      f.mtime = file_st->st_mtime;
+      f.mtime_ms = int64_t{file_st->st_mtim.tv_sec} * 1000 + file_st->st_mtim.tv_nsec / 1000000;
       files.push_back(std::move(f));
     }
   }
-  // list_dir sorts each directory; timelines are visited in order.
+  // Dir::list sorts each directory; timelines are visited in order.
   return files;
 }
 

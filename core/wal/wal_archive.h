@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "core/crypto/age.h"
+#include "core/io/dir.h"
 #include "core/io/sink.h"
 #include "core/pg/wal_names.h"
 #include "core/set/trust.h"
@@ -42,6 +43,18 @@ namespace ramsafe {
 
 // <store_root>/wal, where store_root is <local_dir>/<cluster>.
 std::string wal_archive_dir(const std::string& store_root);
+// The archive's directories, opened like the store's root (open_store_root in
+// core/store/local_store.h): never through a symbolic link, and refused unless owned by the
+// running user and not writable by group or others. nullopt when missing; with create,
+// made (0700) and their parent fsynced.
+std::optional<Dir> open_wal_dir(const std::string& store_root, DirAccess access, bool create);
+std::optional<Dir> open_wal_timeline_dir(const std::string& store_root, const std::string& timeline,
+                                         DirAccess access, bool create);
+// A stored WAL file's part (the data file, its .sha256 or its .sig) for reading, never
+// through a link. Error(kNotFound) when it is not there.
+enum class StoredWalPart { kData, kChecksum, kSignature };
+UniqueFd open_stored_wal(const std::string& store_root, const std::string& name,
+                         StoredWalPart part);
 // The stored data file of a WAL file name (validated).
 std::string wal_stored_path(const std::string& store_root, const std::string& name);
 

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <fstream>
 
 #include "core/error.h"
 #include "core/io/paths.h"
@@ -61,18 +60,21 @@ std::string wal_chain_break_path(const std::string& store_root, const std::strin
 void record_wal_chain_break(const std::string& store_root, const std::string& segment,
                             const std::string& note) {
   std::string path = wal_chain_break_path(store_root, segment);
-  make_dirs(parent_dir(path), 0700);
-  write_file_atomic(path, note + "\n", 0600);
+  Dir dir = std::move(*open_wal_timeline_dir(store_root, parse_wal_file_name(segment).timeline,
+                                             DirAccess::kWrite, true));
+  dir.write_file_atomic(base_name(path), note + "\n", 0600);
 }
 
 std::vector<WalChainBreak> list_wal_chain_breaks(const std::string& store_root) {
   std::vector<WalChainBreak> breaks;
-  std::string top = wal_archive_dir(store_root);
-  if (!is_directory(top)) return breaks;
-  for (const auto& timeline : list_dir(top)) {
-    std::string dir = join_path(top, timeline);
-    if (timeline.size() != 8 || !is_directory(dir)) continue;
-    for (const auto& entry : list_dir(dir)) {
+  auto top = open_wal_dir(store_root, DirAccess::kRead, false);
+  if (!top) return breaks;
+  for (const auto& timeline : top->list()) {
+    if (!is_timeline_id(timeline)) continue;
+    auto timeline_st = top->stat(timeline);
+    if (!timeline_st || !S_ISDIR(timeline_st->st_mode)) continue;
+    Dir dir = top->sub(timeline);
+    for (const auto& entry : dir.list()) {
       if (!ends_with(entry, kBreakSuffix)) continue;
       std::string segment = entry.substr(0, entry.size() - std::string(kBreakSuffix).size());
       if (!is_wal_file_name(segment) ||
@@ -82,11 +84,15 @@ std::vector<WalChainBreak> list_wal_chain_breaks(const std::string& store_root) 
       WalChainBreak b;
       b.segment = segment;
       b.timeline = timeline;
-      std::string path = join_path(dir, entry);
-      struct stat st;
-      if (::stat(path.c_str(), &st) == 0) b.mtime = st.st_mtime;
-      std::ifstream in(path);
-      std::getline(in, b.note);
+      auto st = dir.stat(entry);
+      if (!st || !S_ISREG(st->st_mode)) continue;
+      b.mtime = st->st_mtime;
+      try {
+        std::string text = dir.read_file(entry, 4096);
+        b.note = printable(text.substr(0, text.find('\n')));
+      } catch (const Error&) {
+        // The marker's presence is what counts; its note is only an explanation.
+      }
       breaks.push_back(std::move(b));
     }
   }

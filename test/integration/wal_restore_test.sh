@@ -11,6 +11,8 @@
 #   - --target-time between the batches: exactly batch 1
 #   - --target-time before any base backup: a clear error, exit 3
 #   - the WAL archive emptied: restore falls back to the logical set, loudly
+#   - a recovery_end_command in the base's postgresql.auto.conf does not run during the
+#     restore (the private postmaster neutralises every command setting)
 # Needs the installed extension (cmake --install build), or RAMSAFE_TEST_LIBRARY. Run as root.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,6 +52,10 @@ rs "$conf" backup --no-progress >/dev/null || fail "logical backup failed"
 logical_set="$(basename "$(newest_set "$WORK/store/main")")"
 
 # ------------------------------------------------------------------ base backup
+# A command in the base's own postgresql.auto.conf that would run as the restore's private
+# postmaster ends recovery (issue 14, item 4: it runs none of them).
+pg_mkdir "$WORK/markers"
+q "ALTER SYSTEM SET recovery_end_command = 'touch $WORK/markers/recovery_end_command'"
 t0="${EPOCHREALTIME/./}"
 out="$(rs "$conf" base-backup --json)" || fail "base-backup failed" "$out"
 t1="${EPOCHREALTIME/./}"
@@ -116,6 +122,7 @@ assert_contains "$out" "restored base $base_set + WAL up to" "restore says base 
 report="$data/ramsafe_restore_report.json"
 assert_eq physical "$(jq -r .kind "$report")" "the report says physical"
 assert_file_not_exists "$data/recovery.signal"
+assert_file_not_exists "$WORK/markers/recovery_end_command" "the base's recovery_end_command did not run"
 pg_start_existing w
 assert_eq f "$(q "SELECT pg_is_in_recovery()")" "the restored server is a primary"
 assert_eq "$expected" "$(q "$checksum_sql")" "batches 1 and 2 are there exactly"

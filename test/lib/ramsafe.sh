@@ -15,6 +15,8 @@
 #                                pg_dump, for a test to put its own (failing, stalling) one
 #   rs_exec CONF CMD ARGS...     as rs, exec'd in place (use in a background subshell to signal it)
 #   require_installed_extension  fail unless the installed ramsafe.so is this build's
+#   deep_manifest                a hostile manifest.json on stdout: the keys a reader looks
+#                                at first, then arrays nested 200,000 deep (issue 14)
 
 : "${RAMSAFE_BIN:=$RAMSAFE_REPO_DIR/build/ramsafe}"
 [[ -x "$RAMSAFE_BIN" ]] || fail "ramsafe binary not found at $RAMSAFE_BIN (build first, or set RAMSAFE_BIN)"
@@ -124,4 +126,11 @@ require_installed_extension() {
   if [[ -f "$built" ]] && ! cmp -s "$built" "$installed"; then
     fail "the installed $installed is not this build's: run cmake --install build"
   fi
+}
+
+deep_manifest() {
+  printf '{"format": "ramsafe-backup", "manifest_sha256": "x", "x": '
+  head -c 200000 /dev/zero | tr '\0' '['
+  head -c 200000 /dev/zero | tr '\0' ']'
+  printf '}\n'
 }

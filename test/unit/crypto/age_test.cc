@@ -255,6 +255,35 @@ TEST(AgeScrypt, WorkFactorLimit) {
   EXPECT_TRUE(decrypt({limited}, file).ok);
 }
 
+// Issue 14, attack 7: a forged file whose header asks for scrypt work factor 22 (4 GiB and
+// tens of seconds of scrypt) must be refused by the default identity before scrypt runs.
+// The header is written by hand: the check comes before anything the MAC could reject.
+std::vector<uint8_t> scrypt_header_with_work_factor(int log_n) {
+  std::string file = "age-encryption.org/v1\n-> scrypt rF0/NwblUHHTpgQgRpe5CQ " +
+                     std::to_string(log_n) +
+                     "\nZV4hD8uwuI9ET2Z02fW7mFVRx9RHp5oyHc5YigGwL2U\n"
+                     "--- yVqy2jAQnjVvBlTudFpEWUMxdNOYdW0sFQzqaNO7Ahc\n";
+  file += std::string(16, 'n') + std::string(40, 'p');
+  return bytes_of(file);
+}
+
+TEST(AgeScrypt, DefaultCapIsWhatAgeAndRamsafeWrite) {
+  EXPECT_EQ(kMaxScryptLogN, 18);
+  EXPECT_EQ(kDefaultScryptLogN, 18);
+  EXPECT_EQ(scrypt_identity("pw").max_log_n, kMaxScryptLogN);
+}
+
+TEST(AgeScrypt, WorkFactorAboveTheCapIsRefusedBeforeAnyWork) {
+  for (int log_n : {19, 22}) {
+    Outcome o = decrypt({scrypt_identity("pw")}, scrypt_header_with_work_factor(log_n));
+    EXPECT_FALSE(o.ok);
+    EXPECT_EQ(o.code, Errc::kCorrupt) << o.message;
+    EXPECT_NE(o.message.find("work factor " + std::to_string(log_n) + " is above the limit of 18"),
+              std::string::npos)
+        << o.message;
+  }
+}
+
 // ---- tampering ----
 
 TEST(AgeTamper, EveryHeaderBitFlipIsDetected) {

@@ -86,5 +86,16 @@ TEST(GoogleErrorTest, ReadsBothErrorShapes) {
             "HTTP 403 storageQuotaExceeded: Full");
 }
 
+// Google's answers are parsed with the same limits as manifests (issue 14, item 5).
+TEST(GoogleError, DeepOrHugeBodiesAreNotParsed) {
+  std::string deep = "{\"error\": {\"errors\": " + std::string(100000, '[') +
+                     std::string(100000, ']') + ", \"message\": \"m\"}}";
+  EXPECT_EQ(google_error(deep).reason, "");
+  EXPECT_EQ(google_error(deep).message, "");
+  std::string huge = R"({"error":"invalid_grant","error_description":")" +
+                     std::string(kDriveJsonMaxBytes, 'x') + "\"}";
+  EXPECT_EQ(google_error(huge).reason, "");
+}
+
 }  // namespace
 }  // namespace ramsafe

@@ -382,7 +382,6 @@ TEST(HealthAssess, WalChainBreakWarns) {
   EXPECT_EQ(result(judge(f), "WAL chain")->state, HealthState::kWarning);
 }
 
-
 TEST(HealthAssess, ARollbackIsCritical) {
   HealthFacts f = healthy();
   EXPECT_EQ(result(judge(f), "freshness"), nullptr);

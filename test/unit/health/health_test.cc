@@ -191,18 +191,19 @@ TEST(HealthGather, ARollbackAgainstWhatThisHostSawIsReported) {
   test::ScratchDir dir;
   LocalStore store(dir.file("store/main"), signer().trust);
   std::string id = publish(store, 1795302300, "2026-11-21T23:05:01.000Z");
-  std::string conf = dir.write("c.conf", "ramsafe.local_dir = '" + dir.file("store") + "'\n" +
-                                             trust_line(dir) + "ramsafe.state_file = '" +
-                                             dir.file("state.json") + "'\n");
+  std::string conf =
+      dir.write("c.conf", "ramsafe.local_dir = '" + dir.file("store") + "'\n" + trust_line(dir) +
+                              "ramsafe.state_file = '" + dir.file("state.json") + "'\n");
   HealthRequest request;
   request.config_path = conf;
   request.ask_server = false;
   EXPECT_EQ(gather_health(request).rollback, "") << "nothing seen yet";
   // This host saw a later set (sequence 99) that the store no longer holds.
-  dir.write("state.json",
-            R"({"format": "ramsafe-state", "format_version": 1, "clusters": {"main": )"
-            R"({"sequence": 99, "backup_id": "20261122T031500Z", )"
-            R"("finished_at": "2026-11-22T03:16:02.311Z", "noted_at": "2026-11-22T03:16:02.400Z"}}})");
+  dir.write(
+      "state.json",
+      R"({"format": "ramsafe-state", "format_version": 1, "clusters": {"main": )"
+      R"({"sequence": 99, "backup_id": "20261122T031500Z", )"
+      R"("finished_at": "2026-11-22T03:16:02.311Z", "noted_at": "2026-11-22T03:16:02.400Z"}}})");
   HealthFacts f = gather_health(request);
   EXPECT_NE(f.rollback.find("ROLLBACK"), std::string::npos) << f.rollback;
   EXPECT_NE(f.rollback.find("20261122T031500Z"), std::string::npos) << f.rollback;

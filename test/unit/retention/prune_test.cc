@@ -17,9 +17,9 @@
 #include "core/error.h"
 #include "core/io/paths.h"
 #include "core/set/manifest.h"
+#include "core/set/trust.h"
 #include "core/store/local_store.h"
 #include "core/wal/wal_archive.h"
-#include "core/set/trust.h"
 #include "test/unit/signing_util.h"
 #include "test/unit/test_util.h"
 

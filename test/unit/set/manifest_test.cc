@@ -82,6 +82,77 @@ TEST(Manifest, RejectsUnsafePaths) {
   }
 }
 
+// Issue 14, attack 4: a manifest nested 200,000 arrays deep crashed `ramsafe list`,
+// restore, the scheduler worker and ramsafe_status() (stack overflow).
+TEST(Manifest, DeeplyNestedOrHugeManifestsAreCorruptNotACrash) {
+  // With the two keys a reader looks at first, so that its checksum (a re-serialisation)
+  // is where the recursion used to go.
+  std::string deep = "{\"format\": \"ramsafe-backup\", \"manifest_sha256\": \"x\", \"x\": " +
+                     std::string(200000, '[') + std::string(200000, ']') + "}";
+  try {
+    Manifest::parse(deep, "store/20261122T031500Z/manifest.json");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kCorrupt);
+    EXPECT_STREQ(e.what(),
+                 "store/20261122T031500Z/manifest.json: manifest is nested deeper than 64 levels; "
+                 "refusing to parse it");
+  }
+  std::string huge = sample().to_json();
+  huge.insert(1, "\"padding\": \"" + std::string(kManifestMaxBytes, 'x') + "\",");
+  EXPECT_THROW(Manifest::parse(huge, "x"), Error);
+}
+
+TEST(Manifest, ConfigFilesAreDeclared) {
+  Manifest m = sample();
+  ManifestFile c = m.files[0];
+  c.path = "config.tar.zst.age";
+  c.role = "config";
+  c.config_files = std::vector<std::string>{"postgresql.auto.conf", "conf.d/extra.conf"};
+  m.files.push_back(c);
+  Manifest back = Manifest::parse(m.to_json(), "test");
+  EXPECT_EQ(back.to_json(), m.to_json());
+  ASSERT_TRUE(back.files[2].config_files.has_value());
+  EXPECT_EQ(*back.files[2].config_files, *c.config_files);
+  EXPECT_FALSE(back.files[0].config_files.has_value()) << "absent stays absent";
+  EXPECT_EQ(m.to_json().find("config_files"), m.to_json().rfind("config_files"));
+  for (const char* bad : {"recovery.signal", "standby.signal", "global/pg_control", "base/1/1259",
+                          "pg_wal/000000010000000000000001", "../postgresql.conf", "PG_VERSION"}) {
+    Manifest forged = m;
+    forged.files[2].config_files->push_back(bad);
+    EXPECT_THROW(Manifest::parse(forged.to_json(), "x"), Error) << bad;
+  }
+}
+
+TEST(Manifest, RestorableConfigNames) {
+  for (const char* ok : {"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf",
+                         "conf.d/a.conf", "pg_conf/x", "include.inc"})
+    EXPECT_TRUE(is_restorable_config_name(ok)) << ok;
+  for (const char* bad : {"recovery.signal",
+                          "standby.signal",
+                          "recovery.conf",
+                          "postmaster.pid",
+                          "postmaster.opts",
+                          "backup_label",
+                          "tablespace_map",
+                          "PG_VERSION",
+                          "global/pg_control",
+                          "global",
+                          "base/1/1259",
+                          "pg_wal/x",
+                          "pg_xact/0000",
+                          "pg_tblspc/16384",
+                          "pg_replslot/s/state",
+                          ".ramsafe-restore/postgresql.conf",
+                          "ramsafe_restore_report.json",
+                          "/etc/passwd",
+                          "../x.conf",
+                          "a/../b.conf",
+                          "",
+                          "a\\..\\b"})
+    EXPECT_FALSE(is_restorable_config_name(bad)) << bad;
+}
+
 TEST(Manifest, DatabaseFileNamesAreSafeAndDistinct) {
   EXPECT_EQ(database_file_name("app"), "app");
   EXPECT_EQ(database_file_name("my db"), "my%20db");

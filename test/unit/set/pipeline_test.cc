@@ -149,5 +149,32 @@ TEST(Pipeline, MemoryStaysFlatWhateverTheStreamLength) {
                                   << " KiB for a 512 MiB stream";
 }
 
+// Issue 14, attack 7: a zstd bomb as globals or config. The manifest of a forged (or
+// damaged) set claims a small plaintext; the stored file decompresses to 64 MiB of zeros.
+// Nothing past the recorded size may reach the sink, which for globals and config is
+// memory.
+TEST(Pipeline, DecryptChainStopsAtTheRecordedPlaintextSize) {
+  test::ScratchDir dir;
+  Keys keys;
+  ManifestFile f = encrypt_to_file(dir.file("bomb"), std::string(64u << 20, '\0'), keys);
+  EXPECT_LT(f.stored_bytes, 64u << 10) << "a bomb: small stored, large plaintext";
+  f.plaintext_bytes = 1000;  // what the forged manifest claims
+  StringSink out;
+  DecryptChain chain(f, "set/globals.sql.zst.age", keys.identities, out);
+  std::string stored = read_file(dir.file("bomb"), 1u << 30);
+  try {
+    for (size_t pos = 0; pos < stored.size(); pos += 4096)
+      chain.write(bytes(stored) + pos, std::min<size_t>(4096, stored.size() - pos));
+    chain.finish();
+    FAIL() << "the bomb was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kCorrupt);
+    EXPECT_EQ(std::string(e.what()),
+              "set/globals.sql.zst.age: decompresses to more than the 1000 bytes its manifest "
+              "records");
+  }
+  EXPECT_LE(out.data().size(), 1000u) << "never more than the recorded size in memory";
+}
+
 }  // namespace
 }  // namespace ramsafe

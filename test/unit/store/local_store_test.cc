@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "core/error.h"
 #include "core/io/stages.h"
 #include "core/set/freshness.h"
@@ -264,6 +267,140 @@ TEST(LocalStore, TamperedUnsignedAndForeignSetsAreListedUntrusted) {
   EXPECT_EQ(find(c).unsigned_manifest->finished_at, "2026-11-22T01:05:01.000Z");
   EXPECT_NE(find(d).problem.find("not in ramsafe.verify_keys_file"), std::string::npos);
   EXPECT_FALSE(newest_by_sequence(sets)) << "untrusted sets have no sequence to trust";
+}
+
+// ---- a hostile store (issue 14) ----
+
+// Attack 4: one manifest nested 200,000 arrays deep; the good set beside it must still be
+// listed (before, every reader of the store died with SIGSEGV).
+TEST(LocalStore, DeepManifestIsUnusableAndTheGoodSetStillListed) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"), trust());
+  std::string good = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "good");
+  dir.write("main/20261122T000500Z/manifest.json",
+            "{\"format\": \"ramsafe-backup\", \"manifest_sha256\": \"x\", \"x\": " +
+                std::string(200000, '[') + std::string(200000, ']') + "}");
+  auto sets = store.list_sets();
+  ASSERT_EQ(sets.size(), 2u);
+  EXPECT_TRUE(sets[0].usable());
+  EXPECT_EQ(sets[0].id, good);
+  EXPECT_FALSE(sets[1].usable());
+  EXPECT_NE(sets[1].problem.find("nested deeper than 64 levels"), std::string::npos)
+      << sets[1].problem;
+}
+
+// Attack 8: a backup_id with terminal escape sequences in a manifest.
+TEST(LocalStore, ProblemsHoldNoControlCharacters) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"), trust());
+  // An unsigned (format 1) manifest: its claims are read, to be reported.
+  Manifest old =
+      manifest_for("\x1b]0;owned\x07\x1b[2J\r\n20261122T000500Z", "2026-11-22T00:05:01.000Z", "x");
+  old.format_version = 1;
+  dir.write("main/20261122T000500Z/manifest.json", old.to_json());
+  auto sets = store.list_sets();
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_FALSE(sets[0].usable());
+  EXPECT_NE(sets[0].problem.find("manifest is for backup \\x1b]0;owned\\x07\\x1b[2J\\x0d\\x0a"),
+            std::string::npos)
+      << sets[0].problem;
+  for (char c : sets[0].problem) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << sets[0].problem;
+}
+
+// Attack 5: a set file replaced by a link to a file outside the store (the Drive token):
+// nothing reads through it.
+TEST(LocalStore, SetFilesAreNeverReadThroughALink) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"), trust());
+  std::string id = publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "payload");
+  std::string secret = dir.write("token.json", "secret");
+  std::string file = dir.file("main/" + id + "/db/app.dump.zst.age");
+  ASSERT_EQ(::unlink(file.c_str()), 0);
+  ASSERT_EQ(::symlink(secret.c_str(), file.c_str()), 0);
+  StringSink out;
+  EXPECT_THROW(store.read_file(id, "db/app.dump.zst.age", out, nullptr), Error);
+  EXPECT_EQ(out.data(), "");
+  EXPECT_THROW(store.open_set_file(id, "db/app.dump.zst.age"), Error);
+  // The same for a directory of the set, and for the set itself.
+  std::string db = dir.file("main/" + id + "/db");
+  ASSERT_EQ(::unlink(file.c_str()), 0);
+  ASSERT_EQ(::rmdir(db.c_str()), 0);
+  dir.write("outside/app.dump.zst.age", "payload");
+  ASSERT_EQ(::symlink(dir.file("outside").c_str(), db.c_str()), 0);
+  EXPECT_THROW(store.read_file(id, "db/app.dump.zst.age", out, nullptr), Error);
+  EXPECT_EQ(out.data(), "");
+}
+
+// Attack 5: .lock planted as a link to a file the store's user can write; a backup
+// truncated it.
+TEST(LocalStore, LockFileIsNeverALink) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"), trust());
+  ASSERT_EQ(::mkdir(dir.file("main").c_str(), 0700), 0);
+  std::string victim = dir.write("pg_control", "precious");
+  ASSERT_EQ(::symlink(victim.c_str(), dir.file("main/.lock").c_str()), 0);
+  EXPECT_THROW(store.lock("back up"), Error);
+  EXPECT_EQ(read_file(victim), "precious");
+}
+
+// Attack 5: a directory of a leftover .partial swapped for a link to a directory outside
+// the store while the .partial is removed. The swap runs as fast as it can in another
+// thread (renameat2 RENAME_EXCHANGE), for a bounded number of rounds.
+TEST(LocalStore, PartialRemovalNeverFollowsASwappedInLink) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"), trust());
+  constexpr int kFiles = 200;
+  for (int i = 0; i < kFiles; ++i) dir.write("victim/f" + std::to_string(i), "precious");
+  for (int round = 0; round < 20; ++round) {
+    std::string partial = dir.file("main/20261122T000500Z.partial");
+    make_dirs(partial + "/db");
+    for (int i = 0; i < kFiles; ++i)
+      dir.write("main/20261122T000500Z.partial/db/f" + std::to_string(i), "");
+    std::string link = partial + "/link";
+    ASSERT_EQ(::symlink(dir.file("victim").c_str(), link.c_str()), 0);
+    std::atomic<bool> stop{false};
+    std::thread swapper([&] {
+      while (!stop)
+        (void)::renameat2(AT_FDCWD, (partial + "/db").c_str(), AT_FDCWD, link.c_str(),
+                          RENAME_EXCHANGE);
+    });
+    try {
+      store.cleanup_partials(-1);
+    } catch (const Error&) {
+      // A failed removal is fine (it is retried by the next backup); following is not.
+    }
+    stop = true;
+    swapper.join();
+    for (int i = 0; i < kFiles; ++i)
+      ASSERT_TRUE(path_exists(dir.file("victim/f" + std::to_string(i))))
+          << "round " << round << ": a file outside the store was deleted";
+    remove_tree(partial);
+  }
+}
+
+// PostgreSQL's rule for its data directory, for the store: owned by the running user,
+// not writable by group or others.
+TEST(LocalStore, RefusesAStoreOthersCanWrite) {
+  test::ScratchDir dir;
+  LocalStore store(dir.file("main"), trust());
+  publish(store, 1795302300, "2026-11-21T23:05:01.000Z", "good");
+  ASSERT_EQ(::chmod(dir.file("main").c_str(), 0770), 0);
+  try {
+    store.list_sets();
+    FAIL() << "listed a group-writable store";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kPermission);
+    EXPECT_NE(std::string(e.what()).find("the backup store " + dir.file("main") + " has mode 0770"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(store.begin_set(1795305900, signer()), Error);
+  EXPECT_THROW(store.lock("back up"), Error);
+  ASSERT_EQ(::chmod(dir.file("main").c_str(), 0700), 0);
+  // The store's own directory is never a link either.
+  ASSERT_EQ(::rename(dir.file("main").c_str(), dir.file("elsewhere").c_str()), 0);
+  ASSERT_EQ(::symlink(dir.file("elsewhere").c_str(), dir.file("main").c_str()), 0);
+  EXPECT_THROW(store.list_sets(), Error);
 }
 
 }  // namespace

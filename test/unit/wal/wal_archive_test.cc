@@ -355,5 +355,66 @@ TEST_F(WalArchive, AnUntrustedStoredFileIsArchivedAnewOverIt) {
   EXPECT_TRUE(archive(kSegment, segment).already_stored);
 }
 
+// ---- a hostile store (issue 14, attack 5) ----
+
+// The archive module overwrote the target of a link planted at its temporary file's name
+// with ciphertext (any file postgres can write, pg_control included).
+TEST_F(WalArchive, PlantedTemporaryLinksAreNeverWrittenThrough) {
+  archive("000000010000000000000002", "earlier");  // the directories exist
+  std::string tl = root_ + "/wal/00000001/";
+  std::string victim = dir_.write("data/global/pg_control", "precious");
+  for (const char* planted :
+       {".000000010000000000000003.zst.age.tmp", ".000000010000000000000003.sha256.tmp"})
+    ASSERT_EQ(::symlink(victim.c_str(), (tl + planted).c_str()), 0);
+  archive(kSegment, "segment");
+  EXPECT_EQ(read_file(victim), "precious");
+  struct stat st {};
+  ASSERT_EQ(::lstat((tl + kSegment + ".zst.age").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode)) << "the stored file is a file, not the planted link";
+  EXPECT_EQ(fetch(kSegment), "segment");
+
+  // wal-fetch's temporary file beside PostgreSQL's destination, likewise.
+  std::string dest = dir_.file("restored/RECOVERYXLOG");
+  make_dirs(parent_dir(dest));
+  ASSERT_EQ(::symlink(victim.c_str(), dir_.file("restored/.RECOVERYXLOG.ramsafe.tmp").c_str()), 0);
+  fetch_wal_file(root_, identities_, kSegment, dest, signer_.trust, false);
+  EXPECT_EQ(read_file(victim), "precious");
+  EXPECT_EQ(read_file(dest), "segment");
+}
+
+// Temporary names are random now, so a killed archiver's leftovers are not rewritten by
+// the next attempt: the first archive into a directory removes them.
+TEST_F(WalArchive, LeftoverTemporaryFilesAreRemoved) {
+  make_dirs(root_ + "/wal/00000001", 0700);
+  std::string stale = dir_.write(
+      "store/main/wal/00000001/.000000010000000000000002.zst.age.0123456789ab.tmp", "half");
+  archive(kSegment, "segment");
+  EXPECT_FALSE(path_exists(stale));
+  EXPECT_EQ(
+      list_dir(root_ + "/wal/00000001"),
+      (std::vector<std::string>{std::string(kSegment) + ".sha256", std::string(kSegment) + ".sig",
+                                std::string(kSegment) + ".zst.age"}));
+}
+
+TEST_F(WalArchive, ArchiveDirectoriesAreNeverLinksAndNeverShared) {
+  archive("000000010000000000000002", "earlier");
+  std::string tl = root_ + "/wal/00000001";
+  ASSERT_EQ(::rename(tl.c_str(), dir_.file("outside").c_str()), 0);
+  ASSERT_EQ(::symlink(dir_.file("outside").c_str(), tl.c_str()), 0);
+  std::string message;
+  EXPECT_EQ(code_of([&] { archive(kSegment, "x"); }, &message), Errc::kCorrupt);
+  EXPECT_NE(message.find("is a symbolic link"), std::string::npos) << message;
+  EXPECT_FALSE(path_exists(dir_.file("outside/") + kSegment + ".zst.age"));
+  EXPECT_TRUE(list_wal_files(root_).empty()) << "a linked timeline is not listed";
+
+  ASSERT_EQ(::unlink(tl.c_str()), 0);
+  ASSERT_EQ(::chmod((root_ + "/wal").c_str(), 0777), 0);
+  EXPECT_EQ(code_of([&] { archive(kSegment, "x"); }, &message), Errc::kPermission);
+  EXPECT_NE(message.find("the WAL archive directory " + root_ + "/wal has mode 0777"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(code_of([&] { list_wal_files(root_); }), Errc::kPermission);
+}
+
 }  // namespace
 }  // namespace ramsafe
