@@ -19,7 +19,8 @@ CommandSpec decrypt_spec() {
           "Files ending in .zst.age are also decompressed, so a database file comes out as a\n"
           "pg_dump custom archive:\n"
           "  ramsafe decrypt db/app.dump.zst.age | pg_restore -d app\n"
-          "The same works without ramsafe: age -d -i key.txt FILE | zstd -d | pg_restore -d app",
+          "The same works without ramsafe:\n"
+          "  age -d -i key.txt FILE | zstd -d | pg_restore -d app",
           {config_option(),
            {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
            {"passphrase-file", 0, true, "FILE", "read a passphrase from FILE (mode 0600)"},

@@ -13,7 +13,7 @@ namespace ramsafe::cli {
 CommandSpec prune_spec() {
   return {"prune",
           "prune [options]",
-          "Apply retention: delete the backup sets the policies do not keep.\n"
+          "Apply retention: delete the sets the policies do not keep.\n"
           "ramsafe.local_retention and ramsafe.drive_retention choose what each store keeps\n"
           "(last, hourly, daily, weekly, monthly, yearly, in ramsafe.timezone). Whatever they\n"
           "say, the newest complete set of each store is kept, a local set Drive does not hold\n"

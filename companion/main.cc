@@ -12,28 +12,32 @@ namespace {
 
 void print_main_help() {
   std::cout << "Usage: ramsafe COMMAND [options]\n\n"
-               "Keeps a PostgreSQL cluster that lives in RAM (tmpfs) safe: encrypted, compressed\n"
-               "logical backups of the whole cluster, and restore into the empty data directory\n"
-               "before the server starts.\n\nCommands:\n";
+            << fill_paragraphs(
+                   "Keeps a PostgreSQL cluster that lives in RAM (tmpfs) safe: encrypted, "
+                   "compressed backups of the whole cluster (logical snapshots, and physical base "
+                   "backups with archived WAL), copies on Google Drive, and restore into the "
+                   "empty data directory before the server starts.",
+                   kHelpWidth)
+            << "\nCommands:\n";
+  constexpr size_t kNameColumn = 15;
   for (const auto& c : commands()) {
     std::string name = "  " + c.spec.name;
-    name.resize(15, ' ');
-    std::cout << name << c.spec.description.substr(0, c.spec.description.find('\n')) << "\n";
+    name.resize(kNameColumn, ' ');
+    std::cout << name << fill(command_summary(c.spec), kNameColumn, kHelpWidth) << "\n";
   }
-  std::cout
-      << "\nRun `ramsafe COMMAND --help` for a command's options.\n\n"
-         "Exit codes:\n"
-         "  0    success (restore: restored, skipped with --if-empty, or initialized)\n"
-         "  1    the operation failed; wal-fetch: the file is not in the archive\n"
-         "  2    bad arguments or configuration\n"
-         "  3    restore: no backup found (--on-missing=fail)\n"
-         "  4    restore: the data directory is not empty (use --if-empty or --force)\n"
-         "  5    verify: damage found; wal-fetch: the archived file is damaged\n"
-         "  6    wal-fetch: the file is archived but could not be fetched\n"
-         "  7    restore: restored only up to a damaged WAL file (the last good point)\n"
-         "  130  cancelled (SIGINT or SIGTERM)\n"
-         "`ramsafe check` exits as a monitoring plugin instead: 0 OK, 1 WARNING, 2 CRITICAL,\n"
-         "3 UNKNOWN.\n";
+  std::cout << "\nRun `ramsafe COMMAND --help` for a command's options.\n\n"
+               "Exit codes:\n"
+               "  0    success (restore: restored, skipped with --if-empty, or initialized)\n"
+               "  1    the operation failed; wal-fetch: the file is not in the archive\n"
+               "  2    bad arguments or configuration\n"
+               "  3    restore: no backup found (--on-missing=fail)\n"
+               "  4    restore: the data directory is not empty (use --if-empty or --force)\n"
+               "  5    verify: damage found; wal-fetch: the archived file is damaged\n"
+               "  6    wal-fetch: the file is archived but could not be fetched\n"
+               "  7    restore: restored only up to a damaged WAL file (the last good point)\n"
+               "  130  cancelled (SIGINT or SIGTERM)\n"
+               "`ramsafe check` exits as a monitoring plugin instead: 0 OK, 1 WARNING,\n"
+               "2 CRITICAL, 3 UNKNOWN.\n";
 }
 
 // A monitoring plugin's failures to run at all are UNKNOWN, told on stdout in its format.
