@@ -5,11 +5,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
+
+#include "core/error.h"
 
 namespace ramsafe::cli {
 namespace {
@@ -240,6 +244,29 @@ void warn(const std::string& message) {
 }
 void info(const std::string& message) {
   std::cerr << "ramsafe: " << message << std::endl;
+}
+
+[[noreturn]] void end_by_sigpipe() {
+  std::signal(SIGPIPE, SIG_DFL);  // ignored since install_signal_handlers()
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigprocmask(SIG_UNBLOCK, &pipe_only, nullptr);
+  std::raise(SIGPIPE);
+  _exit(128 + SIGPIPE);  // not reached
+}
+
+void StdoutSink::write(const uint8_t* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(STDOUT_FILENO, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) end_by_sigpipe();
+      throw_errno("write stdout");
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
 }
 
 bool stdout_is_terminal() {

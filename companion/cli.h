@@ -94,6 +94,15 @@ CancelCheck cancel_check();
 void warn(const std::string& message);  // "ramsafe: WARNING: ..." on stderr
 void info(const std::string& message);  // "ramsafe: ..." on stderr
 
+// Standard output for a filter (decrypt). When the reader stops reading (`| head`), the
+// program ends as cat or zstd do: killed by SIGPIPE (status 141 in a shell), with no
+// message; the reader's own status says whether it wanted more.
+class StdoutSink : public Sink {
+ public:
+  void write(const uint8_t* data, size_t size) override;
+  void finish() override {}
+};
+
 // A single self-overwriting status line on stdout, only when stdout is a terminal,
 // redrawn at most 10 times a second.
 class ProgressLine {

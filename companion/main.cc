@@ -36,6 +36,8 @@ void print_main_help() {
                "  6    wal-fetch: the file is archived but could not be fetched\n"
                "  7    restore: restored only up to a damaged WAL file (the last good point)\n"
                "  130  cancelled (SIGINT or SIGTERM)\n"
+               "  141  decrypt: the reader of its output stopped reading (e.g. | head): ended by\n"
+               "       SIGPIPE, as any filter is, with no message\n"
                "`ramsafe check` exits as a monitoring plugin instead: 0 OK, 1 WARNING,\n"
                "2 CRITICAL, 3 UNKNOWN.\n";
 }

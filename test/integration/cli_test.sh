@@ -2,7 +2,8 @@
 # The companion's own surface, as an operator meets it: `ramsafe --version` is the
 # extension's version (extension/ramsafe.control); every command's --help (and
 # `ramsafe --help`) fits 80 columns, says what the command is in one whole sentence, and is
-# the same as `ramsafe help COMMAND`.
+# the same as `ramsafe help COMMAND`; `ramsafe decrypt FILE | head` ends as any filter does
+# (SIGPIPE, status 141, nothing on stderr).
 # Run as root: bash test/integration/cli_test.sh
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -84,3 +85,28 @@ for c in "${commands[@]}"; do
   assert_eq "$text" "$("$bin" help "$c")" "ramsafe help $c is ramsafe $c --help"
 done
 pass "every command's --help (${#commands[@]}) fits 80 columns: summary, filled paragraphs, options in their columns"
+
+# ------------------------------------------------------------------ decrypt | head
+command -v age >/dev/null || fail "age not found: run scripts/setup --test"
+ramsafe_keys
+recipient="$(grep -v '^#' "$WORK/keys/recipients.txt")"
+head -c 4000000 /dev/urandom >"$WORK/plain"
+age -r "$recipient" -o "$WORK/plain.age" "$WORK/plain"
+chown postgres:postgres "$WORK/plain" "$WORK/plain.age"
+# 4 MB through a pipe whose reader leaves after 10 bytes: the writer gets EPIPE. (setpriv
+# execs ramsafe in place; runuser would print the signal's name itself.)
+as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+set +e
+"${as_postgres[@]}" "$bin" decrypt -i "$WORK/keys/identity.txt" "$WORK/plain.age" 2>"$WORK/decrypt.err" |
+  head -c 10 >"$WORK/head.out"
+statuses=("${PIPESTATUS[@]}")
+set -e
+assert_eq 141 "${statuses[0]}" "ramsafe decrypt | head: ended by SIGPIPE like any filter (status 141)"
+assert_eq 0 "${statuses[1]}" "head succeeded"
+assert_eq "" "$(cat "$WORK/decrypt.err")" "ramsafe decrypt | head prints nothing on stderr"
+assert_eq 10 "$(stat -c %s "$WORK/head.out")" "head got its 10 bytes"
+assert_eq "$(head -c 10 "$WORK/plain")" "$(cat "$WORK/head.out")" "the bytes head got are the plaintext's"
+# The whole stream still comes out when the reader reads it all.
+"${as_postgres[@]}" "$bin" decrypt -i "$WORK/keys/identity.txt" "$WORK/plain.age" | cmp -s - "$WORK/plain" ||
+  fail "ramsafe decrypt to a pipe read to the end gives the plaintext"
+pass "ramsafe decrypt | head: status 141 (SIGPIPE), nothing on stderr; read to the end, the plaintext"
