@@ -1,6 +1,8 @@
 // ramsafe: the companion of the ramsafe extension. Restores the newest good backup into
 // an empty data directory before PostgreSQL starts, and is the operator's tool for
 // backups: backup, list, verify, upload, keygen, decrypt, drive-login.
+#include <unistd.h>
+
 #include <iostream>
 
 #include "companion/commands.h"
@@ -40,6 +42,26 @@ void print_main_help() {
                "       SIGPIPE, as any filter is, with no message\n"
                "`ramsafe check` exits as a monitoring plugin instead: 0 OK, 1 WARNING,\n"
                "2 CRITICAL, 3 UNKNOWN.\n";
+}
+
+// The command line again, for a shell: words quoted where they need it.
+std::string shell_words(const char* program, const std::vector<std::string>& args) {
+  static const char kPlain[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%";
+  std::vector<std::string> words{program};
+  words.insert(words.end(), args.begin(), args.end());
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += ' ';
+    if (!w.empty() && w.find_first_not_of(kPlain) == std::string::npos) {
+      out += w;
+      continue;
+    }
+    out += '\'';
+    for (char ch : w) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    out += '\'';
+  }
+  return out;
 }
 
 // A monitoring plugin's failures to run at all are UNKNOWN, told on stdout in its format.
@@ -101,6 +123,11 @@ int dispatch(int argc, char** argv) {
       return kExitUsage;
     } catch (const Error& e) {
       std::cerr << "ramsafe " << c.spec.name << ": " << e.what() << "\n";
+      // As root, libpq connects as role "root" (or peer authentication refuses the mapping).
+      if (e.code() == Errc::kServer && ::geteuid() == 0)
+        std::cerr << "ramsafe " << c.spec.name
+                  << ": it runs as root; run it as the database's OS user: runuser -u postgres -- "
+                  << shell_words(argv[0], args) << "\n";
       if (e.code() == Errc::kCancelled) return kExitCancelled;
       if (e.code() == Errc::kConfig || e.code() == Errc::kInvalidArgument) return kExitUsage;
       return kExitFailed;

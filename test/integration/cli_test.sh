@@ -3,7 +3,8 @@
 # extension's version (extension/ramsafe.control); every command's --help (and
 # `ramsafe --help`) fits 80 columns, says what the command is in one whole sentence, and is
 # the same as `ramsafe help COMMAND`; `ramsafe decrypt FILE | head` ends as any filter does
-# (SIGPIPE, status 141, nothing on stderr).
+# (SIGPIPE, status 141, nothing on stderr); `ramsafe backup` run as root says to run it as
+# the database's OS user, with a command line that works.
 # Run as root: bash test/integration/cli_test.sh
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -110,3 +111,22 @@ assert_eq "$(head -c 10 "$WORK/plain")" "$(cat "$WORK/head.out")" "the bytes hea
 "${as_postgres[@]}" "$bin" decrypt -i "$WORK/keys/identity.txt" "$WORK/plain.age" | cmp -s - "$WORK/plain" ||
   fail "ramsafe decrypt to a pipe read to the end gives the plaintext"
 pass "ramsafe decrypt | head: status 141 (SIGPIPE), nothing on stderr; read to the end, the plaintext"
+
+# ------------------------------------------------------------------ backup as root
+pg_start_cluster src
+conf="$(ramsafe_config src)"
+sed -i '/^ramsafe.user = /d' "$conf" # unset, as by default: the OS user's name
+rc=0
+out="$("$bin" backup --config "$conf" 2>&1)" || rc=$?
+assert_eq 1 "$rc" "ramsafe backup as root fails (status 1)"
+assert_contains "$out" 'role "root" does not exist' "the server's reason is shown"
+hint="$(grep 'runuser -u postgres -- ' <<<"$out" || true)"
+[[ -n "$hint" ]] || fail "ramsafe backup as root says to run it as the database's OS user" "$out"
+assert_contains "$hint" "run it as the database's OS user" "the hint says why"
+command_line="runuser${hint#*: runuser}"
+assert_eq "runuser -u postgres -- $bin backup --config $conf" "$command_line" \
+  "the hint gives the same command line under runuser"
+out="$(eval "$command_line" 2>&1)" || fail "the hinted command line backs up" "$out"
+assert_contains "$out" "complete" "the hinted command line backs up"
+assert_file_exists "$(newest_set "$WORK/store/main")/manifest.json" "the hinted backup published a set"
+pass "ramsafe backup as root: the server's refusal plus a runuser command line that works"
