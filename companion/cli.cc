@@ -3,11 +3,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
+
+#include "core/error.h"
 
 #include "core/error.h"
 
@@ -100,21 +106,108 @@ ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& a
   return parsed;
 }
 
-std::string command_help(const CommandSpec& spec) {
-  std::string out = "Usage: ramsafe " + spec.synopsis + "\n\n" + spec.description + "\n";
-  if (!spec.positional_help.empty()) out += "\n" + spec.positional_help + "\n";
-  if (!spec.options.empty()) out += "\nOptions:\n";
-  for (const auto& o : spec.options) {
-    std::string left = "  ";
-    left += o.short_name ? std::string("-") + o.short_name + ", " : "    ";
-    left += "--" + o.name + (o.takes_value ? " " + o.value_name : "");
-    if (left.size() < 30)
-      left.resize(30, ' ');
-    else
-      left += "\n" + std::string(30, ' ');
-    out += left + o.help + "\n";
+std::string fill(const std::string& text, size_t indent, size_t width) {
+  std::istringstream words(text);
+  std::string out, line, word;
+  while (words >> word) {
+    if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
+      out += line + "\n" + std::string(indent, ' ');
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
   }
-  out += "  -h, --help                  show this help\n";
+  return out + line;
+}
+
+std::string fill_paragraphs(const std::string& text, size_t width) {
+  std::string out, paragraph;
+  bool in_example = false;
+  // Paragraphs and examples are set apart by one empty line.
+  auto separate = [&] {
+    if (!out.empty() && (out.size() < 2 || out.compare(out.size() - 2, 2, "\n\n") != 0))
+      out += "\n";
+  };
+  auto flush = [&] {
+    if (paragraph.empty()) return;
+    out += fill(paragraph, 0, width) + "\n";
+    paragraph.clear();
+  };
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) {
+      flush();
+      separate();
+      in_example = false;
+    } else if (line.compare(0, 2, "  ") == 0) {  // an example: as written
+      flush();
+      if (!in_example) separate();
+      in_example = true;
+      out += line + "\n";
+    } else {
+      if (in_example) separate();
+      in_example = false;
+      paragraph += (paragraph.empty() ? "" : " ") + line;
+    }
+  }
+  flush();
+  return out;
+}
+
+namespace {
+
+// "  NAME  help..." rows: NAME in a column of `column` characters (help on the next line when
+// NAME does not leave two spaces), the help filled to the help width beside it.
+std::string help_row(const std::string& name, const std::string& help, size_t column) {
+  std::string row = "  " + name;
+  if (row.size() + 2 <= column)
+    row.resize(column, ' ');
+  else
+    row += "\n" + std::string(column, ' ');
+  return row + fill(help, column, kHelpWidth) + "\n";
+}
+
+// The positional arguments' help: entries "NAME   text", continued on lines that start
+// with a space.
+std::string arguments_help(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] != ' ') {
+      size_t end = line.find(' ');
+      std::string name = line.substr(0, end);
+      size_t start = end == std::string::npos ? line.size() : line.find_first_not_of(' ', end);
+      entries.emplace_back(name, start == std::string::npos ? "" : line.substr(start));
+    } else if (!entries.empty()) {
+      entries.back().second += " " + line;
+    }
+  }
+  size_t column = 0;
+  for (const auto& e : entries) column = std::max(column, e.first.size() + 4);
+  std::string out;
+  for (const auto& e : entries) out += help_row(e.first, e.second, column);
+  return out;
+}
+
+}  // namespace
+
+std::string command_summary(const CommandSpec& spec) {
+  return spec.description.substr(0, spec.description.find('\n'));
+}
+
+std::string command_help(const CommandSpec& spec) {
+  std::string out = "Usage: " + fill("ramsafe " + spec.synopsis, 7, kHelpWidth) + "\n\n" +
+                    fill(command_summary(spec), 0, kHelpWidth) + "\n";
+  size_t body = spec.description.find('\n');
+  if (body != std::string::npos)
+    out += "\n" + fill_paragraphs(spec.description.substr(body + 1), kHelpWidth);
+  if (!spec.positional_help.empty()) out += "\nArguments:\n" + arguments_help(spec.positional_help);
+  out += "\nOptions:\n";
+  for (const auto& o : spec.options) {
+    std::string name = o.short_name ? std::string("-") + o.short_name + ", " : "    ";
+    name += "--" + o.name + (o.takes_value ? " " + o.value_name : "");
+    out += help_row(name, o.help, kOptionColumn);
+  }
+  out += help_row("-h, --help", "show this help", kOptionColumn);
   return out;
 }
 
@@ -160,6 +253,29 @@ void warn(const std::string& message) {
 }
 void info(const std::string& message) {
   std::cerr << "ramsafe: " << printable(message, true) << std::endl;
+}
+
+[[noreturn]] void end_by_sigpipe() {
+  std::signal(SIGPIPE, SIG_DFL);  // ignored since install_signal_handlers()
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigprocmask(SIG_UNBLOCK, &pipe_only, nullptr);
+  std::raise(SIGPIPE);
+  _exit(128 + SIGPIPE);  // not reached
+}
+
+void StdoutSink::write(const uint8_t* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(STDOUT_FILENO, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) end_by_sigpipe();
+      throw_errno("write stdout");
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
 }
 
 bool stdout_is_terminal() {

@@ -13,7 +13,7 @@
 
 namespace ramsafe::cli {
 
-// Documented in `ramsafe --help` and docs/companion.md; scripts depend on them.
+// Documented in `ramsafe --help` and the README; scripts depend on them.
 enum ExitCode {
   kExitOk = 0,
   kExitFailed = 1,       // the operation failed (details on stderr)
@@ -37,10 +37,10 @@ struct OptionSpec {
 struct CommandSpec {
   std::string name;
   std::string synopsis;     // "restore [options]"
-  std::string description;  // a paragraph
+  std::string description;  // a one-line summary, then paragraphs (fill_paragraphs)
   std::vector<OptionSpec> options;
   int max_positionals = 0;
-  std::string positional_help;
+  std::string positional_help;  // "NAME   help" lines; a line starting with ' ' continues
   // A monitoring plugin (`check`): --help, bad arguments and unexpected failures exit 3
   // (UNKNOWN), with the message on stdout, where the monitoring system reads it.
   bool monitoring_plugin = false;
@@ -65,7 +65,22 @@ struct ParsedArgs {
 
 // Throws UsageError for unknown options, missing values, too many arguments.
 ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& args);
+
+// Help texts fit 80 columns: lines of at most kHelpWidth characters, options' help beside
+// them from column kOptionColumn.
+constexpr size_t kHelpWidth = 79;
+constexpr size_t kOptionColumn = 30;
+// `ramsafe COMMAND --help`: the usage line, the description (its first line, the summary,
+// alone; the rest filled by fill_paragraphs), the arguments and the options.
 std::string command_help(const CommandSpec& spec);
+// The description's first line, which `ramsafe --help` lists beside the command's name.
+std::string command_summary(const CommandSpec& spec);
+// The words of text in lines of at most width characters; lines after the first start with
+// indent spaces (the first is expected to start at column indent too).
+std::string fill(const std::string& text, size_t indent, size_t width);
+// Paragraphs filled to width: lines are joined until an empty line, and a line that starts
+// with two spaces (an example) is kept as it is.
+std::string fill_paragraphs(const std::string& text, size_t width);
 
 // The common --config option and how the config file is found.
 OptionSpec config_option();
@@ -81,6 +96,15 @@ CancelCheck cancel_check();
 
 void warn(const std::string& message);  // "ramsafe: WARNING: ..." on stderr
 void info(const std::string& message);  // "ramsafe: ..." on stderr
+
+// Standard output for a filter (decrypt). When the reader stops reading (`| head`), the
+// program ends as cat or zstd do: killed by SIGPIPE (status 141 in a shell), with no
+// message; the reader's own status says whether it wanted more.
+class StdoutSink : public Sink {
+ public:
+  void write(const uint8_t* data, size_t size) override;
+  void finish() override {}
+};
 
 // A single self-overwriting status line on stdout, only when stdout is a terminal,
 // redrawn at most 10 times a second.

@@ -12,8 +12,9 @@ CommandSpec base_backup_spec() {
   return {
       "base-backup",
       "base-backup [options]",
-      "Take a physical base backup of the running cluster now, into ramsafe.local_dir\n"
-      "(docs/wal.md). Runs pg_basebackup over a replication connection as the configured\n"
+      "Take a physical base backup of the running cluster now.\n"
+      "It goes into ramsafe.local_dir (docs/wal.md).\n"
+      "Runs pg_basebackup over a replication connection as the configured\n"
       "superuser and streams its tar through zstd and age into a new set of kind \"physical\",\n"
       "signed (ramsafe.signing_key_file) and published once the backup's last WAL segment is\n"
       "in the WAL archive. Requires WAL archiving through ramsafe (archive_mode = on,\n"

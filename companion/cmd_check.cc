@@ -35,13 +35,17 @@ CommandSpec check_spec() {
   CommandSpec spec{
       "check",
       "check [options]",
-      "Check the backups for a monitoring system (Nagios, Icinga, ...).\n"
+      "Check the backups for a monitoring system (Nagios, Icinga).\n"
       "Exit code and first line follow the monitoring-plugins guidelines: 0 OK, 1 WARNING,\n"
       "2 CRITICAL, 3 UNKNOWN (also for bad arguments, --help and --version), then one line per\n"
-      "result. Looks at the configuration file (an unknown ramsafe.* name or a rejected\n"
+      "result.\n"
+      "\n"
+      "Looks at the configuration file (an unknown ramsafe.* name or a rejected\n"
       "value is CRITICAL), every store (the newest usable backup's age, unusable sets, free\n"
       "space, what Drive lacks), the data directory's filesystem, and ramsafe_status() when\n"
-      "the server answers; it needs no running server. DURATION: 90 (seconds), 30m, 2h, 1d,\n"
+      "the server answers; it needs no running server.\n"
+      "\n"
+      "DURATION: 90 (seconds), 30m, 2h, 1d,\n"
       "1h30m; SIZE: 512MB, 2GB (no unit: MB); PCT: 80 or 80%. Details: docs/monitoring.md.",
       options,
       0,

@@ -24,7 +24,8 @@ CommandSpec decrypt_spec() {
           "Files ending in .zst.age are also decompressed, so a database file comes out as a\n"
           "pg_dump custom archive:\n"
           "  ramsafe decrypt db/app.dump.zst.age | pg_restore -d app\n"
-          "The same works without ramsafe: age -d -i key.txt FILE | zstd -d | pg_restore -d app",
+          "The same works without ramsafe:\n"
+          "  age -d -i key.txt FILE | zstd -d | pg_restore -d app",
           {config_option(),
            {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
            {"passphrase-file", 0, true, "FILE", "read a passphrase from FILE (mode 0600)"},
@@ -83,7 +84,9 @@ int run_decrypt(const ParsedArgs& args) {
         "refusing to write decrypted binary data to a terminal; redirect stdout or use -o FILE");
   }
   std::string out_name = args.has("output") ? args.get("output") : "stdout";
-  FdSink out(out_fd, out_name);
+  FdSink file_out(out_fd, out_name);
+  StdoutSink stdout_out;
+  Sink& out = out_owned.valid() ? static_cast<Sink&>(file_out) : stdout_out;
   std::unique_ptr<Sink> decompress;
   Sink* after_decrypt = &out;
   if (ends_with(input, ".zst.age") && !args.has("no-decompress")) {

@@ -13,7 +13,8 @@ namespace ramsafe::cli {
 CommandSpec drive_login_spec() {
   return {"drive-login",
           "drive-login --client-id ID --client-secret-file FILE [options]",
-          "Get a Google Drive token for ramsafe.drive_token_file (OAuth device flow).\n"
+          "Get a Google Drive user token (OAuth device flow).\n"
+          "The token goes to ramsafe.drive_token_file (or -o FILE).\n"
           "Made for machines without a browser: it prints a URL and a code, you\n"
           "approve on any device, and it writes the token file (mode 0600). The OAuth client\n"
           "must be of type \"TVs and Limited Input devices\"; its secret is read from a file,\n"

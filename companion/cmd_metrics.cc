@@ -10,8 +10,9 @@ namespace ramsafe::cli {
 CommandSpec metrics_spec() {
   return {"metrics",
           "metrics [options]",
-          "Print the facts `ramsafe check` judges as Prometheus metrics (text format), for\n"
-          "node_exporter's textfile collector: the configuration's problems, every store's sets,\n"
+          "Print the facts `ramsafe check` judges as Prometheus metrics.\n"
+          "In the text format, for node_exporter's textfile collector:\n"
+          "the configuration's problems, every store's sets,\n"
           "free space, archived WAL and what Drive lacks, the data directory's filesystem, and\n"
           "ramsafe_status() when the server answers. Times are unix timestamps; alert rules\n"
           "judge them. Exits 0 whenever it printed the metrics, also when they show a problem.\n"

@@ -15,7 +15,7 @@ namespace ramsafe::cli {
 CommandSpec prune_spec() {
   return {"prune",
           "prune [options]",
-          "Apply retention: delete the backup sets the policies do not keep.\n"
+          "Apply retention: delete the sets the policies do not keep.\n"
           "ramsafe.local_retention and ramsafe.drive_retention choose the logical sets each\n"
           "store keeps, ramsafe.local_base_retention and ramsafe.drive_base_retention the\n"
           "physical base backups (last, hourly, daily, weekly, monthly, yearly, in\n"

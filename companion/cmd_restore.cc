@@ -18,18 +18,21 @@ CommandSpec restore_spec() {
   return {
       "restore",
       "restore [options]",
-      "Restore the newest good backup into the (empty) data directory, before the server starts.\n"
+      "Restore the newest good backup into the empty data directory.\n"
       "Sets are tried newest first; each is checked against its checksums and, on any failure,\n"
       "the next older one is tried and the failure is reported loudly. Runs initdb with the\n"
       "recorded encoding, locale and checksum settings, restores roles, every database and the\n"
       "configuration files through a private postmaster (unix socket only, no TCP), and writes\n"
-      "a JSON report to <data directory>/ramsafe_restore_report.json.\n"
+      "a JSON report, ramsafe_restore_report.json, into the data directory.\n"
+      "\n"
       "With WAL archiving (docs/wal.md), a physical base backup plus the archived WAL after it\n"
       "is restored instead when that reaches a later point than the newest logical backup: the\n"
       "base is extracted and the WAL replayed (restore_command = this program's wal-fetch) to\n"
       "its end, or to --target-time. Without its WAL, the next backup is used, loudly.\n"
+      "\n"
       "Only sets (and WAL) signed by a key in ramsafe.verify_keys_file are restored; a set\n"
       "older than one this host has already seen is reported as a ROLLBACK (docs/security.md).\n"
+      "\n"
       "Run it as the database's OS user, e.g. in systemd's ExecStartPre:\n"
       "  ramsafe restore --if-empty\n"
       "On this boot path an unknown ramsafe.* name, or a bad value of a setting a restore\n"

@@ -13,9 +13,9 @@ namespace ramsafe::cli {
 CommandSpec upload_spec() {
   return {"upload",
           "upload [options] [BACKUP_ID]",
-          "Copy the local backup sets and archived WAL files that Google Drive does not hold\n"
-          "yet to Drive (WAL first, oldest first).\n"
-          "Newest first, and only sets that ramsafe.drive_retention keeps (the newest always);\n"
+          "Copy to Google Drive the local sets and archived WAL that it lacks.\n"
+          "Archived WAL files go first, oldest first; then the sets,\n"
+          "newest first, and only sets that ramsafe.drive_retention keeps (the newest always);\n"
           "the server's worker does this after every backup. Files already on Drive with the\n"
           "right size and MD5 are kept; the manifest goes last, so an interrupted upload is\n"
           "never listed as a complete set and the next upload finishes it. Duplicate copies of\n"

@@ -18,7 +18,8 @@ namespace ramsafe::cli {
 CommandSpec verify_spec() {
   return {"verify",
           "verify [options] [BACKUP_ID]",
-          "Check backup sets against their manifests: every file's size and SHA-256.\n"
+          "Check backup sets: every file's size and SHA-256.\n"
+          "Each file is compared with the size and SHA-256 its set's manifest records.\n"
           "With --deep, also decrypt and decompress every file (needs the identity), which checks\n"
           "the encryption MACs, the compression checksums and the plaintext sizes.\n"
           "The local store's WAL archive is checked too: every archived file has its .sha256 and\n"

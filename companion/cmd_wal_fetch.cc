@@ -15,13 +15,14 @@ CommandSpec wal_fetch_spec() {
   return {
       "wal-fetch",
       "wal-fetch [options] WAL_NAME DEST_PATH",
-      "Fetch one archived WAL file for PostgreSQL's restore_command:\n"
+      "Fetch one archived WAL file, for PostgreSQL's restore_command.\n"
       "  restore_command = 'ramsafe wal-fetch %f %p'\n"
       "Decrypts and decompresses <ramsafe.local_dir>/<cluster>/wal/<timeline>/WAL_NAME.zst.age\n"
       "into DEST_PATH (atomically, after checking its SHA-256). When the local copy is\n"
       "missing or damaged and Drive is configured, fetches Drive's copy instead.\n"
       "Only a file whose checksum record is signed by a key in ramsafe.verify_keys_file is\n"
       "used (with --allow-unsigned, also one with no signature at all).\n"
+      "\n"
       "Exit status: 0 fetched; 1 the archive does not hold WAL_NAME (PostgreSQL takes this\n"
       "as the end of the archive); 2 bad arguments or configuration; 5 the archived file is\n"
       "damaged, untrusted or cannot be decrypted with the identity; 6 any other failure (I/O,\n"

@@ -1,6 +1,8 @@
 // ramsafe: the companion of the ramsafe extension. Restores the newest good backup into
 // an empty data directory before PostgreSQL starts, and is the operator's tool for
 // backups: backup, list, verify, upload, keygen, decrypt, drive-login.
+#include <unistd.h>
+
 #include <iostream>
 
 #include "companion/commands.h"
@@ -13,28 +15,54 @@ namespace {
 
 void print_main_help() {
   std::cout << "Usage: ramsafe COMMAND [options]\n\n"
-               "Keeps a PostgreSQL cluster that lives in RAM (tmpfs) safe: encrypted, compressed\n"
-               "logical backups of the whole cluster, and restore into the empty data directory\n"
-               "before the server starts.\n\nCommands:\n";
+            << fill_paragraphs(
+                   "Keeps a PostgreSQL cluster that lives in RAM (tmpfs) safe: encrypted, "
+                   "compressed backups of the whole cluster (logical snapshots, and physical base "
+                   "backups with archived WAL), copies on Google Drive, and restore into the "
+                   "empty data directory before the server starts.",
+                   kHelpWidth)
+            << "\nCommands:\n";
+  constexpr size_t kNameColumn = 15;
   for (const auto& c : commands()) {
     std::string name = "  " + c.spec.name;
-    name.resize(15, ' ');
-    std::cout << name << c.spec.description.substr(0, c.spec.description.find('\n')) << "\n";
+    name.resize(kNameColumn, ' ');
+    std::cout << name << fill(command_summary(c.spec), kNameColumn, kHelpWidth) << "\n";
   }
-  std::cout
-      << "\nRun `ramsafe COMMAND --help` for a command's options.\n\n"
-         "Exit codes:\n"
-         "  0    success (restore: restored, skipped with --if-empty, or initialized)\n"
-         "  1    the operation failed; wal-fetch: the file is not in the archive\n"
-         "  2    bad arguments or configuration\n"
-         "  3    restore: no backup found (--on-missing=fail)\n"
-         "  4    restore: the data directory is not empty (use --if-empty or --force)\n"
-         "  5    verify: damage found; wal-fetch: the archived file is damaged\n"
-         "  6    wal-fetch: the file is archived but could not be fetched\n"
-         "  7    restore: restored only up to a damaged WAL file (the last good point)\n"
-         "  130  cancelled (SIGINT or SIGTERM)\n"
-         "`ramsafe check` exits as a monitoring plugin instead: 0 OK, 1 WARNING, 2 CRITICAL,\n"
-         "3 UNKNOWN.\n";
+  std::cout << "\nRun `ramsafe COMMAND --help` for a command's options.\n\n"
+               "Exit codes:\n"
+               "  0    success (restore: restored, skipped with --if-empty, or initialized)\n"
+               "  1    the operation failed; wal-fetch: the file is not in the archive\n"
+               "  2    bad arguments or configuration\n"
+               "  3    restore: no backup found (--on-missing=fail)\n"
+               "  4    restore: the data directory is not empty (use --if-empty or --force)\n"
+               "  5    verify: damage found; wal-fetch: the archived file is damaged\n"
+               "  6    wal-fetch: the file is archived but could not be fetched\n"
+               "  7    restore: restored only up to a damaged WAL file (the last good point)\n"
+               "  130  cancelled (SIGINT or SIGTERM)\n"
+               "  141  decrypt: the reader of its output stopped reading (e.g. | head): ended by\n"
+               "       SIGPIPE, as any filter is, with no message\n"
+               "`ramsafe check` exits as a monitoring plugin instead: 0 OK, 1 WARNING,\n"
+               "2 CRITICAL, 3 UNKNOWN.\n";
+}
+
+// The command line again, for a shell: words quoted where they need it.
+std::string shell_words(const char* program, const std::vector<std::string>& args) {
+  static const char kPlain[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%";
+  std::vector<std::string> words{program};
+  words.insert(words.end(), args.begin(), args.end());
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += ' ';
+    if (!w.empty() && w.find_first_not_of(kPlain) == std::string::npos) {
+      out += w;
+      continue;
+    }
+    out += '\'';
+    for (char ch : w) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    out += '\'';
+  }
+  return out;
 }
 
 // A monitoring plugin's failures to run at all are UNKNOWN, told on stdout in its format.
@@ -96,6 +124,11 @@ int dispatch(int argc, char** argv) {
       return kExitUsage;
     } catch (const Error& e) {
       std::cerr << "ramsafe " << c.spec.name << ": " << e.what() << "\n";
+      // As root, libpq connects as role "root" (or peer authentication refuses the mapping).
+      if (e.code() == Errc::kServer && ::geteuid() == 0)
+        std::cerr << "ramsafe " << c.spec.name
+                  << ": it runs as root; run it as the database's OS user: runuser -u postgres -- "
+                  << shell_words(argv[0], args) << "\n";
       if (e.code() == Errc::kCancelled) return kExitCancelled;
       if (e.code() == Errc::kConfig || e.code() == Errc::kInvalidArgument) return kExitUsage;
       return kExitFailed;

@@ -95,7 +95,7 @@ while (($#)); do
   esac
 done
 [[ "$(id -u)" == 0 ]] || bad_arg "must run as root (the cluster runs as the postgres user)"
-command -v jq >/dev/null || bad_arg "jq is needed (scripts/setup installs it)"
+command -v jq >/dev/null || bad_arg "jq is needed (scripts/setup --test installs it)"
 
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$HERE/../lib/common.sh"

@@ -12,7 +12,7 @@ if(TARGET ramsafe_unit_tests)
                      $<TARGET_FILE:ramsafe_unit_tests> ${CMAKE_BINARY_DIR}/cctv-age-vectors)
     set_tests_properties(age_cctv_conformance PROPERTIES LABELS "unit;age" TIMEOUT 600)
   else()
-    message(FATAL_ERROR "node not found: run scripts/setup (the age CCTV conformance test needs it)")
+    message(FATAL_ERROR "node not found: run scripts/setup --test (the age CCTV conformance test needs it)")
   endif()
 else()
   message(WARNING "test/cmake/age.cmake: ramsafe_unit_tests is not defined (yet); "

@@ -35,7 +35,7 @@ other_recipient=age1598hceftpke4mlqjtzk605tmmuspcwjkcdm8wfregyltd3un2y9q49gf66
 
 for tool in clang++ cmake age; do
   command -v "$tool" >/dev/null ||
-    { echo "fuzz.sh: $tool not found: run scripts/setup" >&2; exit 1; }
+    { echo "fuzz.sh: $tool not found: run scripts/setup --test" >&2; exit 1; }
 done
 
 # ---- build ----

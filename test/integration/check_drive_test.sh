@@ -18,7 +18,7 @@ ramsafe_test_init check_drive
 # shellcheck source-path=SCRIPTDIR source=../lib/drive.sh
 . "$HERE/../lib/drive.sh"
 
-command -v promtool >/dev/null || fail "promtool not found: run scripts/setup (Debian's prometheus)"
+command -v promtool >/dev/null || fail "promtool not found: run scripts/setup --test (Debian's prometheus)"
 
 check() {  # check CONF ARGS...: stdout in OUT, exit code in RC
   local conf="$1"

@@ -21,7 +21,7 @@ ramsafe_test_init check
 . "$HERE/../lib/ramsafe.sh"
 
 require_installed_extension
-command -v promtool >/dev/null || fail "promtool not found: run scripts/setup (Debian's prometheus)"
+command -v promtool >/dev/null || fail "promtool not found: run scripts/setup --test (Debian's prometheus)"
 
 # check CONF ARGS...: stdout of `ramsafe check` in OUT, its exit code in RC.
 check() {

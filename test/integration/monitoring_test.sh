@@ -19,7 +19,7 @@ ramsafe_test_init monitoring
 
 require_installed_extension
 for tool in promtool prometheus-postgres-exporter prometheus-node-exporter; do
-  command -v "$tool" >/dev/null || fail "$tool not found: run scripts/setup"
+  command -v "$tool" >/dev/null || fail "$tool not found: run scripts/setup --test"
 done
 
 # doc_block NAME: the fenced block after "<!-- test: NAME -->" in docs/monitoring.md.

@@ -122,9 +122,9 @@ require_installed_extension() {
   local installed built
   installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/ramsafe.so"
   built="$(dirname "$RAMSAFE_BIN")/ramsafe.so"
-  [[ -f "$installed" ]] || fail "the extension is not installed ($installed): run cmake --install build"
+  [[ -f "$installed" ]] || fail "the extension is not installed ($installed): run cmake --install build --component extension"
   if [[ -f "$built" ]] && ! cmp -s "$built" "$installed"; then
-    fail "the installed $installed is not this build's: run cmake --install build"
+    fail "the installed $installed is not this build's (scripts/install installs another): run cmake --install build --component extension"
   fi
 }
 

@@ -1,7 +1,11 @@
 // The documentation names what the code has: every ramsafe.* setting is documented in
-// docs/configuration.md, and the README's command table lists every companion subcommand.
+// docs/configuration.md, the README's command table lists every companion subcommand,
+// docs/extension.md has a section for every SQL function of the current version, and
+// extension/README.md names every source file of the extension.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -71,6 +75,48 @@ TEST(DocsTest, ReadmeCommandTableListsEverySubcommand) {
         << "README.md's command table has no row for `ramsafe " << command << "`";
   EXPECT_EQ(rows, std::set<std::string>(kSubcommands.begin(), kSubcommands.end()))
       << "README.md's command table lists a command the companion does not have";
+}
+
+std::string current_extension_version() {
+  std::smatch m;
+  std::string control = source_file("extension/ramsafe.control");
+  if (!std::regex_search(control, m, std::regex("\\ndefault_version = '([^']*)'"))) return "";
+  return m[1].str();
+}
+
+TEST(DocsTest, ExtensionDocsHaveASectionPerFunction) {
+  std::string version = current_extension_version();
+  ASSERT_FALSE(version.empty()) << "no default_version in extension/ramsafe.control";
+  std::string script = source_file("extension/ramsafe--" + version + ".sql");
+  std::set<std::string> functions;
+  std::regex create("CREATE FUNCTION (\\w+)\\(");
+  for (std::sregex_iterator it(script.begin(), script.end(), create), end; it != end; ++it)
+    functions.insert((*it)[1].str());
+  EXPECT_FALSE(functions.empty());
+  std::set<std::string> sections;
+  for (const std::string& line : lines_of(source_file("docs/extension.md"))) {
+    std::smatch m;
+    if (std::regex_search(line, m, std::regex("^### `(ramsafe_\\w+)\\(")))
+      sections.insert(m[1].str());
+  }
+  EXPECT_EQ(sections, functions) << "docs/extension.md needs one \"### `<function>(...`\" section "
+                                    "per function of extension/ramsafe--"
+                                 << version << ".sql";
+  EXPECT_NE(source_file("docs/extension.md").find("`ramsafe--" + version + ".sql`"),
+            std::string::npos)
+      << "docs/extension.md does not name the current install script";
+}
+
+TEST(DocsTest, ExtensionReadmeNamesEverySourceFile) {
+  std::string readme = source_file("extension/README.md");
+  namespace fs = std::filesystem;
+  for (const auto& entry : fs::directory_iterator(join_path(RAMSAFE_SOURCE_DIR, "extension"))) {
+    std::string name = entry.path().filename().string();
+    std::string ext = entry.path().extension().string();
+    if (ext != ".cc" && ext != ".h") continue;
+    EXPECT_NE(readme.find("`" + name + "`"), std::string::npos)
+        << "extension/README.md does not name " << name;
+  }
 }
 
 }  // namespace
