@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,15 @@ constexpr int kManifestFormatVersion = 1;
 
 // The manifest's name in every store; written last, its presence marks a complete set.
 inline constexpr const char* kManifestName = "manifest.json";
+
+// An extension of a database as it was backed up.
+struct ExtensionVersion {
+  std::string version;  // pg_extension.extversion
+  std::string schema;   // the schema it was created in
+  bool operator==(const ExtensionVersion& o) const {
+    return version == o.version && schema == o.schema;
+  }
+};
 
 struct ManifestFile {
   std::string path;      // relative to the set: "db/app.dump.zst.age"
@@ -26,16 +36,22 @@ struct ManifestFile {
   int compression_level = 0;
   std::string encryption;               // "age-v1"
   std::vector<std::string> recipients;  // fingerprints, see age::fingerprint
+  // role "database": its extensions and their versions (pg_extension) when it was dumped, so
+  // that a restore (into a newer major too) can bring them back at those versions or say why
+  // not. Absent in sets written before ramsafe recorded them.
+  std::optional<std::map<std::string, ExtensionVersion>> extensions;
 };
 
 struct InitdbSettings {
   std::string encoding;    // template1's encoding, e.g. "UTF8"
   std::string lc_collate;  // template1's
   std::string lc_ctype;
-  std::string locale_provider = "libc";  // "libc" or "icu"
+  std::string locale_provider = "libc";  // "libc", "icu" or "builtin" (PostgreSQL 17 and later)
   std::string icu_locale;                // when locale_provider is "icu"
   bool data_checksums = false;
   std::string bootstrap_superuser;  // the role with OID 10
+  std::string icu_rules;            // when locale_provider is "icu" (16 and later); optional
+  std::string builtin_locale;       // when locale_provider is "builtin"; optional
 };
 
 // What a physical set (kind "physical", a pg_basebackup tar) needs from the WAL archive:
