@@ -196,6 +196,7 @@ void Restorer::reconcile_extensions(PrivatePostmaster& postmaster, const Manifes
     for (const auto& [name, ext] : *f.extensions) {
       auto it = now.find(name);
       if (it == now.end()) {
+        if (missing_extensions_.count(name)) continue;  // reported when it was left out
         report_.extension_changes.push_back({f.database, name, ext.version, "", "not restored"});
         warn("extension " + name + " of database " + f.database + " was not restored");
         continue;

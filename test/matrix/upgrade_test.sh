@@ -57,8 +57,8 @@ psql_as src extold -c "CREATE EXTENSION hstore VERSION '1.4'" -c "CREATE EXTENSI
 rs "$conf" backup --no-progress >/dev/null || fail "the second backup on 15 failed"
 set2="$(basename "$(newest_set "$WORK/store/main")")"
 [[ "$set2" != "$set1" ]] || fail "the second backup has the first one's id"
-assert_contains "$(cat "$WORK/store/main/$set2/manifest.json")" '"hstore": "1.4"' \
-  "the manifest records extension versions"
+assert_eq 1.4 "$(jq -r '.files[] | select(.database == "extold") | .extensions.hstore.version' \
+  "$WORK/store/main/$set2/manifest.json")" "the manifest records extension versions"
 pass "second set $set2 with settings and an extension 17 and 18 lack, and hstore 1.4"
 
 # A physical set: its own cluster archiving through this build's library, cluster walsrc.
