@@ -14,6 +14,9 @@
 # step failed. Options through the environment: CTEST_ARGS (extra ctest arguments for the
 # unit, regress and server steps, e.g. "-R roundtrip").
 set -uo pipefail
+# The whole script is one compound command ending in exit: bash reads it before running
+# it, so editing this file during a run cannot change what the run does.
+{
 cd "$(dirname "$0")/../.."
 major="${RAMSAFE_PGENV_MAJOR:-}"
 [[ "$major" =~ ^[0-9]+$ ]] || { echo "suite.sh: run it as scripts/pgenv MAJOR test" >&2; exit 2; }
@@ -62,3 +65,4 @@ step regress ctest --test-dir "$build" -R '^regress_sql$' --output-on-failure ${
 step server ctest --test-dir "$build" -R "$server_tests" -j 2 --output-on-failure --timeout 900 \
   ${CTEST_ARGS:-}
 exit "$failed"
+}
