@@ -46,6 +46,29 @@ std::unique_ptr<PgConnection> connect_writable(const PrivatePostmaster& postmast
   return conn;
 }
 
+std::string not_installed_message(const std::string& name, const std::string& version,
+                                  const std::string& database, int major) {
+  return "extension " + name + " " + version + " (in database \"" + database +
+         "\") is not installed for PostgreSQL " + std::to_string(major) + " here (no " + name +
+         ".control in its extension directory)";
+}
+
+ExtensionChange version_change(const std::string& database, const std::string& name,
+                               const std::string& backed_up, const std::string& restored,
+                               bool installable, int major) {
+  std::string note = installable
+                         ? "PostgreSQL " + std::to_string(major) + " created version " + restored +
+                               " and " + backed_up + " could not be kept"
+                         : backed_up + " is not available for PostgreSQL " + std::to_string(major) +
+                               "; restored at " + restored + ", its default";
+  return {database, name, backed_up, restored, note};
+}
+
+std::string change_message(const ExtensionChange& c) {
+  return "extension " + c.name + " of database " + c.database + " is at version " + c.restored +
+         " (it was " + c.backed_up + " when backed up): " + c.note;
+}
+
 // The files of a config archive that are not of postgresql.conf syntax: the hba and ident
 // files, by their default names and as hba_file and ident_file name them (paths inside the
 // data directory; the archive holds them by their names relative to it).
@@ -171,10 +194,7 @@ void Restorer::read_target_extensions(PrivatePostmaster& postmaster, const Manif
     if (f.role != "database" || !f.extensions) continue;
     for (const auto& [name, ext] : *f.extensions) {
       if (target_extensions_.count(name)) continue;
-      std::string where = "extension " + name + " " + ext.version + " (in database \"" +
-                          f.database + "\") is not installed for PostgreSQL " +
-                          std::to_string(target_major) + " here (no " + name +
-                          ".control in its extension directory)";
+      std::string where = not_installed_message(name, ext.version, f.database, target_major);
       if (!upgrade_) throw Error(Errc::kNotFound, where + ": install it, then restore again");
       missing_extensions_.insert(name);
       report_.extension_changes.push_back(
@@ -220,15 +240,10 @@ void Restorer::reconcile_extensions(PrivatePostmaster& postmaster, const Manifes
       auto available = target_extensions_.find(name);
       bool installable =
           available != target_extensions_.end() && available->second.needs.count(ext.version) > 0;
-      std::string note = installable
-                             ? "PostgreSQL " + std::to_string(target_major) + " created version " +
-                                   it->second + " and " + ext.version + " could not be kept"
-                             : ext.version + " is not available for PostgreSQL " +
-                                   std::to_string(target_major) + "; restored at " + it->second +
-                                   ", its default";
-      report_.extension_changes.push_back({f.database, name, ext.version, it->second, note});
-      warn("extension " + name + " of database " + f.database + " is at version " + it->second +
-           " (it was " + ext.version + " when backed up): " + note);
+      ExtensionChange change =
+          version_change(f.database, name, ext.version, it->second, installable, target_major);
+      warn(change_message(change));
+      report_.extension_changes.push_back(std::move(change));
     }
   }
 }

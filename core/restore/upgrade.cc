@@ -169,11 +169,19 @@ std::string comment_out_unknown_settings(const std::string& text, const std::str
     std::string value;
     std::string name = assignment_on_line(line, &value);
     if (!name.empty() && !setting_exists(known, name)) {
-      dropped->push_back({name, value, file + ":" + std::to_string(number)});
-      line = "#" + line + "    # left out by ramsafe restore: PostgreSQL " +
-             std::to_string(target_major) + " has no setting " + name;
+      std::string where = file;
+      where += ':';
+      where += std::to_string(number);
+      dropped->push_back({name, value, where});
+      out += '#';
+      out += line;
+      out += "    # left out by ramsafe restore: PostgreSQL ";
+      out += std::to_string(target_major);
+      out += " has no setting ";
+      out += name;
+    } else {
+      out += line;
     }
-    out += line;
     if (end != std::string::npos) out += '\n';
   }
   return out;
@@ -300,7 +308,9 @@ PgRestoreErrors parse_pg_restore_errors(const std::string& stderr_text) {
       out.errors.push_back(std::move(e));
       i = j - 1;
     } else if (line.compare(0, kIgnored.size(), kIgnored) == 0) {
-      out.ignored = std::atoi(line.c_str() + kIgnored.size());
+      char* end = nullptr;
+      long n = std::strtol(line.c_str() + kIgnored.size(), &end, 10);
+      out.ignored = n >= 0 && n < 1000000 ? static_cast<int>(n) : -1;
     } else if (line.compare(0, 18, "pg_restore: error:") == 0 && out.first_other.empty()) {
       out.first_other = line;
     }
