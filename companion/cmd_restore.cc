@@ -41,11 +41,9 @@ CommandSpec restore_spec() {
         "uses the newest physical base backup finished before it"},
        store_option(),
        {"pg-version", 0, true, "N",
-        "restore into PostgreSQL N (its programs in /usr/lib/postgresql/N/bin, else\n"
-        "pg_config's or PATH's); default: the major the backup was taken on"},
+        "restore into PostgreSQL N, a major upgrade (default: the backup's own major)"},
        {"bindir", 0, true, "DIR",
-        "restore with the PostgreSQL programs in DIR (initdb, pg_restore, psql, postgres),\n"
-        "whatever their major"},
+        "restore with the PostgreSQL programs in DIR, whatever their major"},
        {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
        {"if-empty", 0, false, "", "leave a non-empty data directory alone and exit 0"},
        {"force", 0, false, "",
