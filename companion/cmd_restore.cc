@@ -33,6 +33,11 @@ CommandSpec restore_spec() {
       "Only sets (and WAL) signed by a key in ramsafe.verify_keys_file are restored; a set\n"
       "older than one this host has already seen is reported as a ROLLBACK (docs/security.md).\n"
       "\n"
+      "A logical backup restores into a newer PostgreSQL major too (a major upgrade,\n"
+      "docs/upgrade.md): --pg-version 17 uses PostgreSQL 17's programs and initdb, leaves out\n"
+      "and reports settings 17 no longer has, and names both majors in the report; physical\n"
+      "sets and WAL cannot move between majors and are refused.\n"
+      "\n"
       "Run it as the database's OS user, e.g. in systemd's ExecStartPre:\n"
       "  ramsafe restore --if-empty\n"
       "On this boot path an unknown ramsafe.* name, or a bad value of a setting a restore\n"
@@ -45,6 +50,10 @@ CommandSpec restore_spec() {
         "replay WAL only up to this time, e.g. '2026-11-26 10:00:00+00' (UTC offset required);\n"
         "uses the newest physical base backup finished before it"},
        store_option(),
+       {"pg-version", 0, true, "N",
+        "restore into PostgreSQL N, a major upgrade (default: the backup's own major)"},
+       {"bindir", 0, true, "DIR",
+        "restore with the PostgreSQL programs in DIR, whatever their major"},
        {"identity", 'i', true, "FILE", "age identity file (default: ramsafe.identity_file)"},
        {"if-empty", 0, false, "",
         "leave a non-empty data directory alone and exit 0, before the configuration\n"
@@ -163,6 +172,11 @@ int run_restore(const ParsedArgs& args) {
     throw UsageError("invalid value for --target-time: \"" + request.target_time +
                      "\" (expected e.g. '2026-11-26 10:00:00+00', with a UTC offset)");
   request.wal_fetch_command = wal_fetch_command(args);
+  if (args.has("pg-version") && args.has("bindir"))
+    throw UsageError(
+        "--pg-version and --bindir both name the PostgreSQL to restore into; pass one");
+  request.pg_major = args.get_int("pg-version", 0, 10, 99);
+  request.pg_bindir = absolute(args.get("bindir"));
   request.if_empty = args.has("if-empty");
   request.force = args.has("force");
   request.jobs = args.get_int("jobs", 0, 1, 64);
@@ -199,8 +213,17 @@ int run_restore(const ParsedArgs& args) {
     else if (!args.has("json"))
       std::cout << "restored backup " << report.backup_id << " (finished "
                 << report.backup_finished_at << ", " << report.databases.size()
-                << " databases) into " << report.data_directory << " in "
-                << format_duration(report.seconds) << "\n";
+                << " databases, PostgreSQL " << report.source_major << ") into "
+                << (report.target_major != report.source_major
+                        ? "PostgreSQL " + std::to_string(report.target_major) + " at "
+                        : "")
+                << report.data_directory << " in " << format_duration(report.seconds) << "\n";
+    if (!report.dropped_settings.empty())
+      warn(std::to_string(report.dropped_settings.size()) + " setting" +
+           (report.dropped_settings.size() > 1 ? "s" : "") + " of PostgreSQL " +
+           std::to_string(report.source_major) + " that PostgreSQL " +
+           std::to_string(report.target_major) +
+           " does not have were left out (the report's dropped_settings)");
     if (report.attempts.size() > 1)
       warn("the newest backup could not be used; restored the older " + report.kind + " backup " +
            report.backup_id + " (see the report's attempts)");

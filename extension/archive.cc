@@ -25,18 +25,13 @@
 #include "core/wal/wal_archive.h"
 #include "core/wal/wal_window.h"
 #include "extension/boundary.h"
+#include "extension/pg_compat.h"
 #include "extension/ramsafe_ext.h"
 
 extern "C" {
-#include "access/xlog.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgtime.h"
-#if PG_VERSION_NUM >= 160000
-#include "archive/archive_module.h"
-#else
-#include "postmaster/pgarch.h"
-#endif
 }
 
 namespace ramsafe::ext {
@@ -251,6 +246,7 @@ bool check_configured() {
   configuration_problem(problem, sizeof problem);
   if (problem[0] == '\0') return true;
   ereport(LOG, (errmsg("ramsafe: WAL archiving is not configured: %s", problem)));
+  compat::archive_check_detail(problem);
   return false;
 }
 
@@ -301,36 +297,4 @@ bool archive_file(const char* file, const char* path) {
 }  // namespace
 }  // namespace ramsafe::ext
 
-extern "C" {
-
-#if PG_VERSION_NUM >= 160000
-// PostgreSQL 16 and later: the module returns its callbacks, which get a state pointer.
-// A sketch kept next to the PostgreSQL 15 code it must track; it is not built here.
-static bool check_configured_16(ArchiveModuleState* state) {
-  return ramsafe::ext::check_configured();
-}
-static bool archive_file_16(ArchiveModuleState* state, const char* file, const char* path) {
-  return ramsafe::ext::archive_file(file, path);
-}
-static const ArchiveModuleCallbacks ramsafe_archive_callbacks = {
-    nullptr,              // startup_cb
-    check_configured_16,  // check_configured_cb
-    archive_file_16,      // archive_file_cb
-    nullptr,              // shutdown_cb
-};
-
-PGDLLEXPORT const ArchiveModuleCallbacks* _PG_archive_module_init(void);
-const ArchiveModuleCallbacks* _PG_archive_module_init(void) {
-  return &ramsafe_archive_callbacks;
-}
-#else
-// PostgreSQL 15: the module fills in the callbacks.
-PGDLLEXPORT void _PG_archive_module_init(ArchiveModuleCallbacks* cb);
-void _PG_archive_module_init(ArchiveModuleCallbacks* cb) {
-  cb->check_configured_cb = ramsafe::ext::check_configured;
-  cb->archive_file_cb = ramsafe::ext::archive_file;
-  cb->shutdown_cb = nullptr;
-}
-#endif
-
-}  // extern "C"
+RAMSAFE_ARCHIVE_MODULE(ramsafe::ext::check_configured, ramsafe::ext::archive_file)

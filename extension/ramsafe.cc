@@ -1,12 +1,13 @@
 // Module entry point: refuses to load outside shared_preload_libraries, then defines the
 // settings, requests shared memory and registers the worker.
+#include "extension/pg_compat.h"
 #include "extension/ramsafe_ext.h"
 
 extern "C" {
 #include "fmgr.h"
 #include "miscadmin.h"
 
-PG_MODULE_MAGIC;
+RAMSAFE_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
 }

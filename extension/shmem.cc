@@ -1,5 +1,5 @@
 // The extension's shared memory: one SharedState, requested in shmem_request_hook and
-// initialized in shmem_startup_hook (PostgreSQL 15).
+// initialized in shmem_startup_hook (PostgreSQL 15 and later).
 #include "extension/ramsafe_ext.h"
 
 extern "C" {

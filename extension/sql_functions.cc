@@ -16,6 +16,7 @@
 #include "core/wal/wal_archive.h"
 #include "core/wal/wal_window.h"
 #include "extension/boundary.h"
+#include "extension/pg_compat.h"
 #include "extension/ramsafe_ext.h"
 
 extern "C" {
@@ -24,7 +25,6 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "postmaster/pgarch.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
@@ -168,6 +168,13 @@ std::optional<WalWindow> local_wal_window(const Settings& settings, int* untrust
   }
 }
 
+// What a session waiting in ramsafe_backup_now() or ramsafe_base_backup_now() shows in
+// pg_stat_activity.wait_event (PostgreSQL 17 and later; "Extension" before).
+uint32 backup_wait_event() {
+  static uint32 cached = 0;
+  return compat::wait_event("RamsafeBackupWait", &cached);
+}
+
 void require_worker() {
   if (shared == nullptr)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -221,7 +228,7 @@ Datum ramsafe_backup_now(PG_FUNCTION_ARGS) {
         break;
       }
       SpinLockRelease(&shared->mutex);
-      ConditionVariableTimedSleep(&shared->done_cv, 1000, PG_WAIT_EXTENSION);  // cancellable
+      ConditionVariableTimedSleep(&shared->done_cv, 1000, backup_wait_event());  // cancellable
     }
     ConditionVariableCancelSleep();
     if (!found) ereport(ERROR, (errmsg("ramsafe: the outcome of the backup is no longer known")));
@@ -267,7 +274,7 @@ Datum ramsafe_base_backup_now(PG_FUNCTION_ARGS) {
       if (done) outcome = shared->base_outcome;
       SpinLockRelease(&shared->mutex);
       if (done) break;
-      ConditionVariableTimedSleep(&shared->done_cv, 1000, PG_WAIT_EXTENSION);  // cancellable
+      ConditionVariableTimedSleep(&shared->done_cv, 1000, backup_wait_event());  // cancellable
     }
     ConditionVariableCancelSleep();
     if (outcome.sequence < target)
@@ -289,7 +296,7 @@ Datum ramsafe_status(PG_FUNCTION_ARGS) {
   memcpy(&state, shared, sizeof state);
   SpinLockRelease(&shared->mutex);
   TimestampTz now = GetCurrentTimestamp();
-  const char* archive_library = XLogArchiveLibrary ? XLogArchiveLibrary : "";
+  const char* archive_library = compat::archive_library();
   bool archive_mode_on = XLogArchiveMode != ARCHIVE_MODE_OFF;
   CTable table;
   CError error;

@@ -26,6 +26,7 @@
 #include "core/wal/wal_archive.h"
 #include "core/wal/wal_window.h"
 #include "extension/boundary.h"
+#include "extension/pg_compat.h"
 #include "extension/ramsafe_ext.h"
 
 extern "C" {
@@ -35,7 +36,6 @@ extern "C" {
 #include "pgtime.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
-#include "postmaster/pgarch.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
@@ -177,7 +177,7 @@ char base_warned[kMessageLength] = "";  // the configuration last warned about
 // Whether the server archives WAL through ramsafe (archive_mode on or always and
 // archive_library naming ramsafe); if not, what it has instead.
 bool archiving_through_ramsafe(std::string* have) {
-  const char* library = XLogArchiveLibrary ? XLogArchiveLibrary : "";
+  const char* library = compat::archive_library();
   bool on = XLogArchiveMode != ARCHIVE_MODE_OFF && names_ramsafe_library(library);
   if (have)
     *have = std::string("archive_mode = ") +
@@ -790,15 +790,15 @@ void register_worker() {
 
 using namespace ramsafe::ext;
 
-// PostgreSQL 15's checkpointer computes its first sleep while the startup process still
-// runs, when archive_timeout does not count, and then sleeps for checkpoint_timeout: after
-// a start no segment is switched by time until something wakes it, so a crash in those
-// minutes loses far more than archive_timeout (found by test/drills/power_loss_wal.sh).
-// This worker starts once recovery has finished; waking the checkpointer then makes it
-// recompute its sleep with archive_timeout.
+// PostgreSQL's checkpointer computes its first sleep while the startup process still runs,
+// when archive_timeout does not count, and then sleeps for checkpoint_timeout: after a start
+// no segment is switched by time until something wakes it, so a crash in those minutes
+// loses far more than archive_timeout (found on 15 by test/drills/power_loss_wal.sh). This
+// worker starts once recovery has finished; waking the checkpointer then makes it recompute
+// its sleep with archive_timeout.
 static void wake_checkpointer_for_archive_timeout() {
   if (XLogArchiveTimeout <= 0 || !XLogArchivingActive()) return;
-  if (ProcGlobal->checkpointerLatch != nullptr) SetLatch(ProcGlobal->checkpointerLatch);
+  compat::wake_checkpointer();
 }
 
 void ramsafe_worker_main(Datum arg) {
@@ -912,8 +912,9 @@ void ramsafe_worker_main(Datum arg) {
     MemoryContextSwitchTo(old);
     MemoryContextReset(loop_context);
     if (got_sigterm) break;
+    static uint32 idle_event = 0;
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms,
-                    PG_WAIT_EXTENSION);
+                    compat::wait_event("RamsafeSchedulerIdle", &idle_event));
     ResetLatch(MyLatch);
   }
   proc_exit(1);  // 1: the postmaster restarts the worker unless it is shutting down

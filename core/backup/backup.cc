@@ -57,15 +57,26 @@ ServerFacts query_server(PgConnection& conn) {
   facts.initdb.bootstrap_superuser = r[5].value_or("postgres");
   facts.shared_preload_libraries = r[8].value_or("");
 
-  auto t1 = conn.query(
-      "SELECT pg_encoding_to_char(encoding), datcollate, datctype, datlocprovider::text,"
-      "       coalesce(daticulocale, '') FROM pg_database WHERE datname = 'template1'");
+  // The provider's locale is daticulocale up to PostgreSQL 16 and datlocale from 17 (which
+  // added the builtin provider); ICU rules exist from 16.
+  const int v = facts.server_version_num;
+  auto t1 = conn.query(std::string("SELECT pg_encoding_to_char(encoding), datcollate, datctype,"
+                                   "       datlocprovider::text, coalesce(") +
+                       (v >= 170000 ? "datlocale" : "daticulocale") + ", ''), " +
+                       (v >= 160000 ? "coalesce(daticurules, '')" : "''") +
+                       " FROM pg_database WHERE datname = 'template1'");
   if (t1.empty()) throw Error(Errc::kServer, "the server has no template1 database");
   facts.initdb.encoding = t1[0][0].value_or("");
   facts.initdb.lc_collate = t1[0][1].value_or("");
   facts.initdb.lc_ctype = t1[0][2].value_or("");
-  facts.initdb.locale_provider = t1[0][3].value_or("c") == "i" ? "icu" : "libc";
-  facts.initdb.icu_locale = t1[0][4].value_or("");
+  std::string provider = t1[0][3].value_or("c");
+  facts.initdb.locale_provider = provider == "i" ? "icu" : provider == "b" ? "builtin" : "libc";
+  if (provider == "i") {
+    facts.initdb.icu_locale = t1[0][4].value_or("");
+    facts.initdb.icu_rules = t1[0][5].value_or("");
+  } else if (provider == "b") {
+    facts.initdb.builtin_locale = t1[0][4].value_or("");
+  }
 
   for (auto& row :
        conn.query("SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"))
@@ -164,11 +175,14 @@ class Backup {
       report("database");
       std::string path = "db/" + database_file_name(db) + ".dump.zst.age";
       try {
+        std::map<std::string, ExtensionVersion> extensions = database_extensions(db);
         ChildProcess child(dump_options(tools, {tools.path("pg_dump"), "-Fc", "-Z0", "-w",
                                                 "--dbname=dbname=" + conninfo_quote(db)}));
         manifest.files.push_back(write_from_child(*writer, path, "database", db, child));
+        manifest.files.back().extensions = std::move(extensions);
       } catch (const Error& e) {
-        if (e.code() != Errc::kChildFailed || database_exists(conn, db)) throw;
+        bool lost = e.code() == Errc::kChildFailed || e.code() == Errc::kServer;
+        if (!lost || database_exists(conn, db)) throw;
         result_.vanished_databases.push_back(db);
         writer->remove_file(path);
       }
@@ -206,6 +220,21 @@ class Backup {
         {kChildApplicationName});
     for (const auto& row : rows)
       if (row[0]) (void)lower_priority(static_cast<pid_t>(std::stol(*row[0])));
+  }
+
+  // The database's extensions and their versions, for the manifest: pg_dump records no
+  // versions, and a restore (into a newer major too) needs them to bring each back at its
+  // version or to say why it cannot.
+  std::map<std::string, ExtensionVersion> database_extensions(const std::string& db) const {
+    ConnectionParams params = child_params_;
+    params.dbname = db;
+    params.application_name = kChildApplicationName;
+    PgConnection conn(params);
+    std::map<std::string, ExtensionVersion> extensions;
+    for (const auto& row : conn.query("SELECT e.extname, e.extversion, n.nspname FROM pg_extension "
+                                      "e JOIN pg_namespace n ON n.oid = e.extnamespace"))
+      extensions[row[0].value_or("")] = {row[1].value_or(""), row[2].value_or("")};
+    return extensions;
   }
 
   static bool database_exists(PgConnection& conn, const std::string& db) {

@@ -47,16 +47,30 @@ bool has_tools(const std::string& dir) {
          ::access(join_path(dir, "initdb").c_str(), X_OK) == 0;
 }
 
+std::string debian_bindir(int major) {
+  return "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
+}
+
+}  // namespace
+
 // Debian installs each major version under /usr/lib/postgresql/<major>/bin; /usr/bin only
 // holds wrappers that lack initdb and postgres.
-std::string newest_debian_bindir() {
-  int best = 0;
+std::vector<int> installed_majors() {
+  std::vector<int> majors;
   if (is_directory("/usr/lib/postgresql"))
     for (const auto& name : list_dir("/usr/lib/postgresql"))
-      if (std::all_of(name.begin(), name.end(), ::isdigit) &&
-          has_tools("/usr/lib/postgresql/" + name + "/bin"))
-        best = std::max(best, std::stoi(name));
-  return best ? "/usr/lib/postgresql/" + std::to_string(best) + "/bin" : "";
+      if (!name.empty() && name.size() < 4 && std::all_of(name.begin(), name.end(), ::isdigit) &&
+          has_tools(debian_bindir(std::stoi(name))))
+        majors.push_back(std::stoi(name));
+  std::sort(majors.rbegin(), majors.rend());
+  return majors;
+}
+
+namespace {
+
+std::string newest_debian_bindir() {
+  std::vector<int> majors = installed_majors();
+  return majors.empty() ? "" : debian_bindir(majors.front());
 }
 
 std::string pg_config_bindir() {
@@ -87,7 +101,7 @@ PgTools find_pg_tools(const std::string& configured_bindir, int server_major) {
   } else {
     std::vector<std::string> candidates;
     if (server_major > 0)
-      candidates.push_back("/usr/lib/postgresql/" + std::to_string(server_major) + "/bin");
+      candidates.push_back(debian_bindir(server_major));
     else
       candidates.push_back(newest_debian_bindir());
     candidates.push_back(pg_config_bindir());
@@ -112,12 +126,46 @@ PgTools find_pg_tools(const std::string& configured_bindir, int server_major) {
                                      (list.empty() ? "PATH" : list) + "); set ramsafe.bindir");
   }
   PgTools tools{bindir};
-  int major = major_from_version_string(tools.version_string("pg_dump"));
-  if (major < server_major)
-    throw Error(Errc::kConfig, tools.path("pg_dump") + " is version " + std::to_string(major) +
-                                   ", older than the server (" + std::to_string(server_major) +
+  tools.major = major_from_version_string(tools.version_string("pg_dump"));
+  if (tools.major < server_major)
+    throw Error(Errc::kConfig, tools.path("pg_dump") + " is version " +
+                                   std::to_string(tools.major) + ", older than the server (" +
+                                   std::to_string(server_major) +
                                    "); set ramsafe.bindir to PostgreSQL " +
                                    std::to_string(server_major) + "'s bin directory");
+  return tools;
+}
+
+PgTools find_pg_tools_of_major(const std::string& configured_bindir, int major) {
+  std::vector<std::string> candidates = {configured_bindir, debian_bindir(major),
+                                         pg_config_bindir()};
+  std::string in_path = find_program("pg_dump");
+  if (!in_path.empty()) candidates.push_back(parent_dir(in_path));
+  std::vector<std::string> tried;
+  for (const auto& c : candidates) {
+    if (c.empty() || std::find(tried.begin(), tried.end(), c) != tried.end()) continue;
+    tried.push_back(c);
+    if (!has_tools(c)) continue;
+    PgTools tools{c};
+    tools.major = major_from_version_string(tools.version_string("pg_dump"));
+    if (tools.major == major) return tools;
+  }
+  std::string list;
+  for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t;
+  throw Error(Errc::kNotFound, "cannot find the programs of PostgreSQL " + std::to_string(major) +
+                                   " (pg_dump, initdb of that major; looked in " + list +
+                                   "): install it (Debian: postgresql-" + std::to_string(major) +
+                                   ") or name its bin directory with --bindir");
+}
+
+PgTools pg_tools_in(const std::string& dir, const std::string& what) {
+  if (!has_tools(dir))
+    throw Error(Errc::kNotFound,
+                what + " = '" + dir + "' does not hold PostgreSQL's programs (pg_dump, initdb)");
+  PgTools tools{dir};
+  tools.major = major_from_version_string(tools.version_string("pg_dump"));
+  if (tools.major == 0)
+    throw Error(Errc::kNotFound, "cannot read the version of " + tools.path("pg_dump"));
   return tools;
 }
 

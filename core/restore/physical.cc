@@ -19,6 +19,8 @@ void Restorer::restore_physical(Store& store, const SetEntry& set) {
   if (!m.physical)
     throw Error(Errc::kCorrupt, "physical backup " + set.id + " lacks its WAL points");
   const PhysicalInfo& p = *m.physical;
+  PgTools tools = tools_for(set);  // the set's own major: WAL replays on no other
+  report_.target_major = tools.major;
   if (request_.wal_fetch_command.empty())
     throw Error(Errc::kConfig, "no restore_command to replay WAL with");
   progress_ = RestoreProgress{};
@@ -43,7 +45,6 @@ void Restorer::restore_physical(Store& store, const SetEntry& set) {
        set.store + " + archived WAL from " + p.start_wal_file + " through " + reach.last_segment +
        " (" + std::to_string(reach.segments) + " segments)" +
        (report_.target_time.empty() ? "" : ", to " + report_.target_time));
-  PgTools tools = find_pg_tools(request_.settings.bindir, m.server_version_num / 10000);
 
   verify_stored_files(store, set);
 

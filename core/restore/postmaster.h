@@ -50,6 +50,7 @@ class PrivatePostmaster {
   PrivatePostmaster& operator=(const PrivatePostmaster&) = delete;
 
   const std::string& socket_dir() const { return dir_.path(); }
+  const std::string& superuser() const { return superuser_; }
 
   // Client environment for pg_restore.
   std::map<std::string, std::optional<std::string>> environment() const;

@@ -54,6 +54,19 @@ RestoreReport Restorer::run() {
   report_.started_at = format_rfc3339_utc(now_unix_millis());
   report_.data_directory = pgdata_;
   check_preconditions();
+  try {
+    if (!request_.pg_bindir.empty())
+      target_tools_ = pg_tools_in(request_.pg_bindir, "--bindir");
+    else if (request_.pg_major > 0)
+      target_tools_ = find_pg_tools_of_major(request_.settings.bindir, request_.pg_major);
+  } catch (const Error& e) {
+    // The PostgreSQL asked for is not there: a bad argument.
+    if (e.code() != Errc::kNotFound) throw;
+    throw Error(Errc::kConfig, (request_.pg_bindir.empty()
+                                    ? "--pg-version " + std::to_string(request_.pg_major) + ": "
+                                    : std::string()) +
+                                   e.what());
+  }
   UniqueFd lock = lock_data_directory();
   if (prepare_data_directory()) {
     if (!request_.target_time.empty()) {
@@ -73,6 +86,11 @@ RestoreReport Restorer::run() {
       report_.error = "no physical base backup finished before " + report_.target_time +
                       " with its WAL archived; --target-time needs one (logical backups "
                       "cannot be restored to a point in time)";
+      if (target_tools_)
+        report_.error +=
+            "; and WAL replays only on the major it was written by, so "
+            "--target-time needs a base backup of PostgreSQL " +
+            std::to_string(target_tools_->major);
     } else if (candidates.empty()) {
       handle_missing();
     } else {
@@ -207,7 +225,24 @@ void Restorer::check_freshness(const std::vector<SetEntry>& all) {
   if (newest && !state.note(cluster, *newest, &problem)) warn(problem);
 }
 
-std::vector<SetEntry> Restorer::plan(const std::vector<SetEntry>& candidates) {
+std::vector<SetEntry> Restorer::plan(const std::vector<SetEntry>& all) {
+  // Into another major, only logical sets can go: say so for each physical one.
+  std::vector<SetEntry> candidates;
+  std::string first_refusal;
+  int refused = 0;
+  for (const auto& set : all) {
+    std::string refusal = cross_major_refusal(set);
+    if (refusal.empty()) {
+      candidates.push_back(set);
+    } else {
+      if (refused++ == 0) first_refusal = refusal;
+      report_.attempts.push_back({set.id, set.store, false, refusal});
+    }
+  }
+  if (refused > 0)
+    warn(first_refusal +
+         (refused > 1 ? " (and so are " + std::to_string(refused - 1) + " older physical backups)"
+                      : ""));
   // Drive's WAL is listed only when a physical set could use it.
   bool physical = std::any_of(candidates.begin(), candidates.end(),
                               [](const SetEntry& s) { return s.manifest->is_physical(); });
@@ -287,6 +322,7 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
         restore_logical(*store, set);
       }
       report_.attempts.push_back({set.id, set.store, true, ""});
+      report_.source_major = set.manifest->server_version_num / 10000;
       report_.outcome = "restored";
       report_.kind = set.manifest->kind;
       report_.backup_id = set.id;
@@ -300,6 +336,8 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
       return;
     } catch (const Error& e) {
       discard_staging();
+      report_.dropped_settings.clear();
+      report_.extension_changes.clear();
       if (e.code() == Errc::kCancelled) throw;
       report_.attempts.push_back({set.id, set.store, false, e.what()});
       bool more = i + 1 < candidates.size() && request_.backup_id.empty();
@@ -329,7 +367,7 @@ void Restorer::discard_staging() {
   }
 }
 
-const ManifestFile& Restorer::require_file(const Manifest& m, const std::string& role) {
+const ManifestFile& Restorer::require_file(const Manifest& m, const char* role) {
   for (const auto& f : m.files)
     if (f.role == role) return f;
   throw Error(Errc::kCorrupt, "backup " + m.backup_id + " has no " + role + " file");
@@ -350,6 +388,45 @@ std::string Restorer::decrypt_to_memory(Store& store, const SetEntry& set,
   return out.data();
 }
 
+std::string Restorer::cross_major_refusal(const SetEntry& set) const {
+  int source = set.manifest->server_version_num / 10000;
+  if (!target_tools_ || !set.manifest->is_physical() || source == target_tools_->major) return "";
+  return "backup " + set.id + " is a physical base backup of PostgreSQL " + std::to_string(source) +
+         ": its data files and WAL can only be restored by PostgreSQL " + std::to_string(source) +
+         ", not " + std::to_string(target_tools_->major) +
+         " (a major upgrade restores a logical backup: docs/upgrade.md)";
+}
+
+PgTools Restorer::tools_for(const SetEntry& set) {
+  int source = set.manifest->server_version_num / 10000;
+  if (!target_tools_) {
+    try {
+      return find_pg_tools(request_.settings.bindir, source);
+    } catch (const Error& e) {
+      if (e.code() != Errc::kNotFound || set.manifest->is_physical()) throw;
+      // The set's major is gone, a newer one is here: say how to move to it.
+      for (int major : installed_majors())
+        if (major > source)
+          throw Error(e.code(), std::string(e.what()) + "; PostgreSQL " + std::to_string(major) +
+                                    " is installed: ramsafe restore --pg-version " +
+                                    std::to_string(major) +
+                                    " restores this logical backup into it (a major upgrade, "
+                                    "docs/upgrade.md)");
+      throw;
+    }
+  }
+  if (target_tools_->major < source)
+    throw Error(Errc::kInvalidArgument, "backup " + set.id + " was taken on PostgreSQL " +
+                                            std::to_string(source) + ", newer than PostgreSQL " +
+                                            std::to_string(target_tools_->major) + " (" +
+                                            target_tools_->bindir +
+                                            "): a restore can only move to the same or a newer "
+                                            "major");
+  if (std::string refusal = cross_major_refusal(set); !refusal.empty())
+    throw Error(Errc::kInvalidArgument, refusal);
+  return *target_tools_;
+}
+
 void Restorer::run_initdb(const PgTools& tools, const InitdbSettings& s) {
   ProcessOptions options;
   options.argv = {tools.path("initdb"),
@@ -367,15 +444,24 @@ void Restorer::run_initdb(const PgTools& tools, const InitdbSettings& s) {
   if (s.locale_provider == "icu") {
     options.argv.push_back("--locale-provider=icu");
     options.argv.push_back("--icu-locale=" + s.icu_locale);
+    if (!s.icu_rules.empty()) options.argv.push_back("--icu-rules=" + s.icu_rules);
+  } else if (s.locale_provider == "builtin") {
+    options.argv.push_back("--locale-provider=builtin");
+    options.argv.push_back("--builtin-locale=" + s.builtin_locale);
   }
-  if (s.data_checksums) options.argv.push_back("--data-checksums");
+  // What the set recorded, either way: initdb of PostgreSQL 18 turns checksums on by default.
+  if (s.data_checksums)
+    options.argv.push_back("--data-checksums");
+  else if (tools.major >= 18)
+    options.argv.push_back("--no-data-checksums");
   options.env["LC_ALL"] = std::nullopt;  // the recorded locale, not this shell's
   ChildProcess child(options);
   child.wait_success();
 }
 
 void Restorer::initialize_empty() {
-  PgTools tools = find_pg_tools(request_.settings.bindir, 0);
+  PgTools tools = target_tools_ ? *target_tools_ : find_pg_tools(request_.settings.bindir, 0);
+  report_.target_major = tools.major;
   InitdbSettings s;
   s.encoding = "UTF8";
   s.lc_collate = "C.UTF-8";
@@ -467,6 +553,16 @@ std::string RestoreReport::to_json() const {
                              {"store", a.store},
                              {"succeeded", a.succeeded},
                              {"reason", a.reason}});
+  nlohmann::json dropped = nlohmann::json::array();
+  for (const auto& d : dropped_settings)
+    dropped.push_back({{"setting", d.name}, {"value", d.value}, {"where", d.where}});
+  nlohmann::json extensions = nlohmann::json::array();
+  for (const auto& e : extension_changes)
+    extensions.push_back({{"database", e.database},
+                          {"extension", e.name},
+                          {"backed_up", e.backed_up},
+                          {"restored", e.restored},
+                          {"note", e.note}});
   nlohmann::json j = {{"outcome", outcome},
                       {"error", error},
                       {"data_directory", data_directory},
@@ -488,6 +584,10 @@ std::string RestoreReport::to_json() const {
                       {"sequence", sequence},
                       {"seen_sequence", seen_sequence},
                       {"rollback", rollback},
+                      {"source_major", source_major},
+                      {"target_major", target_major},
+                      {"dropped_settings", dropped},
+                      {"extension_changes", extensions},
                       {"databases", databases},
                       {"attempts", attempts_json},
                       {"started_at", started_at},

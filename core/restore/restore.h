@@ -18,6 +18,7 @@
 #include "core/crypto/age.h"
 #include "core/io/sink.h"
 #include "core/restore/plan.h"
+#include "core/restore/upgrade.h"
 #include "core/store/store.h"
 #include "core/wal/wal_archive.h"
 
@@ -51,8 +52,14 @@ struct RestoreRequest {
   // Empty: physical sets cannot be restored (they are skipped, loudly).
   std::string wal_fetch_command;
   int recovery_stall_seconds = 600;  // give up when replay makes no progress this long
-  bool if_empty = false;             // a non-empty data directory is left alone: outcome "skipped"
-  bool force = false;                // a non-empty data directory (server not running) is emptied
+  // Restore into this PostgreSQL major rather than the set's own: a major upgrade of a
+  // logical set (docs/upgrade.md; physical sets and WAL cannot move between majors). Its
+  // programs are found by find_pg_tools_of_major. 0: the set's own major (--pg-version).
+  int pg_major = 0;
+  // Or the programs in this directory, whatever their major (--bindir).
+  std::string pg_bindir;
+  bool if_empty = false;  // a non-empty data directory is left alone: outcome "skipped"
+  bool force = false;     // a non-empty data directory (server not running) is emptied
   OnMissing on_missing = OnMissing::kFail;
   // Sets (and WAL) with no signature at all, written before ramsafe signed them, may be
   // restored too: after every trusted candidate, loudly. Never a badly signed one.
@@ -106,6 +113,14 @@ struct RestoreReport {
   // message when the newest trusted set is older than that (core/set/freshness.h).
   uint64_t seen_sequence = 0;
   std::string rollback;
+  // The PostgreSQL major the restored set was taken on, and the one it was restored into
+  // (they differ after a major upgrade, docs/upgrade.md); 0 unless restored or initialized.
+  int source_major = 0;
+  int target_major = 0;
+  // A major upgrade: settings the new major does not have, left out; extensions whose
+  // version differs from the backed-up one (any restore).
+  std::vector<DroppedSetting> dropped_settings;
+  std::vector<ExtensionChange> extension_changes;
   std::vector<std::string> databases;
   std::vector<RestoreAttempt> attempts;
   std::string started_at;

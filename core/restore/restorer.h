@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "core/pg/pg_tools.h"
 #include "core/restore/postmaster.h"
 #include "core/restore/restore.h"
+#include "core/restore/upgrade.h"
 #include "core/restore/verify.h"
 
 namespace ramsafe::restore_internal {
@@ -85,11 +88,40 @@ class Restorer {
   WalFileVerification find_damaged_wal(const PhysicalInfo& p, uint64_t lsn,
                                        const std::vector<StoredWalFile>& wal);
 
-  static const ManifestFile& require_file(const Manifest& m, const std::string& role);
+  // role is a C string: a std::string temporary would make GCC 13+ warn that the reference
+  // returned might dangle (-Wdangling-reference), though it refers into m.
+  static const ManifestFile& require_file(const Manifest& m, const char* role);
 
   std::string decrypt_to_memory(Store& store, const SetEntry& set, const ManifestFile& file);
 
   void run_initdb(const PgTools& tools, const InitdbSettings& s);
+
+  // The programs that restore set: those of the requested major (--pg-version, --bindir)
+  // or of the set's own. Throws (failing the candidate) for a set of a newer major than
+  // the target, and for a physical set of another major.
+  PgTools tools_for(const SetEntry& set);
+
+  // Why a physical set cannot be restored into the requested major; "" when it can.
+  std::string cross_major_refusal(const SetEntry& set) const;
+
+  // A logical restore into a newer major (upgrade.h): the target's settings, extensions
+  // checked before anything is restored, the backed-up versions brought back where they
+  // can be afterwards.
+  std::set<std::string> target_settings(PrivatePostmaster& postmaster);
+  // The target's extensions (target_extensions_); throws, naming it, for a recorded
+  // extension it does not have.
+  void read_target_extensions(PrivatePostmaster& postmaster, const Manifest& m, int target_major);
+  void create_extensions_first(PrivatePostmaster& postmaster, const std::string& database,
+                               const std::vector<ExtensionCreate>& extensions);
+  // After the databases: extensions not at their recorded version are updated to it where
+  // a path exists, else reported (report_.extension_changes).
+  void reconcile_extensions(PrivatePostmaster& postmaster, const Manifest& m, int target_major);
+  // pg_restore's ignored errors of one database (a major upgrade runs it without
+  // --exit-on-error): accepts those that only set settings the target lacks, runs the rest
+  // of those entries' statements, and throws for anything else.
+  void accept_restore_errors(PrivatePostmaster& postmaster, const std::string& database,
+                             const std::string& stderr_text);
+  void drop_setting(const DroppedSetting& setting);
 
   void initialize_empty();
 
@@ -98,7 +130,7 @@ class Restorer {
   void verify_stored_files(Store& store, const SetEntry& set);
 
   void restore_globals(PrivatePostmaster& postmaster, const std::vector<std::string>& statements,
-                       const std::string& superuser);
+                       const std::string& superuser, const std::set<std::string>* known_settings);
 
   // The configuration archive's entries a restore may write: each must be a name no
   // restore refuses (is_restorable_config_name) and one the manifest declares; for sets
@@ -149,6 +181,13 @@ class Restorer {
   // The freshness check over every listed set: a ROLLBACK warning when the newest trusted
   // set is older than what this host has seen, then notes what it saw.
   void check_freshness(const std::vector<SetEntry>& all);
+
+  std::optional<PgTools> target_tools_;   // --pg-version, --bindir
+  bool upgrade_ = false;                  // the candidate being restored moves to a newer major
+  std::set<std::string> known_settings_;  // the target's, during an upgrade
+  std::map<std::string, AvailableExtension> target_extensions_;
+  std::set<std::string> missing_extensions_;  // recorded, not available to the target
+  std::mutex report_mutex_;                   // report_ lists filled from restore threads
 };
 
 }  // namespace ramsafe::restore_internal

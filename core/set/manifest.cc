@@ -35,6 +35,12 @@ json file_to_json(const ManifestFile& f) {
             {"recipients", f.recipients}};
   if (!f.database.empty()) j["database"] = f.database;
   if (f.config_files) j["config_files"] = *f.config_files;
+  if (f.extensions) {
+    json e = json::object();
+    for (const auto& [name, ext] : *f.extensions)
+      e[name] = {{"version", ext.version}, {"schema", ext.schema}};
+    j["extensions"] = e;
+  }
   return j;
 }
 
@@ -77,6 +83,27 @@ std::string optional_string(const json& j, const char* key, const std::string& f
   if (!it->is_string())
     throw Error(Errc::kCorrupt, source + ": manifest field \"" + key + "\" has the wrong type");
   return it->get<std::string>();
+}
+
+// A database's recorded extensions: an object of extension name to its version and
+// schema, all short strings (names are identifiers of at most 63 bytes; versions are free
+// text in PostgreSQL).
+std::map<std::string, ExtensionVersion> parse_extensions(const json& j, const std::string& source) {
+  constexpr size_t kMaxExtensions = 1000;
+  if (!j.is_object() || j.size() > kMaxExtensions)
+    throw Error(Errc::kCorrupt, source + ": manifest field \"extensions\" has the wrong type");
+  std::map<std::string, ExtensionVersion> out;
+  for (const auto& [name, value] : j.items()) {
+    if (name.empty() || name.size() > 63 || !value.is_object())
+      throw Error(Errc::kCorrupt, source + ": manifest has a malformed extension entry");
+    ExtensionVersion e;
+    e.version = require<std::string>(value, "version", source);
+    e.schema = require<std::string>(value, "schema", source);
+    if (e.version.empty() || e.version.size() > 256 || e.schema.empty() || e.schema.size() > 63)
+      throw Error(Errc::kCorrupt, source + ": manifest has a malformed extension entry");
+    out[name] = std::move(e);
+  }
+  return out;
 }
 
 bool is_hex_sha256(const std::string& s) {
@@ -154,6 +181,9 @@ std::string Manifest::to_json() const {
               {"bootstrap_superuser", initdb.bootstrap_superuser}}},
             {"files", files_json}};
   if (format_version >= 2) j["sequence"] = sequence;
+  // Newer fields only when set, so that other sets' manifests stay as they were.
+  if (!initdb.icu_rules.empty()) j["initdb"]["icu_rules"] = initdb.icu_rules;
+  if (!initdb.builtin_locale.empty()) j["initdb"]["builtin_locale"] = initdb.builtin_locale;
   if (physical)
     j["physical"] = {{"start_lsn", physical->start_lsn},
                      {"stop_lsn", physical->stop_lsn},
@@ -209,6 +239,8 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
   m.initdb.icu_locale = require<std::string>(initdb, "icu_locale", source);
   m.initdb.data_checksums = require<bool>(initdb, "data_checksums", source);
   m.initdb.bootstrap_superuser = require<std::string>(initdb, "bootstrap_superuser", source);
+  m.initdb.icu_rules = optional_string(initdb, "icu_rules", "", source);
+  m.initdb.builtin_locale = optional_string(initdb, "builtin_locale", "", source);
   for (const auto& fj : require<json>(j, "files", source)) {
     ManifestFile f;
     f.path = require<std::string>(fj, "path", source);
@@ -227,6 +259,8 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
     f.compression_level = require_integer<int>(fj, "compression_level", source);
     f.encryption = require<std::string>(fj, "encryption", source);
     f.recipients = require<std::vector<std::string>>(fj, "recipients", source);
+    if (auto ext = fj.find("extensions"); ext != fj.end())
+      f.extensions = parse_extensions(*ext, source);
     if (f.role == "database" && f.database.empty())
       throw Error(Errc::kCorrupt,
                   source + ": database file " + printable(f.path) + " names no database");

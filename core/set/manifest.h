@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,15 @@ inline constexpr const char* kManifestName = "manifest.json";
 // JSON takes several times its text in memory, in the worker and in SQL functions too.
 constexpr size_t kManifestMaxBytes = size_t{4} << 20;
 
+// An extension of a database as it was backed up.
+struct ExtensionVersion {
+  std::string version;  // pg_extension.extversion
+  std::string schema;   // the schema it was created in
+  bool operator==(const ExtensionVersion& o) const {
+    return version == o.version && schema == o.schema;
+  }
+};
+
 struct ManifestFile {
   std::string path;      // relative to the set: "db/app.dump.zst.age"
   std::string role;      // "globals", "config", "database"
@@ -36,16 +46,22 @@ struct ManifestFile {
   // Role "config": the names the archive holds, relative to the data directory; a restore
   // writes no other. Absent in manifests written before it existed.
   std::optional<std::vector<std::string>> config_files;
+  // role "database": its extensions and their versions (pg_extension) when it was dumped, so
+  // that a restore (into a newer major too) can bring them back at those versions or say why
+  // not. Absent in sets written before ramsafe recorded them.
+  std::optional<std::map<std::string, ExtensionVersion>> extensions;
 };
 
 struct InitdbSettings {
   std::string encoding;    // template1's encoding, e.g. "UTF8"
   std::string lc_collate;  // template1's
   std::string lc_ctype;
-  std::string locale_provider = "libc";  // "libc" or "icu"
+  std::string locale_provider = "libc";  // "libc", "icu" or "builtin" (PostgreSQL 17 and later)
   std::string icu_locale;                // when locale_provider is "icu"
   bool data_checksums = false;
   std::string bootstrap_superuser;  // the role with OID 10
+  std::string icu_rules;            // when locale_provider is "icu" (16 and later); optional
+  std::string builtin_locale;       // when locale_provider is "builtin"; optional
 };
 
 // What a physical set (kind "physical", a pg_basebackup tar) needs from the WAL archive:

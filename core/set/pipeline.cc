@@ -116,7 +116,8 @@ void pump_child(ChildProcess& child, Sink& out, const CancelCheck& cancel,
   child.wait_success();
 }
 
-void feed_child(ChildProcess& child, const std::function<void(Sink&)>& produce) {
+ExitStatus feed_child_status(ChildProcess& child, const std::function<void(Sink&)>& produce,
+                             bool may_stop_early) {
   try {
     FdSink sink(child.stdin_pipe().get(), child.program() + " input");
     produce(sink);
@@ -125,12 +126,17 @@ void feed_child(ChildProcess& child, const std::function<void(Sink&)>& produce) 
     child.stdin_pipe().reset();
     if (e.code() == Errc::kIo) {
       // EPIPE: the child stopped reading, its own error explains why.
-      if (!child.wait().success()) child.wait_success();
+      ExitStatus status = child.wait();
+      if (!status.success() || may_stop_early) return status;
     }
     child.kill_and_reap();
     throw;
   }
-  child.wait_success();
+  return child.wait();
+}
+
+void feed_child(ChildProcess& child, const std::function<void(Sink&)>& produce) {
+  if (!feed_child_status(child, produce).success()) child.wait_success();
 }
 
 }  // namespace ramsafe

@@ -92,5 +92,11 @@ void pump_child(ChildProcess& child, Sink& out, const CancelCheck& cancel,
 // closes stdin, waits. A failure of the child is reported in preference to the EPIPE
 // it caused on our side.
 void feed_child(ChildProcess& child, const std::function<void(Sink&)>& produce);
+// The same, returning the child's exit status instead of throwing when it fails (for a
+// child whose failure the caller looks into; its stderr is still there to read).
+// may_stop_early: a child that exits successfully before reading everything is not an
+// error (the rest of the stream is not produced).
+ExitStatus feed_child_status(ChildProcess& child, const std::function<void(Sink&)>& produce,
+                             bool may_stop_early = false);
 
 }  // namespace ramsafe

@@ -5,7 +5,7 @@ add_test(NAME drill_power_loss COMMAND bash ${CMAKE_SOURCE_DIR}/test/drills/powe
 set_tests_properties(drill_power_loss PROPERTIES
   LABELS drill
   TIMEOUT 900
-  ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
+  ENVIRONMENT "PG_BINDIR=${PG_BINDIR};RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
 
 # The kill-during-backup drill (test/drills/kill_during_backup.sh): SIGKILL of the worker,
 # its pg_dump or the whole server in the middle of a backup, and of the worker or the server
@@ -15,7 +15,7 @@ add_test(NAME drill_kill_during_backup COMMAND bash ${CMAKE_SOURCE_DIR}/test/dri
 set_tests_properties(drill_kill_during_backup PROPERTIES
   LABELS drill
   TIMEOUT 900
-  ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
+  ENVIRONMENT "PG_BINDIR=${PG_BINDIR};RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
 
 # The WAL power-loss drill (test/drills/power_loss_wal.sh): WAL archived through ramsafe
 # (archive_timeout 10 s), SIGKILL of the whole server and loss of its tmpfs, restore of
@@ -26,4 +26,4 @@ add_test(NAME drill_power_loss_wal COMMAND bash ${CMAKE_SOURCE_DIR}/test/drills/
 set_tests_properties(drill_power_loss_wal PROPERTIES
   LABELS drill
   TIMEOUT 420
-  ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>;RAMSAFE_TEST_LIBRARY=$<TARGET_FILE:ramsafe_extension>")
+  ENVIRONMENT "PG_BINDIR=${PG_BINDIR};RAMSAFE_BIN=$<TARGET_FILE:ramsafe>;RAMSAFE_TEST_LIBRARY=$<TARGET_FILE:ramsafe_extension>")

@@ -1,5 +1,5 @@
 # Integration tests: every test/integration/*_test.sh, run as root against real
-# PostgreSQL 15 clusters on tmpfs (see test/lib/common.sh), with this build's ramsafe.
+# PostgreSQL clusters (of the PostgreSQL the extension is built for: PG_BINDIR) on tmpfs (see test/lib/common.sh), with this build's ramsafe.
 file(GLOB RAMSAFE_INTEGRATION_TESTS CONFIGURE_DEPENDS
      ${CMAKE_SOURCE_DIR}/test/integration/*_test.sh)
 foreach(script ${RAMSAFE_INTEGRATION_TESTS})
@@ -8,5 +8,5 @@ foreach(script ${RAMSAFE_INTEGRATION_TESTS})
   set_tests_properties(integration_${name} PROPERTIES
     LABELS integration
     TIMEOUT 900
-    ENVIRONMENT "RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
+    ENVIRONMENT "PG_BINDIR=${PG_BINDIR};RAMSAFE_BIN=$<TARGET_FILE:ramsafe>")
 endforeach()

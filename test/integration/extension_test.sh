@@ -173,6 +173,18 @@ pid="$(status worker_pid)"
 assert_eq IDL "$(ps -o cls= -p "$pid" | tr -d ' ')" "the worker runs at SCHED_IDLE"
 stalled_dump="$(pgrep -u postgres -f '^sleep 600$')"
 assert_eq IDL "$(ps -o cls= -p "$stalled_dump" | tr -d ' ')" "its pg_dump runs at SCHED_IDLE"
+# A caller waiting for the running backup shows why in pg_stat_activity: ramsafe's own wait
+# event from PostgreSQL 17 (extension/pg_compat.h), the generic "Extension" before.
+q "SELECT * FROM ramsafe_backup_now()" >"$WORK/waiter.out" 2>&1 &
+waiter=$!
+backup_wait=Extension
+((PG_MAJOR >= 17)) && backup_wait=RamsafeBackupWait
+waiter_waits_on() {
+  [[ "$(q "SELECT wait_event_type || ':' || wait_event FROM pg_stat_activity
+           WHERE query LIKE '%ramsafe_backup_now()%' AND pid <> pg_backend_pid()")" == "Extension:$1" ]]
+}
+wait_for "the waiting caller's wait event $backup_wait" 30 waiter_waits_on "$backup_wait"
+pass "a caller waiting in ramsafe_backup_now() shows wait event Extension:$backup_wait (PostgreSQL $PG_MAJOR)"
 kill -KILL "$pid"
 worker_restarted() {
   local now
@@ -180,6 +192,7 @@ worker_restarted() {
   [[ "$now" =~ ^[0-9]+$ && "$now" != "$pid" ]]
 }
 wait_for "the postmaster to restart the worker" 60 worker_restarted
+wait "$waiter" || true # the waiter gets an ERROR: the worker exited during the backup
 wait_for "the killed worker's pg_dump to die with it" 10 no_stalled_dump
 assert_eq 0 "$(q "SELECT count(*) FROM ramsafe_backups() WHERE backup_id = '$stalled_id' OR NOT usable")" \
   "nothing partial is listed"

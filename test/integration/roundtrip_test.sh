@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main promise: back up a whole real PostgreSQL 15 cluster on tmpfs with `ramsafe
+# The main promise: back up a whole real PostgreSQL cluster on tmpfs with `ramsafe
 # backup`, wipe the data directory, `ramsafe restore`, and get everything back:
 # pg_dumpall of the restored cluster equals the original's and every table's row count
 # and content checksum match (test/fixtures/fingerprint.sh). Also the standard-tools
@@ -25,6 +25,11 @@ pg_start_cluster src
 load_cluster_fixture src "$ROWS"
 # A setting in postgresql.auto.conf and a line in pg_hba.conf must come back too.
 psql_as src postgres -c "ALTER SYSTEM SET work_mem = '7MB'"
+# An extension at an older version than the default (pg_dump records none): it must come
+# back at that version, not at the default pg_restore would create.
+psql_as src postgres -c "CREATE DATABASE extold"
+psql_as src extold -c "CREATE EXTENSION hstore VERSION '1.4'" \
+  -c "CREATE TABLE kv (id int PRIMARY KEY, h hstore)" -c "INSERT INTO kv VALUES (1, 'a=>1')"
 echo "# ramsafe roundtrip marker" >>"$(pg_datadir src)/pg_hba.conf"
 conf="$(ramsafe_config src)"
 pass "fixture loaded (big table: $ROWS rows)"
@@ -96,6 +101,10 @@ cluster_fingerprint src "$WORK/fp/dst"
 compare_fingerprints "$WORK/fp/src" "$WORK/fp/dst"
 assert_eq "7MB" "$(psql_as src postgres -c "show work_mem")" "postgresql.auto.conf restored"
 grep -qx "# ramsafe roundtrip marker" "$data/pg_hba.conf" || fail "pg_hba.conf not restored"
+assert_eq 1.4 "$(psql_as src extold -c "SELECT extversion FROM pg_extension WHERE extname = 'hstore'")" \
+  "hstore is back at its version 1.4, not the default"
+assert_contains "$report" '"extension_changes": []' "the report names no extension change"
+assert_contains "$report" "\"source_major\": $PG_MAJOR" "the report names the major"
 pass "restore brings back every role, database, setting and row (pg_dumpall and content equal)"
 
 # ------------------------------------------------------------------ non-empty data directory

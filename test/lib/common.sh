@@ -37,6 +37,7 @@
 #   psql_as NAME DB [psql args]    psql -X -v ON_ERROR_STOP=1 -qAt as postgres over the socket
 #                                  (a later -U in the args connects as another role)
 #   pg_mkdir DIR...                directories owned by postgres, 0700
+#   PG_BINDIR, PG_MAJOR            the PostgreSQL the tests run (see below), and its major
 #   mount_tmpfs DIR SIZE           tmpfs owned by postgres, unmounted at exit
 #   wait_for DESC TIMEOUT CMD...   poll CMD every 0.1 s until it succeeds or TIMEOUT s pass
 #   assert_eq / assert_ne / assert_contains / assert_not_contains / assert_file_exists /
@@ -48,8 +49,26 @@ if [[ -n "${RAMSAFE_COMMON_SH_LOADED:-}" ]]; then
 fi
 RAMSAFE_COMMON_SH_LOADED=1
 
+# PostgreSQL's programs: PG_BINDIR (ctest sets it to the PostgreSQL the build is for), else
+# PG_CONFIG's bin directory, else the newest /usr/lib/postgresql/<major>/bin (in a
+# scripts/pgenv root, its own PostgreSQL; on the host, 15).
+_ramsafe_default_bindir() {
+  local dir
+  if [[ -n "${PG_CONFIG:-}" ]] && dir="$("$PG_CONFIG" --bindir 2>/dev/null)" && [[ -x "$dir/postgres" ]]; then
+    printf '%s\n' "$dir"
+    return
+  fi
+  dir="$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/postgres' 2>/dev/null |
+    sort -t / -k 5,5n | tail -n 1)"
+  printf '%s\n' "${dir:+${dir%/postgres}}"
+}
+: "${PG_BINDIR:=$(_ramsafe_default_bindir)}"
 : "${PG_BINDIR:=/usr/lib/postgresql/15/bin}"
 export PG_BINDIR
+# The major of those programs, e.g. 17, for tests whose expectations differ by major.
+PG_MAJOR="$(basename "$(dirname "$PG_BINDIR")")"
+[[ "$PG_MAJOR" =~ ^[0-9]+$ ]] || PG_MAJOR="$("$PG_BINDIR/postgres" --version 2>/dev/null | sed -E 's/.* ([0-9]+)[.0-9a-z]*.*/\1/')"
+export PG_MAJOR
 RAMSAFE_TEST_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 RAMSAFE_REPO_DIR="$(cd "$RAMSAFE_TEST_LIB_DIR/../.." && pwd)"
 export RAMSAFE_REPO_DIR # the repository root, for tests that need built binaries

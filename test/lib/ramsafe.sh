@@ -120,7 +120,7 @@ ramsafe_wal_conf() {
 
 require_installed_extension() {
   local installed built
-  installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/ramsafe.so"
+  installed="$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo "/usr/lib/postgresql/$PG_MAJOR/lib")/ramsafe.so"
   built="$(dirname "$RAMSAFE_BIN")/ramsafe.so"
   [[ -f "$installed" ]] || fail "the extension is not installed ($installed): run cmake --install build --component extension"
   if [[ -f "$built" ]] && ! cmp -s "$built" "$installed"; then

@@ -440,7 +440,26 @@ TEST(ConfigIncludeTest, ParseTextResolvesIncludesAgainstBaseDir) {
                 "/nope.conf\": No such file or directory");
 }
 
-const char kSamplePath[] = "/usr/share/postgresql/15/postgresql.conf.sample";
+// The sample of the newest PostgreSQL installed (15 on the host, 17 or 18 in a
+// scripts/pgenv root): the parser must read every major's.
+std::string newest_sample() {
+  std::string best;
+  int best_major = 0;
+  if (path_exists("/usr/share/postgresql"))
+    for (const auto& name : list_dir("/usr/share/postgresql")) {
+      std::string path = "/usr/share/postgresql/" + name + "/postgresql.conf.sample";
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos ||
+          name.size() > 3 || !path_exists(path))
+        continue;
+      if (std::stoi(name) > best_major) {
+        best_major = std::stoi(name);
+        best = path;
+      }
+    }
+  return best.empty() ? "/usr/share/postgresql/15/postgresql.conf.sample" : best;
+}
+
+const std::string kSamplePath = newest_sample();
 
 TEST(PostgresqlConfTest, ParsesTheShippedSample) {
   if (!path_exists(kSamplePath)) GTEST_SKIP() << kSamplePath << " is not installed";

@@ -43,6 +43,37 @@ TEST(Manifest, RoundTrips) {
   EXPECT_EQ(back.find_file("nope"), nullptr);
 }
 
+TEST(Manifest, ExtensionsAndNewerLocaleFieldsRoundTripAndAreOptional) {
+  Manifest m = sample();
+  // A set written before these fields existed has none of them.
+  std::string old_json = m.to_json();
+  EXPECT_EQ(old_json.find("extensions"), std::string::npos);
+  EXPECT_EQ(old_json.find("builtin_locale"), std::string::npos);
+  Manifest old = Manifest::parse(old_json, "test");
+  EXPECT_FALSE(old.files[1].extensions);
+  EXPECT_EQ(old.initdb.builtin_locale, "");
+
+  m.files[1].extensions = std::map<std::string, ExtensionVersion>{
+      {"citext", {"1.6", "public"}}, {"plpgsql", {"1.0", "pg_catalog"}}};
+  m.initdb.locale_provider = "builtin";
+  m.initdb.builtin_locale = "C.UTF-8";
+  Manifest back = Manifest::parse(m.to_json(), "test");
+  ASSERT_TRUE(back.files[1].extensions);
+  EXPECT_EQ(back.files[1].extensions->at("citext").version, "1.6");
+  EXPECT_EQ(back.files[1].extensions->at("citext").schema, "public");
+  EXPECT_EQ(back.files[1].extensions->size(), 2u);
+  EXPECT_EQ(back.initdb.locale_provider, "builtin");
+  EXPECT_EQ(back.initdb.builtin_locale, "C.UTF-8");
+  EXPECT_EQ(back.to_json(), m.to_json());
+
+  // Hostile shapes are refused, not trusted.
+  m.files[1].extensions =
+      std::map<std::string, ExtensionVersion>{{std::string(64, 'x'), {"1", "s"}}};
+  EXPECT_THROW(Manifest::parse(m.to_json(), "test"), Error);
+  m.files[1].extensions = std::map<std::string, ExtensionVersion>{{"x", {"", "s"}}};
+  EXPECT_THROW(Manifest::parse(m.to_json(), "test"), Error);
+}
+
 TEST(Manifest, DetectsAnyEditThroughItsChecksum) {
   std::string json = sample().to_json();
   for (const char* from : {"\"app\"", "1200", "\"main\"", "true"}) {
