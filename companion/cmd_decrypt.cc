@@ -86,7 +86,7 @@ int run_decrypt(const ParsedArgs& args) {
   std::string out_name = args.has("output") ? args.get("output") : "stdout";
   FdSink file_out(out_fd, out_name);
   StdoutSink stdout_out;
-  Sink& out = out_owned.valid() ? static_cast<Sink&>(file_out) : stdout_out;
+  Sink& out = out_tmp ? static_cast<Sink&>(file_out) : stdout_out;
   std::unique_ptr<Sink> decompress;
   Sink* after_decrypt = &out;
   if (ends_with(input, ".zst.age") && !args.has("no-decompress")) {
