@@ -37,15 +37,16 @@ open(sys.argv[2], "w").write(s.replace(os.environ["FROM"], os.environ["TO"], 1))
 }
 
 mutate command_typo 'pg_ctlcluster "$PG" "$CLUSTER" start' 'pg_ctlcluster "$PG" "$CLUSTER" strat' \
-  'failed at: pg_ctlcluster "$PG" "$CLUSTER" strat'
+  ': pg_ctlcluster "$PG" "$CLUSTER" strat'
 mutate option_typo 'ramsafe restore --if-empty' 'ramsafe restore --if-emtpy' 'ramsafe restore --if-emtpy'
 mutate setting_typo "ramsafe.local_dir = '\$STORE'" "ramsafe.local_dirr = '\$STORE'" 'ramsafe_backup_now()'
 mutate no_port_setting 'ramsafe.port = $PORT
-' '' 'failed at: runuser -u postgres -- ramsafe backup'
+' '' ': runuser -u postgres -- ramsafe backup'
 mutate no_restore 'runuser -u postgres -- ramsafe restore --if-empty
-' '' 'failed at: pg_ctlcluster "$PG" "$CLUSTER" start'
+' '' ': pg_ctlcluster "$PG" "$CLUSTER" start'
 mutate store_owned_by_root 'install -d -o postgres -g postgres -m 0700 "$STORE"' \
   'install -d -m 0700 "$STORE"' 'ramsafe_backup_now()'
+mutate no_unmount 'umount "$RAM"  ' '# "$RAM"  ' 'one tmpfs at $RAM at the end'
 mutate variable_typo '--datadir "$RAM/$PG/$CLUSTER"' '--datadir "$RAM/$PG/$CLUSTR"' 'CLUSTR: unbound variable'
 mutate wrong_data "'lives in RAM, kept on disk'" "'lives in RAM'" 'the row written before the wipe is back'
 mutate hardcoded_path 'install -d -o root -g root -m 0755 "$ETC"' \

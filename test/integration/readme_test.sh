@@ -111,19 +111,33 @@ for ((i = 2; i <= nblocks; i++)); do
 done
 
 # ------------------------------------------------------------------------ one bash, in order
+# readme_line[N]: the README line that line N of the script comes from (0: the test's own).
 script="$WORK/readme-run.sh"
-# shellcheck disable=SC2016 # $readme_line and $BASH_COMMAND expand in the generated script
+script_text=()
+readme_line=(0)
+emit() { # README_LINE TEXT
+  script_text+=("$2")
+  readme_line+=("$1")
+}
+emit_block() { # FILE FIRST_README_LINE
+  local l n="$2"
+  while IFS= read -r l; do
+    emit "$n" "$l"
+    n=$((n + 1))
+  done <"$1"
+}
+# shellcheck disable=SC2016 # $LINENO and $BASH_COMMAND expand in the generated script
 {
-  printf 'set -euo pipefail\n'
-  printf 'trap '\''printf "README block starting at line %%s failed at: %%s\\n" "$readme_line" "$BASH_COMMAND" >&2'\'' ERR\n'
-  printf 'readme_line=%s\nset -x\n' "$(cat "$WORK/blocks/1.line")"
-  cat "$vars"
+  emit 0 'set -euo pipefail'
+  emit 0 'trap '\''printf "README-FAILED %s %s\n" "$LINENO" "$BASH_COMMAND" >&2'\'' ERR'
+  emit 0 'set -x'
+  emit_block "$vars" "$(cat "$WORK/blocks/1.line")"
   for ((i = 2; i <= nblocks; i++)); do
-    printf '\nset +x; readme_line=%s; printf "\\n### README line %%s\\n" "$readme_line"; set -x\n' \
-      "$(cat "$WORK/blocks/$i.line")"
-    cat "$WORK/blocks/$i.sh"
+    emit 0 "set +x; printf '\\n### README line %s\\n' $(cat "$WORK/blocks/$i.line"); set -x"
+    emit_block "$WORK/blocks/$i.sh" "$(cat "$WORK/blocks/$i.line")"
   done
-} >"$script"
+}
+printf '%s\n' "${script_text[@]}" >"$script"
 
 ram="${value[RAM]}"
 data="$ram/$pg_major/$cluster"
@@ -140,6 +154,12 @@ readme_cleanup() {
       timeout 60 pg_ctlcluster "$pg_major" "$cluster" stop -m fast >/dev/null 2>&1
     _pg_stop_hard "$data"
   fi
+  # A README that mounts without unmounting stacks tmpfs mounts: take them all down.
+  local i
+  for ((i = 0; i < 5; i++)); do
+    mountpoint -q "$ram" || break
+    umount "$ram" 2>/dev/null || umount -l "$ram"
+  done
   if [[ -n "${KEEP_TEST_DIR:-}" && -f "$pg_log" ]]; then cp "$pg_log" "$WORK/server.log"; fi
   rm -f "$pg_log" "/var/run/postgresql/$pg_major-$cluster.pid"
   local lock="/var/run/postgresql/.s.PGSQL.$port.lock" pid
@@ -157,9 +177,16 @@ rc=0
 (cd "$WORK/root" && PATH="$WORK/bin:$PATH" PG_CLUSTER_CONF_ROOT="$confroot" _SYSTEMCTL_SKIP_REDIRECT=1 \
   timeout -k 10 420 bash "$script") >"$WORK/readme.log" 2>&1 || rc=$?
 if [[ "$rc" != 0 ]]; then
-  failed="$(grep -a '^README block starting at line' "$WORK/readme.log" | tail -n 1 || true)"
-  # set -u ends the shell without the ERR trap: then its last words say what was wrong.
-  [[ -n "$failed" ]] || failed="$(grep -av '^+' "$WORK/readme.log" | tail -n 1 || true)"
+  failed="$(grep -a '^README-FAILED ' "$WORK/readme.log" | tail -n 1 || true)"
+  if [[ "$failed" =~ ^README-FAILED\ ([0-9]+)\ (.*)$ ]]; then
+    failed="README line ${readme_line[${BASH_REMATCH[1]}]:-?}: ${BASH_REMATCH[2]}"
+  else
+    # set -u ends the shell without the ERR trap: its last words say what was wrong.
+    failed="$(grep -av '^+' "$WORK/readme.log" | tail -n 1 || true)"
+    if [[ "$failed" =~ ^.*readme-run\.sh:\ line\ ([0-9]+):\ (.*)$ ]]; then
+      failed="README line ${readme_line[${BASH_REMATCH[1]}]:-?}: ${BASH_REMATCH[2]}"
+    fi
+  fi
   ((rc == 124 || rc == 137)) && failed="timed out after 420 s"
   fail "README \"Using it\" does not run as written: ${failed:-exit $rc}" \
     "--- last lines of its output:" "$(tail -n 40 "$WORK/readme.log")" \
@@ -172,6 +199,8 @@ as_pg_psql() {
   runuser -u postgres -- "$PG_BINDIR/psql" -X -v ON_ERROR_STOP=1 -qAt -h /var/run/postgresql -p "$port" "$@"
 }
 mountpoint -q "$ram" || fail "the README's tmpfs is not mounted at the end"
+assert_eq 1 "$(awk -v m="$ram" '$5 == m' /proc/self/mountinfo | wc -l)" \
+  "one tmpfs at \$RAM at the end (the old one was unmounted, not hidden under the new one)"
 assert_eq "$ram" "$(df --output=target "$data" | tail -n 1)" "the data directory is on the tmpfs"
 assert_eq tmpfs "$(stat -f -c %T "$data")" "the data directory's filesystem is a tmpfs"
 assert_eq "lives in RAM, kept on disk" "$(as_pg_psql -d app -c 'SELECT body FROM notes WHERE id = 1')" \
