@@ -57,6 +57,12 @@ mutate unrun_block '```bash
 runuser -u postgres -- createdb -p "$PORT" app_copy' '```sh
 runuser -u postgres -- createdb -p "$PORT" app_copy' 'commands must be in ```bash blocks'
 
+# A command that never ends: the run is stopped at its bound, and everything is cleaned up.
+RAMSAFE_README_TIMEOUT=20 mutate hang 'runuser -u postgres -- ramsafe list
+' 'runuser -u postgres -- ramsafe list
+sleep 600
+' 'timed out after 20 s, in: + sleep 600'
+
 if ((failures)); then
   printf '%s mutation(s) of the README went unnoticed or failed for another reason\n' "$failures"
   exit 1

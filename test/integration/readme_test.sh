@@ -24,7 +24,8 @@
 # has), its log in /var/log/postgresql/postgresql-PG-CLUSTER.log (removed at exit). It never
 # touches another cluster: it starts and stops only its own, by name.
 #
-# RAMSAFE_README=FILE runs another copy of the README (to check that a broken one fails).
+# RAMSAFE_README=FILE runs another copy of the README (to check that a broken one fails);
+# RAMSAFE_README_TIMEOUT=S bounds the blocks' run (default 420 s).
 # Run as root; loads the installed extension (cmake --install build, under the lock).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -173,12 +174,15 @@ readme_cleanup() {
 ramsafe_on_exit readme_cleanup
 
 note "running the $((nblocks - 1)) command blocks of README \"Using it\" (cluster $pg_major/$cluster, port $port)"
+limit="${RAMSAFE_README_TIMEOUT:-420}" # seconds for every block together
 rc=0
 (cd "$WORK/root" && PATH="$WORK/bin:$PATH" PG_CLUSTER_CONF_ROOT="$confroot" _SYSTEMCTL_SKIP_REDIRECT=1 \
-  timeout -k 10 420 bash "$script") >"$WORK/readme.log" 2>&1 || rc=$?
+  timeout -k 10 "$limit" bash "$script") >"$WORK/readme.log" 2>&1 || rc=$?
 if [[ "$rc" != 0 ]]; then
   failed="$(grep -a '^README-FAILED ' "$WORK/readme.log" | tail -n 1 || true)"
-  if [[ "$failed" =~ ^README-FAILED\ ([0-9]+)\ (.*)$ ]]; then
+  if ((rc == 124 || rc == 137)); then
+    failed="timed out after $limit s, in: $(grep -a '^+' "$WORK/readme.log" | tail -n 1 || true)"
+  elif [[ "$failed" =~ ^README-FAILED\ ([0-9]+)\ (.*)$ ]]; then
     failed="README line ${readme_line[${BASH_REMATCH[1]}]:-?}: ${BASH_REMATCH[2]}"
   else
     # set -u ends the shell without the ERR trap: its last words say what was wrong.
@@ -187,7 +191,6 @@ if [[ "$rc" != 0 ]]; then
       failed="README line ${readme_line[${BASH_REMATCH[1]}]:-?}: ${BASH_REMATCH[2]}"
     fi
   fi
-  ((rc == 124 || rc == 137)) && failed="timed out after 420 s"
   fail "README \"Using it\" does not run as written: ${failed:-exit $rc}" \
     "--- last lines of its output:" "$(tail -n 40 "$WORK/readme.log")" \
     "--- server log:" "$(tail -n 20 "$pg_log" 2>/dev/null)"
@@ -196,7 +199,7 @@ pass "every command of README \"Using it\" ran ($((nblocks - 1)) blocks, $(wc -l
 
 # -------------------------------------------------------------- what the README promised
 as_pg_psql() {
-  runuser -u postgres -- "$PG_BINDIR/psql" -X -v ON_ERROR_STOP=1 -qAt -h /var/run/postgresql -p "$port" "$@"
+  timeout 60 runuser -u postgres -- "$PG_BINDIR/psql" -X -v ON_ERROR_STOP=1 -qAt -h /var/run/postgresql -p "$port" "$@"
 }
 mountpoint -q "$ram" || fail "the README's tmpfs is not mounted at the end"
 assert_eq 1 "$(awk -v m="$ram" '$5 == m' /proc/self/mountinfo | wc -l)" \
@@ -208,7 +211,7 @@ assert_eq "lives in RAM, kept on disk" "$(as_pg_psql -d app -c 'SELECT body FROM
 report="$data/ramsafe_restore_report.json"
 assert_eq restored "$(jq -r .outcome "$report")" "ramsafe restore restored a set"
 assert_eq trusted "$(jq -r .trust "$report")" "from a trusted, signed set"
-sets="$(runuser -u postgres -- "$RAMSAFE_TEST_BIN" list --json --config "${value[ETC]}/ramsafe.conf")" ||
+sets="$(timeout 60 runuser -u postgres -- "$RAMSAFE_TEST_BIN" list --json --config "${value[ETC]}/ramsafe.conf")" ||
   fail "ramsafe list failed after the restore" "$sets"
 newest_before="$(jq -r --arg t "$(jq -r .started_at "$report")" \
   '[.[] | select(.usable and .finished_at < $t)] | max_by(.finished_at) | .backup_id' <<<"$sets")"
