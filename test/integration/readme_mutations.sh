@@ -2,7 +2,8 @@
 # Proves that readme_test.sh fails when the README is broken: it runs the test against
 # copies of README.md, each with one mistake a README edit could make, and expects each run
 # to fail with its own message. Not a ctest test (about 80 s; run it after changing
-# readme_test.sh or the README's "Using it"). Run as root, under the install lock, e.g.
+# readme_test.sh or the README's "Using it"; arguments: only these mutations). Run as root,
+# under the install lock, e.g.
 #   flock /tmp/ramsafe-pg-install.lock sh -c 'cmake --install build >/dev/null && bash test/integration/readme_mutations.sh'
 # shellcheck disable=SC2016 # the mutations are the README's literal text, $VARS and all
 set -euo pipefail
@@ -14,10 +15,12 @@ scratch="$(mktemp -d /tmp/readme-mutations-XXXX)"
 trap 'rm -rf "$scratch"' EXIT
 
 failures=0
+only=("$@") # names of the mutations to run; all without arguments
 # mutate NAME FROM TO EXPECTED: README.md with the first FROM replaced by TO must make the
 # test fail, printing EXPECTED in its "not ok" line.
 mutate() {
   local name="$1" from="$2" to="$3" expected="$4" copy="$scratch/$1.md" out rc=0 verdict
+  if ((${#only[@]})) && [[ " ${only[*]} " != *" $name "* ]]; then return; fi
   FROM="$from" TO="$to" python3 -c '
 import os, sys
 s = open(sys.argv[1]).read()
@@ -47,6 +50,10 @@ mutate no_restore 'runuser -u postgres -- ramsafe restore --if-empty
 mutate store_owned_by_root 'install -d -o postgres -g postgres -m 0700 "$STORE"' \
   'install -d -m 0700 "$STORE"' 'ramsafe_backup_now()'
 mutate no_unmount 'umount "$RAM"  ' '# "$RAM"  ' 'one tmpfs at $RAM at the end'
+mutate archive_library_typo "archive_library = 'ramsafe'
+archive_timeout" "archive_library = 'ramsafe_archive'
+archive_timeout" \
+  ': pg_ctlcluster "$PG" "$CLUSTER" restart'
 mutate variable_typo '--datadir "$RAM/$PG/$CLUSTER"' '--datadir "$RAM/$PG/$CLUSTR"' 'CLUSTR: unbound variable'
 mutate wrong_data "'lives in RAM, kept on disk'" "'lives in RAM'" 'the row written before the wipe is back'
 mutate hardcoded_path 'install -d -o root -g root -m 0755 "$ETC"' \

@@ -4,7 +4,8 @@
 # as a user would paste them on a fresh Debian machine (the way pgBackRest builds its user
 # guide by executing it). Then the test checks what the README promises: the row written
 # before the "reboot" (stop, unmount, new empty tmpfs, restore, start) is back, restored
-# from a trusted set, and the standard-tools restore of one database file worked.
+# from a trusted set, WAL archiving as the README adds it archives WAL and took a base
+# backup, and the standard-tools restore of one database file worked.
 #
 # What the test changes, and nothing else:
 #   - the values of the variables of the section's first ```bash block (which must hold
@@ -227,6 +228,12 @@ assert_eq "1" "$(as_pg_psql -d postgres -c "SELECT count(*) FROM pg_extension WH
 status_id="$(as_pg_psql -d postgres -c 'SELECT last_backup_id FROM ramsafe_status()')"
 [[ -n "$status_id" ]] || fail "ramsafe_status() shows no last backup after the restart"
 pass "the worker runs in the restored cluster and knows the last backup ($status_id)"
+
+assert_eq "t|t" "$(as_pg_psql -d postgres -c 'SELECT archiving, last_base_backup_id IS NOT NULL FROM ramsafe_status()')" \
+  "WAL archiving on and a base backup taken, as the README's WAL block says"
+wal_archived() { [[ -n "$(as_pg_psql -d postgres -c 'SELECT last_archived_wal FROM ramsafe_status()')" ]]; }
+wait_for "a WAL file archived through ramsafe" 60 wal_archived
+pass "WAL archiving as the README adds it: archiving, a base backup, WAL in the store"
 
 keys="${value[KEYS]}"
 for f in identity.txt signing.key; do
