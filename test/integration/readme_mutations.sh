@@ -53,7 +53,7 @@ mutate no_unmount 'umount "$RAM"  ' '# "$RAM"  ' 'one tmpfs at $RAM at the end'
 mutate archive_library_typo "archive_library = 'ramsafe'
 archive_timeout" "archive_library = 'ramsafe_archive'
 archive_timeout" \
-  ': pg_ctlcluster "$PG" "$CLUSTER" restart'
+  'ramsafe_base_backup_now()'
 mutate variable_typo '--datadir "$RAM/$PG/$CLUSTER"' '--datadir "$RAM/$PG/$CLUSTR"' 'CLUSTR: unbound variable'
 mutate wrong_data "'lives in RAM, kept on disk'" "'lives in RAM'" 'the row written before the wipe is back'
 mutate hardcoded_path 'install -d -o root -g root -m 0755 "$ETC"' \
