@@ -164,7 +164,8 @@ for ((i = 1; i <= cycles; i++)); do
   pass "cycle $i: backup $last_id (of $nbackups): M=$m in [a=$a, b=$b]; killed at $before_kill rows; lost after the backup: $((before_kill - m)) (the data-loss window); lost beyond the recovery point: 0"
 
   pg_stop_cluster "$c"
-  umount "$data"
+  # A process of the stopped server may still be exiting (seen under load): wait for it.
+  wait_for "the tmpfs of $c to be unmounted (fuser: $(fuser -vm "$data" 2>&1 | tr '\n' ' '))" 30 umount "$data"
   rm -rf "${WORK:?}/store/$c"
 done
 

@@ -61,7 +61,7 @@ const c = JSON.parse(fs.readFileSync(cred, "utf8"));
 
 deep_manifest >"$WORK/deep.json"
 drive_plant 20970101T000000Z manifest.json "$WORK/deep.json"
-jq --arg id $'\e]0;owned\a\e[2J20260101T000000Z' '.backup_id = $id' \
+jq --arg id $'\e]0;owned\a\e[2J20260101T000000Z' '.backup_id = $id | .format_version = 1 | del(.sequence)' \
   "$WORK/store/main/$good/manifest.json" >"$WORK/escapes.json"
 sum="$(jq -cS 'del(.manifest_sha256)' "$WORK/escapes.json" | tr -d '\n' | sha256sum | cut -d' ' -f1)"
 jq -S --arg s "$sum" '.manifest_sha256 = $s' "$WORK/escapes.json" >"$WORK/escapes2.json"

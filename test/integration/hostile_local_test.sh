@@ -37,13 +37,18 @@ identity="$WORK/keys/identity.txt"
 
 # forge ID FINISHED: a copy of the good set under ID, finished at FINISHED (a manifest that
 # checks out: sizes, SHA-256 and its own checksum recomputed, as anyone with the public
-# recipient can). The copy is in $WORK/forge/ID until publish_forged moves it.
+# recipient can). The copy is in $WORK/forge/ID until publish_forged moves it. No forger
+# can sign: the copy is made an unsigned set of the format before signing (format 1, no
+# manifest.json.sig), which only `restore --allow-unsigned` takes, so that what follows
+# tests the defences behind the signatures (docs/security.md), as for a trusted set.
 forge() {
   local id="$1" finished="$2"
   rm -rf "$WORK/forge/$id"
   mkdir -p "$WORK/forge"
   cp -a "$store/$good" "$WORK/forge/$id"
-  jq --arg id "$id" --arg t "$finished" '.backup_id = $id | .finished_at = $t' \
+  rm -f "$WORK/forge/$id/manifest.json.sig"
+  jq --arg id "$id" --arg t "$finished" \
+    '.backup_id = $id | .finished_at = $t | .format_version = 1 | del(.sequence)' \
     "$WORK/forge/$id/manifest.json" >"$WORK/forge/$id/m" && mv "$WORK/forge/$id/m" "$WORK/forge/$id/manifest.json"
 }
 # replace_file ID PATH PLAINTEXT_FILE: encrypts the plaintext as PATH of set ID, with the
@@ -127,7 +132,7 @@ echo precious >"$victim"
 chown postgres:postgres "$victim"
 ln -s "$victim" "$out_dir/report.json.tmp"
 pg_wipe_data src
-out="$(rs "$conf" restore --report "$out_dir/report.json" 2>&1)" || fail "restore failed" "$out"
+out="$(rs "$conf" restore --allow-unsigned --report "$out_dir/report.json" 2>&1)" || fail "restore failed" "$out"
 assert_contains "$out" "restored backup $good" "the good set is restored"
 assert_contains "$out" "psql meta-command" "the meta-command set is refused"
 assert_contains "$out" 'holds "standby.signal", which a restore never writes' "the standby.signal set is refused"

@@ -22,7 +22,7 @@ store="$WORK/store/main"
 pg_init_cluster x
 pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''" \
   "ramsafe.local_retention = ''"
 pg_start_existing x
