@@ -26,7 +26,7 @@ pg_mkdir "$WORK/store"
 pg_init_cluster x
 pg_conf x "shared_preload_libraries = 'ramsafe'" \
   "ramsafe.local_dir = '$WORK/store'" \
-  "ramsafe.recipients_file = '$WORK/keys/recipients.txt'" \
+  "${RAMSAFE_KEY_SETTINGS[@]}" \
   "ramsafe.schedule = ''"
 pg_start_existing x
 psql_as x postgres -c "CREATE EXTENSION ramsafe"

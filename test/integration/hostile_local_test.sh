@@ -35,6 +35,9 @@ pass "a good set $good"
 recipient="$(grep -v '^#' "$WORK/keys/recipients.txt" | head -n 1)"
 identity="$WORK/keys/identity.txt"
 
+# A finish time N minutes from now: newer than the good set, and within the clock skew a
+# reader allows (a set from further in the future is refused before anything else).
+in_minutes() { date -u -d "+$1 minute" +%Y-%m-%dT%H:%M:%S.000Z; }
 # forge ID FINISHED: a copy of the good set under ID, finished at FINISHED (a manifest that
 # checks out: sizes, SHA-256 and its own checksum recomputed, as anyone with the public
 # recipient can). The copy is in $WORK/forge/ID until publish_forged moves it. No forger
@@ -74,7 +77,7 @@ publish_forged() {
 
 # A psql meta-command after pg_dumpall's own \unrestrict (where psql runs it again).
 marker="$WORK/pwned-by-globals"
-forge 20990101T000000Z 2099-01-01T00:00:00.000Z
+forge 20990101T000000Z "$(in_minutes 3)"
 age -d -i "$identity" "$store/$good/globals.sql.zst.age" | zstd -d -q >"$WORK/globals.sql"
 assert_contains "$(cat "$WORK/globals.sql")" "CREATE ROLE alice" "globals decrypt"
 printf '\\! touch %s\n' "$marker" >>"$WORK/globals.sql"
@@ -94,13 +97,13 @@ forged_config() {
   replace_file "$id" config.tar.zst.age "$WORK/config.tar"
   publish_forged "$id"
 }
-forged_config 20980101T000000Z 2098-01-01T00:00:00.000Z standby.signal
-forged_config 20970601T000000Z 2097-06-01T00:00:00.000Z evil.conf
+forged_config 20980101T000000Z "$(in_minutes 2)" standby.signal
+forged_config 20970601T000000Z "$(in_minutes 1)" evil.conf
 
 # A manifest nested 200,000 arrays deep, and one whose backup_id is terminal escapes.
 mkdir "$store/20970101T000000Z" "$store/20960101T000000Z"
 deep_manifest >"$store/20970101T000000Z/manifest.json"
-forge 20960101T000000Z 2096-01-01T00:00:00.000Z
+forge 20960101T000000Z "$(in_minutes 0)"
 jq --arg id $'\e]0;owned\a\e[2J\e[31m20260101T000000Z' '.backup_id = $id' \
   "$WORK/forge/20960101T000000Z/manifest.json" >"$WORK/m"
 mv "$WORK/m" "$WORK/forge/20960101T000000Z/manifest.json"
@@ -132,11 +135,22 @@ echo precious >"$victim"
 chown postgres:postgres "$victim"
 ln -s "$victim" "$out_dir/report.json.tmp"
 pg_wipe_data src
+# Each forged set on its own, as an unsigned set that --allow-unsigned lets through: the
+# defences behind the signatures refuse it, and nothing is written.
+refused() {
+  local id="$1" why="$2" what="$3"
+  assert_fails_with 1 rs "$conf" restore --allow-unsigned --backup-id "$id"
+  assert_contains "$ASSERT_OUTPUT" "$why" "$what"
+  [[ "$ASSERT_OUTPUT" != *$'\e'* ]] || fail "restore printed a raw escape byte" "$(printf '%q' "$ASSERT_OUTPUT")"
+  assert_eq "" "$(find "$(pg_datadir src)" -mindepth 1 -maxdepth 1 ! -name '.ramsafe-restore' | head -3)" \
+    "$what: nothing restored"
+}
+refused 20990101T000000Z "psql meta-command" "the meta-command set is refused"
+refused 20980101T000000Z 'holds "standby.signal", which a restore never writes' "the standby.signal set is refused"
+refused 20970601T000000Z 'holds "evil.conf", which its manifest does not declare' "the undeclared file's set is refused"
+# Then the boot restore: the newest trusted set, past every forged one.
 out="$(rs "$conf" restore --allow-unsigned --report "$out_dir/report.json" 2>&1)" || fail "restore failed" "$out"
 assert_contains "$out" "restored backup $good" "the good set is restored"
-assert_contains "$out" "psql meta-command" "the meta-command set is refused"
-assert_contains "$out" 'holds "standby.signal", which a restore never writes' "the standby.signal set is refused"
-assert_contains "$out" 'holds "evil.conf", which its manifest does not declare' "the undeclared file's set is refused"
 [[ "$out" != *$'\e'* ]] || fail "restore printed a raw escape byte" "$(printf '%q' "$out")"
 assert_file_not_exists "$marker" "the meta-command did not run"
 data="$(pg_datadir src)"

@@ -34,7 +34,7 @@ good="$(q "SELECT backup_id FROM ramsafe_backup_now()")"
 # The planted manifests (the worker and the SQL functions read the store's manifests).
 mkdir -p "$store/20970101T000000Z" "$store/20960101T000000Z"
 deep_manifest >"$store/20970101T000000Z/manifest.json"
-jq --arg id $'\e]0;owned\a\e[2J20260101T000000Z' '.backup_id = $id' "$store/$good/manifest.json" \
+jq --arg id $'\e]0;owned\a\e[2J20260101T000000Z' '.backup_id = $id | .format_version = 1 | del(.sequence)' "$store/$good/manifest.json" \
   >"$WORK/escapes.json"
 sum="$(jq -cS 'del(.manifest_sha256)' "$WORK/escapes.json" | tr -d '\n' | sha256sum | cut -d' ' -f1)"
 jq -S --arg s "$sum" '.manifest_sha256 = $s' "$WORK/escapes.json" >"$store/20960101T000000Z/manifest.json"
