@@ -14,6 +14,8 @@
 #include <map>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "core/io/paths.h"
 #include "core/io/process.h"
 #include "core/io/stages.h"
@@ -32,6 +34,7 @@ namespace {
 constexpr const char* kDataFile = "data.tar.zst.age";
 constexpr size_t kCopyBuffer = size_t{256} * 1024;
 constexpr size_t kControlDataMax = size_t{64} * 1024;
+constexpr size_t kRestoreReportMax = size_t{1} << 20;
 // The end of a shutdown checkpoint record lies within this many bytes of its start (the
 // record plus a page header when it crosses a page).
 constexpr uint64_t kCheckpointRecordSpan = 8192;
@@ -277,6 +280,23 @@ const SetEntry* newest_trusted(const std::vector<SetEntry>& sets) {
   return best;
 }
 
+// The set the data directory was restored from, by the report `ramsafe restore` left in
+// it (core/restore), if it says it restored one.
+std::optional<std::string> restored_from(int rootfd) {
+  std::optional<std::string> text;
+  try {
+    text = read_small_at(rootfd, "ramsafe_restore_report.json", kRestoreReportMax);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!text) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object() || j.value("outcome", "") != "restored") return std::nullopt;
+  auto id = j.find("backup_id");
+  if (id == j.end() || !id->is_string()) return std::nullopt;
+  return id->get<std::string>();
+}
+
 std::string os_user_name() {
   struct passwd* pw = ::getpwuid(::geteuid());
   return pw && pw->pw_name ? pw->pw_name : "postgres";
@@ -459,7 +479,19 @@ OfflineSnapshotResult run_offline_snapshot(const OfflineSnapshotRequest& request
   UniqueFd lock = store.lock("take an offline snapshot");
   std::vector<SetEntry> sets = store.list_sets();
   const SetEntry* newest = newest_trusted(sets);
-  if (newest && newest->manifest->system_identifier != control.system_identifier)
+  // A logical restore makes a new cluster (initdb): its system identifier is new until the
+  // next backup records it. Such a directory descends from this store's cluster when the
+  // report of the restore that made it names a trusted logical set of this store.
+  auto descends_from_store = [&]() {
+    std::optional<std::string> from = restored_from(root.get());
+    if (!from) return false;
+    for (const auto& s : sets)
+      if (s.usable() && s.id == *from && !s.manifest->is_physical() && !s.manifest->is_offline())
+        return true;
+    return false;
+  };
+  if (newest && newest->manifest->system_identifier != control.system_identifier &&
+      !descends_from_store())
     throw SnapshotRefused(
         SnapshotRefused::Why::kOtherCluster,
         "the data directory " + pgdata + " belongs to the cluster with system identifier " +

@@ -9,6 +9,8 @@
 #     set is chosen, the report says so and why), start without recovery, every row back
 #   - a logical backup taken after the server ran again supersedes it: restore takes the
 #     newer set, and prune deletes the superseded snapshot
+#   - a cluster restored from a logical set (a new system identifier) is not "another
+#     cluster": its restore report names the set it came from
 # Run as root. Needs only the companion ($RAMSAFE_BIN), not the installed extension.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -148,3 +150,10 @@ assert_eq 9000 "$(psql_as x postgres -c "SELECT count(*) FROM t")" "every row of
 out="$(rs "$conf" prune --dry-run 2>&1)" || fail "prune --dry-run failed" "$out"
 assert_contains "$out" "offline snapshot: superseded by" "retention lets the superseded snapshot go"
 pass "a newer logical backup supersedes the snapshot: restored instead, and the snapshot pruned"
+
+# A logical restore makes a new cluster (a new system identifier) that descends from the
+# store's: its snapshot is taken, not refused as another cluster's.
+pg_stop_cluster x
+out="$(rs "$conf" snapshot --json)" || fail "snapshot after a logical restore failed" "$out"
+assert_ne "$sysid" "$(jq -r .system_identifier <<<"$out")" "the logical restore changed the system identifier"
+pass "snapshot of a cluster restored from a logical backup of this store: taken"
