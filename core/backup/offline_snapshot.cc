@@ -157,7 +157,9 @@ class DataDirectoryTar {
     if (in_pg_wal) ready = ready_segments(dirfd);
     for (const auto& name : names) {
       if (cancel_ && cancel_()) throw Error(Errc::kCancelled, "cancelled");
-      std::string path = rel.empty() ? name : rel + "/" + name;
+      std::string path = rel;
+      if (!path.empty()) path += '/';
+      path += name;
       struct stat st;
       if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         throw_errno("cannot stat " + path + " in the data directory");

@@ -48,6 +48,9 @@ assert_eq "$before" "$(set_count)" "nothing published"
 pass "snapshot of a running server: exit 8, nothing written"
 
 # ------------------------------------------------------------------ a crashed cluster
+# (The harness runs with synchronous_commit = off: a checkpoint first, so that the kill
+# loses no committed row.)
+psql_as x postgres -c "CHECKPOINT"
 pm="$(head -n 1 "$data/postmaster.pid")"
 mapfile -t kids < <(pgrep -P "$pm" || true)
 kill -KILL "${kids[@]}" "$pm" 2>/dev/null || true
@@ -115,6 +118,9 @@ assert_eq "pg_wal/$redo" "$(grep -E '^pg_wal/[0-9A-F]{24}$' <<<"$files")" "pg_wa
 out="$(rs "$conf" list)" || fail "list failed" "$out"
 grep -qE "^$id +offline " <<<"$out" || fail "list does not show $id as offline" "$out"
 out="$(rs "$conf" verify --deep "$id" 2>&1)" || fail "verify --deep failed" "$out"
+out="$(rs "$conf" metrics --no-server 2>&1)" || fail "metrics failed" "$out"
+assert_contains "$out" 'ramsafe_newest_backup_timestamp_seconds{store="local",kind="offline"}' \
+  "metrics show the newest offline snapshot"
 pass "snapshot after a clean stop: signed set of kind offline, listed, verified, the data directory untouched"
 
 pg_wipe_data x
