@@ -5,6 +5,7 @@
 #   - a data directory of another system identifier than the store's newest set: exit 1
 #   - a full store disk (a small tmpfs): exit 1, nothing published, no .partial left
 #   - in every case, and after a successful snapshot, the data directory is unchanged
+#   - the snapshot's peak RSS stays under 48 MiB for a data directory of about 130 MiB
 #   - round trip: stop, snapshot, list/verify --deep, wipe, restore --if-empty (the offline
 #     set is chosen, the report says so and why), start without recovery, every row back
 #   - a logical backup taken after the server ran again supersedes it: restore takes the
@@ -95,7 +96,16 @@ umount "$WORK/small" || fail "could not unmount $WORK/small"
 pass "snapshot onto a full disk: exit 1, nothing published, the data directory untouched"
 
 # ------------------------------------------------------------------ round trip
-out="$(rs "$conf" snapshot --json)" || fail "snapshot failed" "$out"
+# (With a table of about 60 MiB, so that a snapshot that held files in memory would show.)
+pg_start_existing x
+psql_as x postgres -c "CREATE TABLE big AS SELECT g, md5(g::text) || md5((g * 7)::text) AS v FROM generate_series(1, 600000) g"
+pg_stop_cluster x
+sum="$(digest "$data")"
+out="$(runuser -u postgres -- /usr/bin/time -f 'maxrss_kib=%M' -o "$WORK/snapshot.time" \
+  "$RAMSAFE_TEST_BIN" snapshot --config "$conf" --json)" || fail "snapshot failed" "$out"
+rss="$(sed -n 's/^maxrss_kib=//p' "$WORK/snapshot.time")"
+((rss < 48 * 1024)) || fail "the snapshot's peak RSS was $rss KiB (more than 48 MiB)"
+note "snapshot of $(du -sm "$data" | cut -f1) MiB: peak RSS $((rss / 1024)) MiB"
 assert_eq offline "$(jq -r .kind <<<"$out")" "kind offline"
 id="$(jq -r .backup_id <<<"$out")"
 sysid="$(LC_ALL=C "$PG_BINDIR/pg_controldata" -D "$data" | sed -n 's/^Database system identifier: *//p')"
@@ -137,6 +147,7 @@ assert_eq "shut down" "$state" "the restored cluster is cleanly shut down"
 : >"$(pg_logfile x)"
 pg_start_existing x
 assert_eq 8000 "$(psql_as x postgres -c "SELECT count(*) FROM t")" "every row is back"
+assert_eq 600000 "$(psql_as x postgres -c "SELECT count(*) FROM big")" "and the big table"
 assert_eq 0 "$(psql_as x postgres -c "SELECT count(*) FROM t WHERE v <> md5(id::text)")" "intact"
 assert_not_contains "$(cat "$(pg_logfile x)")" "redo starts" "the server started without recovery"
 assert_eq "$sysid" "$(psql_as x postgres -c "SELECT system_identifier FROM pg_control_system()")" \
