@@ -408,12 +408,15 @@ bool wal_entry_wanted(const std::string& name, bool status, const ControlData& c
   if (!parsed) return false;  // temporary files (xlogtemp.*) and anything unknown
   if (parsed->kind != WalFileKind::kSegment) return true;  // history, .partial, .backup
   if (ready_segments.count(name)) return true;
-  auto tl = static_cast<uint32_t>(std::stoul(parsed->timeline, nullptr, 16));
-  if (tl != control.timeline) return false;
   auto redo = parse_lsn(control.redo_lsn), checkpoint = parse_lsn(control.checkpoint_lsn);
   if (!redo || !checkpoint) return true;  // cannot tell: keep it
   uint64_t size = control.wal_segment_size;
   uint64_t n = segment_number_or_max(name, size);
+  // A standby resumes replay at its last restartpoint and must reach its minimum recovery
+  // point, which may lie in any later segment it received: keep them all.
+  if (control.state == "shut down in recovery") return n >= *redo / size;
+  auto tl = static_cast<uint32_t>(std::stoul(parsed->timeline, nullptr, 16));
+  if (tl != control.timeline) return false;
   return n >= *redo / size && n <= (*checkpoint + kCheckpointRecordSpan) / size;
 }
 

@@ -68,10 +68,12 @@ SnapshotEntry classify_data_dir_entry(const std::string& relative_path, bool is_
 
 // Whether a file in pg_wal (name) or pg_wal/archive_status (status == true) is copied:
 // the segments from the REDO point's through the one holding the end of the checkpoint
-// record (all a clean start reads), segments not yet archived (".ready", so the archive
-// keeps no gap) with their status files, timeline history, .partial and .backup files.
-// Older segments (replayed and archived) and recycled ones (preallocated for later) are
-// left out: they can be many and are never read.
+// record (all a clean start reads; a standby's, "shut down in recovery": every segment
+// from the REDO point's on, as it replays up to its minimum recovery point at start),
+// segments not yet archived (".ready", so the archive keeps no gap) with their status
+// files, timeline history, .partial and .backup files. Older segments (replayed and
+// archived) and recycled ones (preallocated for later) are left out: they can be many and
+// are never read.
 bool wal_entry_wanted(const std::string& name, bool status, const ControlData& control,
                       const std::set<std::string>& ready_segments);
 

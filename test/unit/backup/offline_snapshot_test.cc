@@ -136,6 +136,14 @@ TEST(SnapshotEntries, KeepsTheWalACleanStartReads) {
   EXPECT_TRUE(wal_entry_wanted("000000010000000000000003", false, end, {}));
   EXPECT_TRUE(wal_entry_wanted("000000010000000000000004", false, end, {}));
   EXPECT_FALSE(wal_entry_wanted("000000010000000000000005", false, end, {}));
+
+  // A standby (shut down in recovery) replays to its minimum recovery point at start:
+  // every segment from the REDO point's on is kept, whatever its timeline.
+  ControlData standby = c;
+  standby.state = "shut down in recovery";
+  EXPECT_TRUE(wal_entry_wanted("000000010000000000000007", false, standby, {}));
+  EXPECT_TRUE(wal_entry_wanted("000000020000000000000004", false, standby, {}));
+  EXPECT_FALSE(wal_entry_wanted("000000010000000000000002", false, standby, {}));
 }
 
 Manifest offline_manifest() {
