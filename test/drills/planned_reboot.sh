@@ -12,7 +12,7 @@
 #     what that set holds: the loss is bounded by the last backup, as without snapshots.
 # Phase 2, with WAL archived through ramsafe (archive_timeout S), --wal-cycles cycles of:
 # stop, snapshot, start (the same data directory), a writer committing rows with their
-# time for at least two archive_timeouts, a power cut, restore. Checks: the restore used
+# time for two archive_timeouts plus 1 to S seconds, a power cut, restore. Checks: the restore used
 # the snapshot plus the WAL archived after it (recovery), the rows are exactly 1..M, and
 # the newest restored row was committed at most S + margin before the cut.
 #
@@ -210,7 +210,10 @@ for ((k = 1; k <= wal_cycles; k++)); do
   m0="$(maxid)"
   writer "$m0" &
   wpid=$!
-  wait_for "the writer to commit for $((2 * timeout_s + 1)) s" $((4 * timeout_s + 60)) written_for "$m0" $((2 * timeout_s + 1))
+  # The cut comes 2 archive_timeouts + 1-S seconds into the writes (a different moment of
+  # the archive_timeout cycle each time), found by the rows' own times, not by a sleep.
+  span=$((2 * timeout_s + 1 + RANDOM % timeout_s))
+  wait_for "the writer to commit for $span s" $((4 * timeout_s + 60)) written_for "$m0" "$span"
   kill -0 "$wpid" 2>/dev/null || fail "WAL cycle $k: the writer stopped early" "$(cat "$WORK/writer.out")"
   before="$(maxid)"
   cut_at="$(date +%s.%N)"
