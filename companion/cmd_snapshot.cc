@@ -26,7 +26,7 @@ CommandSpec snapshot_spec() {
           "store's newest set, or the snapshot failed (nothing published).\n"
           "Left out of the copy: postmaster.pid, the contents of pg_stat_tmp and of\n"
           "other directories reset at start, temporary files, WAL a clean start does not\n"
-          "read. Symbolic links (tablespaces) are refused, as by base-backup.",
+          "read. Symbolic links (tablespaces) are refused, as by base-backup (exit 2).",
           {config_option(),
            {"pgdata", 'D', true, "DIR", "data directory (default: ramsafe.data_directory)"},
            {"json", 0, false, "", "print the result as JSON"},

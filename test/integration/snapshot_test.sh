@@ -4,6 +4,7 @@
 #   - a crashed cluster (kill -9: pg_controldata says "in production"): exit 8, nothing written
 #   - a data directory of another system identifier than the store's newest set: exit 1
 #   - a full store disk (a small tmpfs): exit 1, nothing published, no .partial left
+#   - a tablespace (a symbolic link in pg_tblspc): exit 2, as base-backup refuses it
 #   - in every case, and after a successful snapshot, the data directory is unchanged
 #   - the snapshot's peak RSS stays under 48 MiB for a data directory of about 130 MiB
 #   - round trip: stop, snapshot, list/verify --deep, wipe, restore --if-empty (the offline
@@ -94,6 +95,21 @@ assert_eq 0 "$partials" "no partial set left behind"
 assert_eq "$sum" "$(digest "$data")" "the data directory is untouched"
 umount "$WORK/small" || fail "could not unmount $WORK/small"
 pass "snapshot onto a full disk: exit 1, nothing published, the data directory untouched"
+
+# ------------------------------------------------------------------ a tablespace
+pg_mkdir "$WORK/ts"
+pg_start_existing x
+psql_as x postgres -c "CREATE TABLESPACE ts LOCATION '$WORK/ts'"
+pg_stop_cluster x
+sum="$(digest "$data")"
+assert_fails_with 2 rs "$conf" snapshot
+assert_contains "$ASSERT_OUTPUT" "offline snapshots do not support tablespaces" "says why"
+assert_eq "$before" "$(set_count)" "nothing published"
+assert_eq "$sum" "$(digest "$data")" "the data directory is untouched"
+pg_start_existing x
+psql_as x postgres -c "DROP TABLESPACE ts"
+pg_stop_cluster x
+pass "snapshot of a cluster with a tablespace (a symbolic link in pg_tblspc): exit 2, as base-backup"
 
 # ------------------------------------------------------------------ round trip
 # (With a table of about 60 MiB, so that a snapshot that held files in memory would show.)
