@@ -279,6 +279,10 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
              " (--allow-unsigned): ramsafe cannot tell it from a forgery; anyone who could "
              "write to that store could have made it");
       report_.databases = set.manifest->databases();
+      // What a failed attempt's replay left must not describe this one.
+      report_.wal_replayed = false;
+      report_.recovered_to_lsn.clear();
+      report_.recovered_to_time.clear();
       if (set.manifest->is_physical()) {
         restore_physical(*store, set);
       } else if (set.manifest->is_offline()) {
