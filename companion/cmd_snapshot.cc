@@ -8,6 +8,7 @@
 #include "companion/commands.h"
 #include "core/backup/offline_snapshot.h"
 #include "core/config/keys.h"
+#include "core/retention/prune.h"
 
 namespace ramsafe::cli {
 
@@ -26,7 +27,9 @@ CommandSpec snapshot_spec() {
           "store's newest set, or the snapshot failed (nothing published).\n"
           "Left out of the copy: postmaster.pid, the contents of pg_stat_tmp and of\n"
           "other directories reset at start, temporary files, WAL a clean start does not\n"
-          "read. Symbolic links (tablespaces) are refused, as by base-backup (exit 2).",
+          "read. Symbolic links (tablespaces) are refused, as by base-backup (exit 2).\n"
+          "The older offline snapshots it supersedes are then removed from the local\n"
+          "store (docs/retention.md).",
           {config_option(),
            {"pgdata", 'D', true, "DIR", "data directory (default: ramsafe.data_directory)"},
            {"json", 0, false, "", "print the result as JSON"},
@@ -60,6 +63,24 @@ int run_snapshot(const ParsedArgs& args) {
   }
   line.clear();
   for (const auto& w : result.warnings) warn(w);
+  // The older offline snapshots it supersedes go now, not at the next backup: they are
+  // large, and a service restarted often would pile them up. Never fails the snapshot.
+  std::vector<std::string> removed;
+  try {
+    LocalStore store(local_store_root(request.settings), trust_policy_for(request.settings));
+    PruneRequest policies = prune_request_for(request.settings, TimeZone::utc());
+    for (const auto& e : prune_superseded_offline(store, policies.local_policy)) {
+      if (e.deleted) {
+        removed.push_back(e.backup_id);
+        if (!args.has("json"))
+          info("removed offline snapshot " + e.backup_id + " (" + e.reason + ")");
+      } else {
+        warn("could not remove offline snapshot " + e.backup_id + ": " + e.error);
+      }
+    }
+  } catch (const Error& e) {
+    warn(std::string("could not remove superseded offline snapshots: ") + e.what());
+  }
   const Manifest& m = result.manifest;
   const OfflineInfo& o = *m.offline;
   if (args.has("json")) {
@@ -74,6 +95,7 @@ int run_snapshot(const ParsedArgs& args) {
                         {"plaintext_bytes", m.plaintext_bytes()},
                         {"stored_bytes", m.stored_bytes()},
                         {"seconds", result.seconds},
+                        {"removed", removed},
                         {"finished_at", m.finished_at}};
     std::cout << j.dump(2) << "\n";
   } else {

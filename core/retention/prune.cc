@@ -241,6 +241,38 @@ WindowGuard keep_recoverable_point(std::vector<RetentionDecision>& decisions,
   return guard;
 }
 
+std::vector<PruneEntry> prune_superseded_offline(LocalStore& local, const StorePolicy& policy) {
+  UniqueFd lock = local.lock("remove superseded offline snapshots");
+  std::vector<SetEntry> sets = local.list_sets();
+  std::vector<RetentionDecision> decisions =
+      decide_store_retention(candidates_of(sets), policy, TimeZone::utc());
+  keep_recoverable_point(decisions, sets, list_wal_files(local.root()),
+                         list_wal_chain_breaks(local.root()));
+  std::map<std::string, const SetEntry*> by_id;
+  for (const auto& s : sets)
+    if (s.usable()) by_id[s.id] = &s;
+  std::vector<PruneEntry> out;
+  for (const auto& d : decisions) {
+    auto it = by_id.find(d.id);
+    if (d.keep || it == by_id.end() || !it->second->manifest->is_offline()) continue;
+    PruneEntry e;
+    e.store = "local";
+    e.backup_id = d.id;
+    e.set_kind = "offline";
+    e.finished_at = it->second->manifest->finished_at;
+    e.keep = false;
+    e.reason = d.reason_text();
+    try {
+      local.delete_set(d.id);
+      e.deleted = true;
+    } catch (const Error& err) {
+      e.error = err.what();
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 std::vector<StoredWalFile> wal_to_upload(const std::vector<StoredWalFile>& local,
                                          const std::vector<StoredWalFile>& remote) {
   std::map<std::string, uint64_t> on_drive;

@@ -81,6 +81,14 @@ WindowGuard keep_recoverable_point(std::vector<RetentionDecision>& decisions,
 std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local,
                                   DriveStore* drive);
 
+// Right after a new offline snapshot (`ramsafe snapshot`, issue 15): deletes the local
+// store's offline snapshots that retention would delete (superseded by a newer set) and
+// the recoverable-window guard does not keep, and nothing else: no other kind, no WAL, no
+// Drive (a superseded snapshot is never due on Drive, so none is waiting to be uploaded;
+// the stop path must not wait for a network). Takes the store's lock (Error(kBusy) when a
+// backup holds it). Returns one entry per deleted (or failed) snapshot.
+std::vector<PruneEntry> prune_superseded_offline(LocalStore& local, const StorePolicy& policy);
+
 // The upload queue: local sets that Drive does not hold and that Drive's retention would
 // keep if it did (the newest set always), newest first. A set Drive would delete at once
 // is not sent, so the two stores' policies can never chase each other; such a set is

@@ -7,6 +7,7 @@
 #   - a tablespace (a symbolic link in pg_tblspc): exit 2, as base-backup refuses it
 #   - in every case, and after a successful snapshot, the data directory is unchanged
 #   - the snapshot's peak RSS stays under 48 MiB for a data directory of about 130 MiB
+#   - a second snapshot removes the one it supersedes
 #   - round trip: stop, snapshot, list/verify --deep, wipe, restore --if-empty (the offline
 #     set is chosen, the report says so and why), start without recovery, every row back
 #   - a logical backup taken after the server ran again supersedes it: restore takes the
@@ -148,6 +149,15 @@ out="$(rs "$conf" metrics --no-server 2>&1)" || fail "metrics failed" "$out"
 assert_contains "$out" 'ramsafe_newest_backup_timestamp_seconds{store="local",kind="offline"}' \
   "metrics show the newest offline snapshot"
 pass "snapshot after a clean stop: signed set of kind offline, listed, verified, the data directory untouched"
+
+# A second snapshot (a service restarted without writes) supersedes the first: removed.
+out="$(rs "$conf" snapshot --json)" || fail "the second snapshot failed" "$out"
+old_id="$id"
+id="$(jq -r .backup_id <<<"$out")"
+assert_eq "[\"$old_id\"]" "$(jq -c .removed <<<"$out")" "says it removed the superseded snapshot"
+assert_file_not_exists "$WORK/store/main/$old_id"
+assert_file_exists "$WORK/store/main/$id/manifest.json"
+pass "a new snapshot removes the offline snapshot it supersedes"
 
 pg_wipe_data x
 out="$(rs "$conf" restore --if-empty 2>&1)" || fail "restore failed" "$out"
