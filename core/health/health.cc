@@ -68,7 +68,9 @@ void summarize_sets(const std::vector<SetEntry>& sets, StoreHealth* store) {
     store->usable_sets++;
     SetSummary s = summary_of(set);
     if (newer(s, store->newest)) store->newest = s;
-    auto& by_kind = s.kind == "physical" ? store->newest_physical : store->newest_logical;
+    auto& by_kind = s.kind == "physical"  ? store->newest_physical
+                    : s.kind == "offline" ? store->newest_offline
+                                          : store->newest_logical;
     if (newer(s, by_kind)) by_kind = s;
   }
 }

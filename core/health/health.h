@@ -41,7 +41,7 @@ struct ConfigHealth {
 
 struct SetSummary {
   std::string id;
-  std::string kind;  // "logical" or "physical"
+  std::string kind;  // "logical", "physical" or "offline"
   int64_t finished_ms = 0;
   uint64_t stored_bytes = 0;
   size_t databases = 0;
@@ -59,6 +59,7 @@ struct StoreHealth {
   std::optional<SetSummary> newest;  // the newest usable set
   std::optional<SetSummary> newest_logical;
   std::optional<SetSummary> newest_physical;
+  std::optional<SetSummary> newest_offline;  // `ramsafe snapshot`'s sets
 
   // Local store: the filesystem of ramsafe.local_dir.
   std::optional<uint64_t> filesystem_bytes;

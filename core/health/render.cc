@@ -66,6 +66,7 @@ json store_json(const StoreHealth& s, int64_t now_ms) {
             {"newest", set_json(s.newest, now_ms)},
             {"newest_logical", set_json(s.newest_logical, now_ms)},
             {"newest_physical", set_json(s.newest_physical, now_ms)},
+            {"newest_offline", set_json(s.newest_offline, now_ms)},
             {"wal_files", s.wal_files},
             {"wal_bytes", s.wal_bytes},
             {"wal_newest", text_or_null(s.wal_newest)},
@@ -265,7 +266,7 @@ void store_metrics(const StoreHealth& s, int64_t now_ms, Exposition& e) {
   e.gauge("ramsafe_store_usable_sets", "Backup sets a restore could use.", store, s.usable_sets);
   e.gauge("ramsafe_store_unusable_sets", "Backup sets with a missing or damaged manifest.", store,
           s.unusable_sets);
-  for (const auto* set : {&s.newest_logical, &s.newest_physical}) {
+  for (const auto* set : {&s.newest_logical, &s.newest_physical, &s.newest_offline}) {
     if (!*set) continue;
     Labels labels = {{"store", s.kind}, {"kind", (*set)->kind}};
     e.timestamp("ramsafe_newest_backup_timestamp_seconds",

@@ -243,11 +243,14 @@ std::vector<SetEntry> Restorer::plan(const std::vector<SetEntry>& all) {
     warn(first_refusal +
          (refused > 1 ? " (and so are " + std::to_string(refused - 1) + " older physical backups)"
                       : ""));
-  // Drive's WAL is listed only when a physical set could use it.
-  bool physical = std::any_of(candidates.begin(), candidates.end(),
-                              [](const SetEntry& s) { return s.manifest->is_physical(); });
-  RestorePlan p = plan_restore(candidates, physical ? archived_wal() : std::vector<StoredWalFile>{},
+  // Drive's WAL is listed only when a physical set or an offline snapshot could use it.
+  bool uses_wal = std::any_of(candidates.begin(), candidates.end(), [](const SetEntry& s) {
+    return s.manifest->is_physical() || s.manifest->is_offline();
+  });
+  RestorePlan p = plan_restore(candidates, uses_wal ? archived_wal() : std::vector<StoredWalFile>{},
                                target_ms_);
+  for (size_t i = 0; i < p.order.size() && i < p.reasons.size(); ++i)
+    plan_reasons_[p.order[i].id + "\n" + p.order[i].store] = p.reasons[i];
   for (const auto& [set, reason] : p.skipped) {
     warn("physical base backup " + set.id + " cannot be used: " + reason);
     report_.attempts.push_back({set.id, set.store, false, reason});
@@ -313,8 +316,14 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
              " (--allow-unsigned): ramsafe cannot tell it from a forgery; anyone who could "
              "write to that store could have made it");
       report_.databases = set.manifest->databases();
+      // What a failed attempt's replay left must not describe this one.
+      report_.wal_replayed = false;
+      report_.recovered_to_lsn.clear();
+      report_.recovered_to_time.clear();
       if (set.manifest->is_physical()) {
         restore_physical(*store, set);
+      } else if (set.manifest->is_offline()) {
+        restore_offline(*store, set);
       } else if (target_ms_) {
         throw Error(Errc::kInvalidArgument,
                     "--target-time needs a physical base backup; " + set.id + " is logical");
@@ -325,6 +334,13 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
       report_.source_major = set.manifest->server_version_num / 10000;
       report_.outcome = "restored";
       report_.kind = set.manifest->kind;
+      auto reason = plan_reasons_.find(set.id + "\n" + set.store);
+      report_.reason = reason != plan_reasons_.end() ? reason->second
+                       : !request_.backup_id.empty() ? "--backup-id " + request_.backup_id
+                                                     : "the newest unsigned set (--allow-unsigned)";
+      if (i > 0 && request_.backup_id.empty())
+        report_.reason += " (after " + std::to_string(i) + " failed " +
+                          (i == 1 ? "attempt" : "attempts") + ", see attempts)";
       report_.backup_id = set.id;
       report_.backup_finished_at = set.manifest->finished_at;
       report_.store = set.store;
@@ -345,6 +361,8 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
            (!more ? ""
             : candidates[i + 1].manifest->is_physical()
                 ? "; falling back to the physical backup " + candidates[i + 1].id + " + WAL"
+            : candidates[i + 1].manifest->is_offline()
+                ? "; falling back to the offline snapshot " + candidates[i + 1].id
                 : "; falling back to the next older backup " + candidates[i + 1].id));
     }
   }
@@ -390,8 +408,11 @@ std::string Restorer::decrypt_to_memory(Store& store, const SetEntry& set,
 
 std::string Restorer::cross_major_refusal(const SetEntry& set) const {
   int source = set.manifest->server_version_num / 10000;
-  if (!target_tools_ || !set.manifest->is_physical() || source == target_tools_->major) return "";
-  return "backup " + set.id + " is a physical base backup of PostgreSQL " + std::to_string(source) +
+  bool files = set.manifest->is_physical() || set.manifest->is_offline();
+  if (!target_tools_ || !files || source == target_tools_->major) return "";
+  return "backup " + set.id + " is " +
+         std::string(set.manifest->is_offline() ? "an offline snapshot" : "a physical base backup") +
+         " of PostgreSQL " + std::to_string(source) +
          ": its data files and WAL can only be restored by PostgreSQL " + std::to_string(source) +
          ", not " + std::to_string(target_tools_->major) +
          " (a major upgrade restores a logical backup: docs/upgrade.md)";
@@ -403,7 +424,8 @@ PgTools Restorer::tools_for(const SetEntry& set) {
     try {
       return find_pg_tools(request_.settings.bindir, source);
     } catch (const Error& e) {
-      if (e.code() != Errc::kNotFound || set.manifest->is_physical()) throw;
+      if (e.code() != Errc::kNotFound || set.manifest->is_physical() || set.manifest->is_offline())
+        throw;
       // The set's major is gone, a newer one is here: say how to move to it.
       for (int major : installed_majors())
         if (major > source)
@@ -569,6 +591,8 @@ std::string RestoreReport::to_json() const {
                       {"backup_id", backup_id},
                       {"backup_finished_at", backup_finished_at},
                       {"kind", kind},
+                      {"reason", reason},
+                      {"wal_replayed", wal_replayed},
                       {"recovered_to_lsn", recovered_to_lsn},
                       {"recovered_to_time", recovered_to_time},
                       {"target_time", target_time},

@@ -28,6 +28,7 @@ std::vector<RetentionCandidate> candidates_of(const std::vector<SetEntry>& sets)
     if (s.usable()) {
       c.finished_unix = parse_rfc3339_utc(s.manifest->finished_at).value_or(0) / 1000;
       c.physical = s.manifest->is_physical();
+      c.offline = s.manifest->is_offline();
     }
     out.push_back(c);
   }
@@ -145,6 +146,10 @@ std::vector<WalBase> kept_bases(const std::string& store_name, const std::vector
     if (s.usable() && s.manifest->is_physical() && s.manifest->physical && kept.count(s.id))
       bases.push_back(
           {s.id, s.manifest->physical->start_wal_file, s.manifest->physical->wal_segment_size});
+    else if (s.usable() && s.manifest->is_offline() && s.manifest->offline && kept.count(s.id))
+      // A kept offline snapshot is a base too: the WAL archived after it replays on it.
+      bases.push_back(
+          {s.id, s.manifest->offline->redo_wal_file, s.manifest->offline->wal_segment_size});
   return bases;
 }
 
@@ -240,6 +245,38 @@ WindowGuard keep_recoverable_point(std::vector<RetentionDecision>& decisions,
                     "); it is kept. A newer base backup whose WAL is complete lets it go.";
   }
   return guard;
+}
+
+std::vector<PruneEntry> prune_superseded_offline(LocalStore& local, const StorePolicy& policy) {
+  UniqueFd lock = local.lock("remove superseded offline snapshots");
+  std::vector<SetEntry> sets = local.list_sets();
+  std::vector<RetentionDecision> decisions =
+      decide_store_retention(candidates_of(sets), policy, TimeZone::utc());
+  keep_recoverable_point(decisions, sets, list_wal_files(local.root()),
+                         list_wal_chain_breaks(local.root()));
+  std::map<std::string, const SetEntry*> by_id;
+  for (const auto& s : sets)
+    if (s.usable()) by_id[s.id] = &s;
+  std::vector<PruneEntry> out;
+  for (const auto& d : decisions) {
+    auto it = by_id.find(d.id);
+    if (d.keep || it == by_id.end() || !it->second->manifest->is_offline()) continue;
+    PruneEntry e;
+    e.store = "local";
+    e.backup_id = d.id;
+    e.set_kind = "offline";
+    e.finished_at = it->second->manifest->finished_at;
+    e.keep = false;
+    e.reason = d.reason_text();
+    try {
+      local.delete_set(d.id);
+      e.deleted = true;
+    } catch (const Error& err) {
+      e.error = err.what();
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 std::vector<StoredWalFile> wal_to_upload(const std::vector<StoredWalFile>& local,

@@ -27,7 +27,7 @@ struct PruneEntry {
   uint64_t wal_bytes = 0;
   std::string wal_first, wal_last;
   std::string backup_id;
-  std::string set_kind;     // the manifest's kind ("logical", "physical"); empty if unusable
+  std::string set_kind;  // the manifest's kind ("logical", "physical", "offline"); "" if unusable
   std::string finished_at;  // empty for an unusable set
   bool keep = true;
   std::string reason;
@@ -80,6 +80,14 @@ WindowGuard keep_recoverable_point(std::vector<RetentionDecision>& decisions,
 // the error.
 std::vector<PruneEntry> run_prune(const PruneRequest& request, LocalStore* local,
                                   DriveStore* drive);
+
+// Right after a new offline snapshot (`ramsafe snapshot`, issue 15): deletes the local
+// store's offline snapshots that retention would delete (superseded by a newer set) and
+// the recoverable-window guard does not keep, and nothing else: no other kind, no WAL, no
+// Drive (a superseded snapshot is never due on Drive, so none is waiting to be uploaded;
+// the stop path must not wait for a network). Takes the store's lock (Error(kBusy) when a
+// backup holds it). Returns one entry per deleted (or failed) snapshot.
+std::vector<PruneEntry> prune_superseded_offline(LocalStore& local, const StorePolicy& policy);
 
 // The upload queue: local sets that Drive does not hold and that Drive's retention would
 // keep if it did (the newest set always), newest first. A set Drive would delete at once

@@ -264,5 +264,43 @@ TEST(KeepRecoverablePointTest, OnlyActsWhenTheLatestPointWouldMoveBack) {
   EXPECT_FALSE(decisions[1].keep);
 }
 
+// Issue 15: a superseded offline snapshot whose WAL reaches past the newer set is kept by
+// the guard; without that WAL it goes.
+TEST(KeepRecoverablePointTest, KeepsASupersededOfflineSnapshotWhoseWalReachesFurther) {
+  Manifest snapshot = manifest("2026-11-22 10:00");
+  snapshot.kind = "offline";
+  OfflineInfo o;
+  o.timeline = 1;
+  o.checkpoint_lsn = o.redo_lsn = lsn(2, 0x28);
+  o.redo_wal_file = seg(2);
+  o.wal_segment_size = kSeg;
+  o.pg_major = 15;
+  o.cluster_state = "shut down";
+  snapshot.offline = o;
+  std::vector<SetEntry> sets = {entry_of(manifest("2026-11-22 12:00")), entry_of(snapshot)};
+  std::vector<StoredWalFile> wal = {stored(2, test::at("2026-11-22 11:00")),
+                                    stored(3, test::at("2026-11-22 12:30"))};
+  std::vector<RetentionCandidate> candidates = {{sets[0].id, test::at("2026-11-22 12:00"), true},
+                                                {sets[1].id, test::at("2026-11-22 10:00"), true}};
+  candidates[1].offline = true;
+  auto decisions = decide_store_retention(
+      candidates, {RetentionPolicy::parse("last=3"), RetentionPolicy::parse("last=2")},
+      TimeZone::utc());
+  ASSERT_FALSE(decisions[1].keep);
+  EXPECT_EQ(decisions[1].reason_text(), "offline snapshot: superseded by " + sets[0].id);
+  WindowGuard guard = keep_recoverable_point(decisions, sets, wal, {});
+  EXPECT_EQ(guard.kept_id, sets[1].id);
+  EXPECT_TRUE(decisions[1].keep);
+  EXPECT_NE(guard.warning.find("from 2026-11-22T12:30:00.000Z to 2026-11-22T12:00:00.000Z"),
+            std::string::npos)
+      << guard.warning;
+
+  // No WAL after it: the snapshot reaches 10:00 only, and may go.
+  decisions[1] = {sets[1].id, false, {"offline snapshot: superseded by " + sets[0].id}};
+  guard = keep_recoverable_point(decisions, sets, {stored(1, test::at("2026-11-22 09:00"))}, {});
+  EXPECT_EQ(guard.kept_id, "");
+  EXPECT_FALSE(decisions[1].keep);
+}
+
 }  // namespace
 }  // namespace ramsafe
