@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# ramsafe-entrypoint, the container entrypoint (dist/container, issue 15 item 3), run as a
+# process the way a container runtime runs it (as root, PGDATA set, the server command as
+# arguments), with a real PostgreSQL 15 server on a tmpfs:
+#   - SIGTERM: the server stops with a fast shutdown, an offline set is published, the
+#     entrypoint exits with the server's status (0)
+#   - the server killed (kill -9): the entrypoint exits with the server's status (137)
+#     and takes no snapshot
+#   - the tmpfs emptied, the entrypoint again: it restores the offline set before the
+#     server starts; every row committed before the SIGTERM is back
+# Run as root. Needs the companion ($RAMSAFE_BIN) and its build directory.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$HERE/../lib/common.sh"
+ramsafe_test_init entrypoint
+# shellcheck source-path=SCRIPTDIR source=../lib/ramsafe.sh
+. "$HERE/../lib/ramsafe.sh"
+
+build_dir="$(cd "$(dirname "$RAMSAFE_BIN")" && pwd)"
+root="$WORK/root"
+mkdir -p "$root"
+out="$(DESTDIR="$root" cmake --install "$build_dir" --component hooks 2>&1)" ||
+  fail "cmake --install --component hooks failed" "$out"
+entry="$(find "$root" -path '*/bin/ramsafe-entrypoint' -type f | head -n 1)"
+[[ -x "$entry" ]] || fail "ramsafe-entrypoint is installed" "$(find "$root" -type f)"
+
+assert_fails_with 2 env -i PATH=/usr/bin:/bin "$entry" postgres
+assert_contains "$ASSERT_OUTPUT" "PGDATA is not set" "no PGDATA: exit 2, saying so"
+assert_fails_with 0 "$entry" --help
+assert_contains "$ASSERT_OUTPUT" "Usage: ramsafe-entrypoint" "--help"
+
+ramsafe_keys
+mount_tmpfs "$WORK/a/data" 256m # the data directory is a tmpfs of its own, as in a container
+pg_init_cluster a
+printf 'a\n' >>"$WORK/.ramsafe/clusters" # stopped at exit if a test step fails
+data="$(pg_datadir a)"
+conf="$(ramsafe_config a)"
+store="$WORK/store/main"
+sets() { find "$store" -mindepth 1 -maxdepth 1 -type d -name '2*' ! -name '*.partial' 2>/dev/null | wc -l; }
+fingerprint() { psql_as a postgres -c "SELECT count(*) || ':' || md5(string_agg(id || note, ',' ORDER BY id)) FROM t"; }
+
+# start_entrypoint: the entrypoint in the background, as root with a clean environment;
+# its pid in EP_PID; its exit code lands in $WORK/ep.rc, its output in $WORK/ep.log.
+start_entrypoint() {
+  rm -f "$WORK/ep.rc" "$WORK/ep.pid"
+  (
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PGDATA="$data" RAMSAFE_CONFIG="$conf" \
+      RAMSAFE_BIN="$RAMSAFE_TEST_BIN" "$entry" "$PG_BINDIR/postgres" -D "$data" >"$WORK/ep.log" 2>&1 &
+    echo $! >"$WORK/ep.pid"
+    rc=0
+    wait $! || rc=$?
+    echo "$rc" >"$WORK/ep.rc.tmp"
+    mv "$WORK/ep.rc.tmp" "$WORK/ep.rc"
+  ) &
+  wait_for "the entrypoint's pid" 10 test -s "$WORK/ep.pid"
+  EP_PID="$(cat "$WORK/ep.pid")"
+}
+wait_ready() {
+  wait_for "the server under the entrypoint to accept connections" 120 \
+    "$PG_BINDIR/pg_isready" -q -h "$(pg_sockdir a)" -p "$(pg_port a)" -U postgres -d postgres
+}
+# wait_exit: wait (bounded) until the entrypoint exits; its exit code in EP_RC
+wait_exit() {
+  wait_for "the entrypoint to exit" 120 test -s "$WORK/ep.rc"
+  EP_RC="$(cat "$WORK/ep.rc")"
+}
+
+# ------------------------------------------------------------------ SIGTERM: stop, snapshot, exit 0
+start_entrypoint
+wait_ready
+psql_as a postgres -c "CREATE TABLE t (id int PRIMARY KEY, note text)" \
+  -c "INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 5000) g"
+before="$(fingerprint)"
+server_pid="$(head -n 1 "$data/postmaster.pid")"
+assert_eq "$EP_PID" "$(ps -o ppid= -p "$server_pid" | tr -d ' ')" "the server is the entrypoint's child"
+assert_eq postgres "$(ps -o user= -p "$EP_PID" | tr -d ' ')" "the entrypoint stepped down to postgres"
+kill -TERM "$EP_PID"
+wait_exit
+assert_eq 0 "$EP_RC" "exit code after SIGTERM: the server's (log: $(tail -n 5 "$WORK/ep.log"))"
+assert_contains "$(cat "$WORK/ep.log")" "offline snapshot taken" "the entrypoint says it took the snapshot"
+assert_contains "$("$PG_BINDIR/pg_controldata" "$data")" "Database cluster state:               shut down" \
+  "the server was shut down cleanly"
+assert_eq 1 "$(sets)" "one set published"
+grep -q '"offline"' "$(newest_set "$store")/manifest.json" || fail "the set is of kind offline"
+pass "SIGTERM: fast shutdown, an offline set published, exit 0 (the server's status)"
+
+# ------------------------------------------------------------------ a crash: the server's status, no snapshot
+start_entrypoint
+wait_ready
+assert_contains "$(cat "$WORK/ep.log")" "is not empty; leaving it alone" "a start with data in place restores nothing"
+psql_as a postgres -c "INSERT INTO t SELECT g, 'lost ' || g FROM generate_series(5001, 6000) g"
+server_pid="$(head -n 1 "$data/postmaster.pid")"
+kill -KILL "$server_pid"
+wait_exit
+assert_eq 137 "$EP_RC" "exit code after the server was killed: the server's (128 + 9)"
+assert_contains "$(cat "$WORK/ep.log")" "the server exited with status 137: no offline snapshot" "and says why there is no snapshot"
+assert_eq 1 "$(sets)" "no set published after the crash"
+pass "server killed: exit 137 (the server's status), no snapshot"
+
+# ------------------------------------------------------------------ the tmpfs emptied: restore, then start
+pg_wipe_data a
+start_entrypoint
+wait_ready
+assert_contains "$(cat "$WORK/ep.log")" "restored" "the entrypoint restored before the server started"
+assert_eq "$before" "$(fingerprint)" "every row committed before the SIGTERM is back"
+kill -TERM "$EP_PID"
+wait_exit
+assert_eq 0 "$EP_RC" "exit code after the second SIGTERM"
+assert_eq 2 "$(sets)" "a second offline set"
+pass "emptied data directory: the entrypoint restores the offline set; all 5000 rows back"
+
