@@ -23,6 +23,8 @@ enum ExitCode {
   kExitDamaged = 5,      // verify: damage found; wal-fetch: the archived file is damaged
   kExitFetchFailed = 6,  // wal-fetch: any other failure (I/O, permissions)
   kExitIncomplete = 7,   // restore: restored to the last good point; a WAL file is damaged
+  kExitRefused = 8,      // snapshot: not cleanly shut down, or a postmaster runs
+
   kExitCancelled = 130,
 };
 

@@ -28,6 +28,9 @@ CommandSpec restore_spec() {
       "is restored instead when that reaches a later point than the newest logical backup: the\n"
       "base is extracted and the WAL replayed (restore_command = this program's wal-fetch) to\n"
       "its end, or to --target-time. Without its WAL, the next backup is used, loudly.\n"
+      "An offline snapshot (`ramsafe snapshot`) that is the latest point is extracted and\n"
+      "starts without recovery; WAL archived after it is replayed on top. Of sets reaching\n"
+      "the same point the fastest is used; the report's \"reason\" says why.\n"
       "Only sets (and WAL) signed by a key in ramsafe.verify_keys_file are restored; a set\n"
       "older than one this host has already seen is reported as a ROLLBACK (docs/security.md).\n"
       "Run it as the database's OS user, e.g. in systemd's ExecStartPre:\n"
@@ -187,7 +190,19 @@ int run_restore(const ParsedArgs& args) {
   if (args.has("json")) std::cout << report.to_json();
 
   if (report.outcome == "restored") {
-    if (!args.has("json") && report.kind == "physical")
+    if (!args.has("json")) info("chose " + report.backup_id + ": " + report.reason);
+    if (!args.has("json") && report.kind == "offline")
+      std::cout << "restored offline snapshot " << report.backup_id << " (finished "
+                << report.backup_finished_at << ")"
+                << (report.wal_replayed ? " + WAL up to " +
+                                              (report.recovered_to_time.empty()
+                                                   ? std::string("(no transaction replayed)")
+                                                   : report.recovered_to_time) +
+                                              " (" + report.recovered_to_lsn + ")"
+                                        : std::string(", no recovery needed"))
+                << " into " << report.data_directory << " in " << format_duration(report.seconds)
+                << "\n";
+    else if (!args.has("json") && report.kind == "physical")
       std::cout << "restored base " << report.backup_id << " + WAL up to "
                 << (report.recovered_to_time.empty() ? "(no transaction replayed)"
                                                      : report.recovered_to_time)

@@ -15,6 +15,7 @@ const std::vector<Command>& commands() {
       {drive_login_spec(), run_drive_login},
       {wal_fetch_spec(), run_wal_fetch},
       {base_backup_spec(), run_base_backup},
+      {snapshot_spec(), run_snapshot},
       {check_spec(), run_check},
       {metrics_spec(), run_metrics},
   };

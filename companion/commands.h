@@ -28,6 +28,7 @@ int run_wal_fetch(const ParsedArgs& args);
 int run_base_backup(const ParsedArgs& args);
 int run_check(const ParsedArgs& args);
 int run_metrics(const ParsedArgs& args);
+int run_snapshot(const ParsedArgs& args);
 
 CommandSpec backup_spec();
 CommandSpec restore_spec();
@@ -42,5 +43,6 @@ CommandSpec wal_fetch_spec();
 CommandSpec base_backup_spec();
 CommandSpec check_spec();
 CommandSpec metrics_spec();
+CommandSpec snapshot_spec();
 
 }  // namespace ramsafe::cli

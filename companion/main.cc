@@ -31,6 +31,7 @@ void print_main_help() {
          "  5    verify: damage found; wal-fetch: the archived file is damaged\n"
          "  6    wal-fetch: the file is archived but could not be fetched\n"
          "  7    restore: restored only up to a damaged WAL file (the last good point)\n"
+         "  8    snapshot: refused: the cluster is not cleanly shut down, or a server runs\n"
          "  130  cancelled (SIGINT or SIGTERM)\n"
          "`ramsafe check` exits as a monitoring plugin instead: 0 OK, 1 WARNING, 2 CRITICAL,\n"
          "3 UNKNOWN.\n";

@@ -73,6 +73,45 @@ void write_tar(const std::vector<TarEntry>& entries, Sink& out) {
   out.write(kZeros, kBlock);
 }
 
+void write_tar_header(Sink& out, const std::string& name, char type, unsigned mode, uint64_t size,
+                      int64_t mtime) {
+  std::string stored = type == '5' ? name + "/" : name;
+  if (stored.size() > 100 || !is_safe_relative_path(name) || (type != '0' && type != '5'))
+    throw Error(Errc::kInvalidArgument,
+                "tar: cannot store \"" + name + "\" (names are limited to 100 bytes)");
+  unsigned char h[kBlock] = {};
+  std::copy(stored.begin(), stored.end(), h);
+  put_octal(reinterpret_cast<char*>(h + 100), 8, mode & 07777);
+  put_octal(reinterpret_cast<char*>(h + 108), 8, 0);
+  put_octal(reinterpret_cast<char*>(h + 116), 8, 0);
+  if (size < (uint64_t{1} << 33)) {
+    put_octal(reinterpret_cast<char*>(h + 124), 12, size);
+  } else {
+    h[124] = 0x80;  // GNU base-256: the remaining 11 bytes, big-endian
+    for (int i = 11; i >= 1; --i, size >>= 8) h[124 + i] = static_cast<unsigned char>(size & 0xff);
+  }
+  put_octal(reinterpret_cast<char*>(h + 136), 12,
+            static_cast<uint64_t>(std::max<int64_t>(mtime, 0)));
+  h[156] = static_cast<unsigned char>(type);
+  const char kMagicAndVersion[8] = {'u', 's', 't', 'a', 'r', '\0', '0', '0'};
+  std::copy(kMagicAndVersion, kMagicAndVersion + 8, h + 257);
+  put_octal(reinterpret_cast<char*>(h + 148), 7, header_checksum(h));
+  h[155] = ' ';
+  out.write(h, kBlock);
+}
+
+void write_tar_padding(Sink& out, uint64_t size) {
+  static const uint8_t kZeros[kBlock] = {};
+  size_t pad = static_cast<size_t>((kBlock - size % kBlock) % kBlock);
+  if (pad > 0) out.write(kZeros, pad);
+}
+
+void write_tar_end(Sink& out) {
+  static const uint8_t kZeros[kBlock] = {};
+  out.write(kZeros, kBlock);
+  out.write(kZeros, kBlock);
+}
+
 std::vector<TarEntry> read_tar(const std::string& archive, const std::string& source) {
   std::vector<TarEntry> entries;
   size_t pos = 0;

@@ -20,6 +20,17 @@ struct TarEntry {
 };
 
 void write_tar(const std::vector<TarEntry>& entries, Sink& out);  // does not call finish()
+// One ustar header for a streamed archive (the offline snapshot's tar): type '0' (a
+// regular file of size bytes, which the caller writes next, then write_tar_padding) or
+// '5' (a directory, size 0). name is relative, at most 100 bytes (a directory's without
+// the trailing '/', which is added and must fit too); sizes past the 8 GiB octal limit
+// use GNU's base-256 form, which TarStreamParser reads. Throws Error(kInvalidArgument) for
+// a name it cannot store.
+void write_tar_header(Sink& out, const std::string& name, char type, unsigned mode, uint64_t size,
+                      int64_t mtime);
+void write_tar_padding(Sink& out, uint64_t size);  // zeros up to the next 512-byte block
+void write_tar_end(Sink& out);                     // the two zero blocks that end an archive
+
 // Throws Error(kCorrupt) for a malformed archive, bad checksum, or an unsafe name
 // (absolute, "..", non-regular entries).
 std::vector<TarEntry> read_tar(const std::string& archive, const std::string& source);

@@ -46,25 +46,20 @@ void Restorer::restore_physical(Store& store, const SetEntry& set) {
 
   verify_stored_files(store, set);
 
-  progress_.phase = "extracting";
-  progress_.bytes_done = 0;
-  report_progress();
   const ManifestFile& base = require_file(m, "base");
-  make_dirs(staging_, 0700);
-  {
-    TarExtractor extract(staging_, "tar");
-    DecryptChain chain(base, set.id + "/" + base.path, request_.identities, extract);
-    CallbackStage counted(chain, [&](size_t n) {
-      progress_.bytes_done += n;
-      report_progress();
-    });
-    store.read_file(set.id, base.path, counted, request_.cancel);
-    counted.finish();
-  }
+  extract_into_staging(store, set, base);
   if (!path_exists(join_path(staging_, "PG_VERSION")))
     throw Error(Errc::kCorrupt, set.id + "/" + base.path + " holds no PG_VERSION");
   // The base's backup_manifest describes the base, not the cluster it becomes.
   ::unlink(join_path(staging_, "backup_manifest").c_str());
+  replay_archived_wal(m, tools, p, reach.last_segment);
+  ::unlink(join_path(staging_, "recovery.signal").c_str());
+  ::unlink(join_path(staging_, "postmaster.opts").c_str());
+  move_into_place();
+}
+
+void Restorer::replay_archived_wal(const Manifest& m, const PgTools& tools, const PhysicalInfo& p,
+                                   const std::string& last_segment) {
   make_dirs(join_path(staging_, "pg_wal/archive_status"), 0700);
   write_file_atomic(join_path(staging_, "recovery.signal"), "", 0600);
 
@@ -152,7 +147,7 @@ void Restorer::restore_physical(Store& store, const SetEntry& set) {
   if (report_.target_time.empty() && lsn && *lsn > 0 &&
       wal_segment_number(wal_segment_file_name(1, *lsn - 1, p.wal_segment_size),
                          p.wal_segment_size) <
-          wal_segment_number(reach.last_segment, p.wal_segment_size)) {
+          wal_segment_number(last_segment, p.wal_segment_size)) {
     report_.wal_stopped_at = report_.recovered_to_lsn;
     WalFileVerification bad = find_damaged_wal(p, *lsn, archived_wal());
     if (!bad.name.empty()) {
@@ -162,17 +157,30 @@ void Restorer::restore_physical(Store& store, const SetEntry& set) {
            (report_.recovered_to_time.empty()
                 ? ""
                 : " (last transaction committed at " + report_.recovered_to_time + ")") +
-           "; data after that was not recovered, although the archive reaches " +
-           reach.last_segment + " (" + bad.problem + ")");
+           "; data after that was not recovered, although the archive reaches " + last_segment +
+           " (" + bad.problem + ")");
     } else {
       warn("WAL replay ended at " + report_.recovered_to_lsn +
-           ", before the archive's last segment " + reach.last_segment +
+           ", before the archive's last segment " + last_segment +
            ": a WAL file could not be fetched (see wal-fetch messages above)");
     }
   }
-  ::unlink(join_path(staging_, "recovery.signal").c_str());
-  ::unlink(join_path(staging_, "postmaster.opts").c_str());
-  move_into_place();
+  report_.wal_replayed = true;
+}
+
+void Restorer::extract_into_staging(Store& store, const SetEntry& set, const ManifestFile& file) {
+  progress_.phase = "extracting";
+  progress_.bytes_done = 0;
+  report_progress();
+  make_dirs(staging_, 0700);
+  TarExtractor extract(staging_, "tar");
+  DecryptChain chain(file, set.id + "/" + file.path, request_.identities, extract);
+  CallbackStage counted(chain, [&](size_t n) {
+    progress_.bytes_done += n;
+    report_progress();
+  });
+  store.read_file(set.id, file.path, counted, request_.cancel);
+  counted.finish();
 }
 
 WalFileVerification Restorer::find_damaged_wal(const PhysicalInfo& p, uint64_t lsn,

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/set/manifest.h"
+#include "core/wal/wal_window.h"
 
 namespace ramsafe {
 
@@ -55,15 +56,70 @@ std::string format_target_time(int64_t unix_millis) {
   return iso + "+00";
 }
 
+namespace {
+
+// How fast a set restores, for sets that reach the same point, fastest first: extraction
+// alone (an offline snapshot without later WAL), then extraction and replay (the less WAL
+// the faster), then initdb and pg_restore (a logical set).
+struct Speed {
+  int method = 0;       // 0 extraction, 1 extraction + replay, 2 logical
+  size_t segments = 0;  // WAL segments to replay
+  bool operator<(const Speed& o) const {
+    return method != o.method ? method < o.method : segments < o.segments;
+  }
+};
+
+struct Ranked {
+  int64_t point = 0;
+  Speed speed;
+  SetEntry set;
+  std::string how;
+};
+
+}  // namespace
+
 RestorePlan plan_restore(const std::vector<SetEntry>& usable_newest_first,
                          const std::vector<StoredWalFile>& wal, std::optional<int64_t> target_ms) {
   RestorePlan plan;
-  std::vector<std::pair<int64_t, SetEntry>> ranked;
+  std::vector<Ranked> ranked;
   for (const auto& set : usable_newest_first) {
     const Manifest& m = *set.manifest;
     int64_t finished = parse_rfc3339_utc(m.finished_at).value_or(0);
+    if (m.is_offline()) {
+      if (!m.offline) {
+        plan.skipped.emplace_back(set, "its manifest lacks the checkpoint it was taken at");
+        continue;
+      }
+      if (target_ms && finished > *target_ms) continue;
+      OfflineReach reach = offline_wal_reach(*m.offline, wal);
+      if (target_ms && !reach.later_wal) continue;  // nothing to replay up to the target
+      if (reach.later_wal) {
+        ranked.push_back({std::max(finished, reach.last_mtime_ms),
+                          {1, reach.segments},
+                          set,
+                          "offline snapshot (finished " + m.finished_at +
+                              ") + the WAL archived after its checkpoint " +
+                              m.offline->checkpoint_lsn + ", through " + reach.last_segment +
+                              " (archived " + format_rfc3339_utc(reach.last_mtime_ms) +
+                              "): extraction, then WAL replay"});
+      } else {
+        ranked.push_back({finished,
+                          {0, 0},
+                          set,
+                          "offline snapshot finished " + m.finished_at +
+                              "; no WAL was archived after its checkpoint " +
+                              m.offline->checkpoint_lsn +
+                              ": extraction only, the server starts without recovery"});
+      }
+      continue;
+    }
     if (!m.is_physical()) {
-      if (!target_ms) ranked.emplace_back(finished, set);
+      if (!target_ms)
+        ranked.push_back({finished,
+                          {2, 0},
+                          set,
+                          m.kind + " backup finished " + m.finished_at +
+                              ": initdb and pg_restore of every database"});
       continue;
     }
     if (target_ms && finished > *target_ms) continue;
@@ -81,11 +137,33 @@ RestorePlan plan_restore(const std::vector<SetEntry>& usable_newest_first,
                                          p.start_wal_file + " through " + p.stop_wal_file + ")");
       continue;
     }
-    ranked.emplace_back(std::max(finished, reach.last_mtime_ms), set);
+    ranked.push_back({std::max(finished, reach.last_mtime_ms),
+                      {1, reach.segments},
+                      set,
+                      "physical base backup (finished " + m.finished_at +
+                          ") + archived WAL through " + reach.last_segment + " (archived " +
+                          format_rfc3339_utc(reach.last_mtime_ms) +
+                          "): extraction, then WAL replay"});
   }
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (auto& [point, set] : ranked) plan.order.push_back(std::move(set));
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+    return a.point != b.point ? a.point > b.point : a.speed < b.speed;
+  });
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    std::string why = ranked[i].how + "; reaches " + format_rfc3339_utc(ranked[i].point);
+    if (i + 1 < ranked.size()) {
+      const Ranked& next = ranked[i + 1];
+      why += next.point == ranked[i].point
+                 ? ", as " + next.set.id + " (" + next.set.manifest->kind +
+                       ") does, which restores more slowly"
+                 : ", later than any other set (next: " + next.set.id + ", " +
+                       next.set.manifest->kind + ", reaches " + format_rfc3339_utc(next.point) +
+                       ")";
+    } else if (i == 0) {
+      why += ", the only usable set";
+    }
+    plan.order.push_back(std::move(ranked[i].set));
+    plan.reasons.push_back(std::move(why));
+  }
   return plan;
 }
 

@@ -206,11 +206,14 @@ void Restorer::check_freshness(const std::vector<SetEntry>& all) {
 }
 
 std::vector<SetEntry> Restorer::plan(const std::vector<SetEntry>& candidates) {
-  // Drive's WAL is listed only when a physical set could use it.
-  bool physical = std::any_of(candidates.begin(), candidates.end(),
-                              [](const SetEntry& s) { return s.manifest->is_physical(); });
-  RestorePlan p = plan_restore(candidates, physical ? archived_wal() : std::vector<StoredWalFile>{},
+  // Drive's WAL is listed only when a physical set or an offline snapshot could use it.
+  bool uses_wal = std::any_of(candidates.begin(), candidates.end(), [](const SetEntry& s) {
+    return s.manifest->is_physical() || s.manifest->is_offline();
+  });
+  RestorePlan p = plan_restore(candidates, uses_wal ? archived_wal() : std::vector<StoredWalFile>{},
                                target_ms_);
+  for (size_t i = 0; i < p.order.size() && i < p.reasons.size(); ++i)
+    plan_reasons_[p.order[i].id + "\n" + p.order[i].store] = p.reasons[i];
   for (const auto& [set, reason] : p.skipped) {
     warn("physical base backup " + set.id + " cannot be used: " + reason);
     report_.attempts.push_back({set.id, set.store, false, reason});
@@ -278,6 +281,8 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
       report_.databases = set.manifest->databases();
       if (set.manifest->is_physical()) {
         restore_physical(*store, set);
+      } else if (set.manifest->is_offline()) {
+        restore_offline(*store, set);
       } else if (target_ms_) {
         throw Error(Errc::kInvalidArgument,
                     "--target-time needs a physical base backup; " + set.id + " is logical");
@@ -287,6 +292,13 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
       report_.attempts.push_back({set.id, set.store, true, ""});
       report_.outcome = "restored";
       report_.kind = set.manifest->kind;
+      auto reason = plan_reasons_.find(set.id + "\n" + set.store);
+      report_.reason = reason != plan_reasons_.end() ? reason->second
+                       : !request_.backup_id.empty() ? "--backup-id " + request_.backup_id
+                                                     : "the newest unsigned set (--allow-unsigned)";
+      if (i > 0 && request_.backup_id.empty())
+        report_.reason += " (after " + std::to_string(i) + " failed " +
+                          (i == 1 ? "attempt" : "attempts") + ", see attempts)";
       report_.backup_id = set.id;
       report_.backup_finished_at = set.manifest->finished_at;
       report_.store = set.store;
@@ -305,6 +317,8 @@ void Restorer::try_candidates(const std::vector<SetEntry>& candidates) {
            (!more ? ""
             : candidates[i + 1].manifest->is_physical()
                 ? "; falling back to the physical backup " + candidates[i + 1].id + " + WAL"
+            : candidates[i + 1].manifest->is_offline()
+                ? "; falling back to the offline snapshot " + candidates[i + 1].id
                 : "; falling back to the next older backup " + candidates[i + 1].id));
     }
   }
@@ -473,6 +487,8 @@ std::string RestoreReport::to_json() const {
                       {"backup_id", backup_id},
                       {"backup_finished_at", backup_finished_at},
                       {"kind", kind},
+                      {"reason", reason},
+                      {"wal_replayed", wal_replayed},
                       {"recovered_to_lsn", recovered_to_lsn},
                       {"recovered_to_time", recovered_to_time},
                       {"target_time", target_time},

@@ -26,8 +26,8 @@ namespace ramsafe {
 enum class OnMissing { kFail, kInit };
 
 struct RestoreProgress {
-  // "verifying", "initdb", "globals", "database", "config", "finishing"; physical:
-  // "verifying", "extracting", "recovering" (wal_file: the last one replayed), "finishing"
+  // "verifying", "initdb", "globals", "database", "config", "finishing"; physical and
+  // offline: "verifying", "extracting", "recovering" (wal_file: the last one replayed), "finishing"
   std::string phase;
   std::string backup_id;
   std::string database;
@@ -80,7 +80,13 @@ struct RestoreReport {
   std::string data_directory;
   std::string backup_id;
   std::string backup_finished_at;
-  std::string kind;  // of the restored set: "logical" or "physical"
+  std::string kind;  // of the restored set: "logical", "physical" or "offline"
+  // Why that set: what it reaches and how it restores, against the next candidate (the
+  // plan's reason, core/restore/plan.h), and how many attempts failed before it.
+  std::string reason;
+  // Whether archived WAL was replayed (physical; offline with WAL after it). An offline
+  // snapshot without it starts without recovery: recovered_to_lsn is its checkpoint.
+  bool wal_replayed = false;
   // physical: where WAL replay ended (pg_last_wal_replay_lsn(), the last replayed commit's
   // time from pg_last_xact_replay_timestamp(), empty if none), the archive's last segment
   std::string recovered_to_lsn;

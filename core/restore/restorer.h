@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -77,6 +78,23 @@ class Restorer {
   // removes recovery.signal itself when it promotes.
   void restore_physical(Store& store, const SetEntry& set);
 
+  // The replay part of restore_physical, for the base extracted into the staging directory
+  // (a physical set's, or an offline snapshot's with WAL archived after it): recovery.signal,
+  // a private postmaster replaying through wal-fetch to the end of the archive (or the
+  // target time) and promoting, the report's recovered_to_* and wal_* fields. p gives the
+  // timeline and segment size (find_damaged_wal); last_segment is where the archive ends.
+  void replay_archived_wal(const Manifest& m, const PgTools& tools, const PhysicalInfo& p,
+                           const std::string& last_segment);
+
+  // An offline snapshot (offline.cc): extract it into the staging directory; when WAL was
+  // archived after its checkpoint (or a target time is given), replay it as for a physical
+  // set; else nothing more: the copy of a cleanly shut-down cluster starts without recovery.
+  void restore_offline(Store& store, const SetEntry& set);
+
+  // Streams a set's file through decryption and zstd into a tar extractor into the staging
+  // directory, counting progress.
+  void extract_into_staging(Store& store, const SetEntry& set, const ManifestFile& file);
+
   // The archived file that ended a replay at lsn early: the segments at the position
   // after the last replayed record's and at its own (on every timeline from the base's,
   // newest first), then the later timelines' history files, each decrypted and checked
@@ -131,7 +149,8 @@ class Restorer {
   std::optional<int64_t> target_ms_;
   RestoreProgress progress_;
   std::mutex progress_mutex_;
-  std::vector<StoredWalFile> wal_;  // archived_wal()
+  std::vector<StoredWalFile> wal_;                   // archived_wal()
+  std::map<std::string, std::string> plan_reasons_;  // "<id>\n<store>" -> plan_restore's reason
   bool wal_listed_ = false;
   // Sets that are untrusted and how many of them are unsigned (for the no-backup message).
   int untrusted_sets_ = 0;

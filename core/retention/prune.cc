@@ -28,6 +28,7 @@ std::vector<RetentionCandidate> candidates_of(const std::vector<SetEntry>& sets)
     if (s.usable()) {
       c.finished_unix = parse_rfc3339_utc(s.manifest->finished_at).value_or(0) / 1000;
       c.physical = s.manifest->is_physical();
+      c.offline = s.manifest->is_offline();
     }
     out.push_back(c);
   }
@@ -145,6 +146,10 @@ std::vector<WalBase> kept_bases(const std::string& store_name, const std::vector
     if (s.usable() && s.manifest->is_physical() && s.manifest->physical && kept.count(s.id))
       bases.push_back(
           {s.id, s.manifest->physical->start_wal_file, s.manifest->physical->wal_segment_size});
+    else if (s.usable() && s.manifest->is_offline() && s.manifest->offline && kept.count(s.id))
+      // A kept offline snapshot is a base too: the WAL archived after it replays on it.
+      bases.push_back(
+          {s.id, s.manifest->offline->redo_wal_file, s.manifest->offline->wal_segment_size});
   return bases;
 }
 

@@ -27,7 +27,7 @@ struct PruneEntry {
   uint64_t wal_bytes = 0;
   std::string wal_first, wal_last;
   std::string backup_id;
-  std::string set_kind;     // the manifest's kind ("logical", "physical"); empty if unusable
+  std::string set_kind;  // the manifest's kind ("logical", "physical", "offline"); "" if unusable
   std::string finished_at;  // empty for an unusable set
   bool keep = true;
   std::string reason;

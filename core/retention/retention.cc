@@ -122,6 +122,38 @@ std::vector<RetentionDecision> decide_retention(std::vector<RetentionCandidate> 
   return decide_group(std::move(candidates), policy, zone, protect, {"", "newest complete set"});
 }
 
+namespace {
+
+// An offline snapshot: kept while it is the newest usable set (ordered: every candidate,
+// comes_first order), deleted once a newer one supersedes it.
+RetentionDecision decide_offline(const RetentionCandidate& candidate,
+                                 const std::vector<RetentionCandidate>& ordered,
+                                 const RetentionPolicy& policy,
+                                 const std::map<std::string, std::string>& protect) {
+  RetentionDecision d{candidate.id, true, {}};
+  const RetentionCandidate* newer = nullptr;
+  for (const RetentionCandidate& c : ordered) {  // the next newer usable set
+    if (c.id == candidate.id) break;
+    if (c.usable) newer = &c;
+  }
+  if (!newer) {
+    d.reasons.push_back("offline snapshot: newest set");
+  } else if (policy.keeps_everything()) {
+    d.reasons.push_back("offline snapshot: no retention policy");
+  } else {
+    d.keep = false;
+    d.reasons.push_back("offline snapshot: superseded by " + newer->id);
+  }
+  auto protected_set = protect.find(candidate.id);
+  if (protected_set != protect.end()) {
+    d.keep = true;
+    d.reasons.push_back(protected_set->second.empty() ? "protected" : protected_set->second);
+  }
+  return d;
+}
+
+}  // namespace
+
 std::vector<RetentionDecision> decide_store_retention(
     const std::vector<RetentionCandidate>& candidates, const StorePolicy& policy,
     const TimeZone& zone, const std::map<std::string, std::string>& protect) {
@@ -134,10 +166,17 @@ std::vector<RetentionDecision> decide_store_retention(
 
   std::vector<RetentionCandidate> logical;
   std::vector<RetentionCandidate> physical;
-  for (const RetentionCandidate& candidate : candidates)
+  std::vector<RetentionDecision> decisions;
+  for (const RetentionCandidate& candidate : candidates) {
+    if (candidate.usable && candidate.offline) {
+      decisions.push_back(decide_offline(candidate, ordered, policy.logical, protect));
+      continue;
+    }
     (candidate.usable && candidate.physical ? physical : logical).push_back(candidate);
-  std::vector<RetentionDecision> decisions =
-      decide_group(std::move(logical), policy.logical, zone, protect, {"", "newest complete set"});
+  }
+  for (RetentionDecision& d :
+       decide_group(std::move(logical), policy.logical, zone, protect, {"", "newest complete set"}))
+    decisions.push_back(std::move(d));
   for (RetentionDecision& d : decide_group(std::move(physical), policy.physical, zone, protect,
                                            {"base backup: ", "newest base backup"}))
     decisions.push_back(std::move(d));

@@ -22,6 +22,7 @@ struct RetentionCandidate {
   int64_t finished_unix = 0;  // the manifest's finished_at, seconds since the epoch
   bool usable = true;         // false: the manifest is unusable; never counted by the policy
   bool physical = false;      // a physical base backup: decided by StorePolicy::physical
+  bool offline = false;       // an offline snapshot: kept while no newer set exists
   // Why an unusable set is untrusted (core/set/trust.h); empty for a damaged one.
   std::string untrusted;
 };
@@ -66,8 +67,12 @@ std::vector<RetentionDecision> decide_retention(
     const std::map<std::string, std::string>& protect = {});
 
 // One store's sets, each kind by its own policy: physical ones by policy.physical (their
-// reasons start with "base backup: ", the newest is kept as "newest base backup"), every
-// other one, and every unusable set, by policy.logical as decide_retention does. Decisions
+// reasons start with "base backup: ", the newest is kept as "newest base backup"), offline
+// snapshots apart (reasons start with "offline snapshot: "): one is kept while no newer
+// usable set of any kind exists ("newest set"), and deleted once one does ("superseded by
+// <id>"): they are large, and a planned reboot only needs the newest; a policy.logical that
+// keeps everything keeps them too, and protect keeps them as it keeps any set. Every other
+// set, and every unusable one, by policy.logical as decide_retention does. Decisions
 // come in decide_retention's order over all candidates.
 std::vector<RetentionDecision> decide_store_retention(
     const std::vector<RetentionCandidate>& candidates, const StorePolicy& policy,

@@ -124,6 +124,39 @@ PhysicalInfo parse_physical(const json& j, const std::string& source) {
   return info;
 }
 
+OfflineInfo parse_offline(const json& j, const std::string& source) {
+  const json o = require<json>(j, "offline", source);
+  if (!o.is_object())
+    throw Error(Errc::kCorrupt, source + ": manifest field \"offline\" has the wrong type");
+  OfflineInfo info;
+  info.checkpoint_lsn = require<std::string>(o, "checkpoint_lsn", source);
+  info.redo_lsn = require<std::string>(o, "redo_lsn", source);
+  info.timeline = require_integer<uint32_t>(o, "timeline", source);
+  info.redo_wal_file = require<std::string>(o, "redo_wal_file", source);
+  info.wal_segment_size = require_integer<uint64_t>(o, "wal_segment_size", source);
+  info.pg_major = require_integer<int>(o, "pg_major", source);
+  info.cluster_state = require<std::string>(o, "cluster_state", source);
+  auto checkpoint = parse_lsn(info.checkpoint_lsn), redo = parse_lsn(info.redo_lsn);
+  if (!checkpoint || !redo || *checkpoint < *redo)
+    throw Error(Errc::kCorrupt, source + ": manifest has malformed checkpoint/redo LSNs (" +
+                                    info.checkpoint_lsn + ", " + info.redo_lsn + ")");
+  if (info.timeline == 0) throw Error(Errc::kCorrupt, source + ": manifest offline timeline is 0");
+  if (!is_valid_wal_segment_size(info.wal_segment_size))
+    throw Error(Errc::kCorrupt, source + ": manifest wal_segment_size " +
+                                    std::to_string(info.wal_segment_size) + " is not valid");
+  if (!is_segment_name(info.redo_wal_file) ||
+      info.redo_wal_file != wal_segment_file_name(info.timeline, *redo, info.wal_segment_size))
+    throw Error(Errc::kCorrupt, source + ": manifest redo_wal_file " + info.redo_wal_file +
+                                    " does not match its redo LSN");
+  if (info.pg_major < 10 || info.pg_major > 99)
+    throw Error(Errc::kCorrupt,
+                source + ": manifest pg_major " + std::to_string(info.pg_major) + " is not valid");
+  if (info.cluster_state != "shut down" && info.cluster_state != "shut down in recovery")
+    throw Error(Errc::kCorrupt, source + ": manifest cluster_state \"" + info.cluster_state +
+                                    "\" is not a clean shutdown");
+  return info;
+}
+
 }  // namespace
 
 std::string Manifest::to_json() const {
@@ -159,6 +192,14 @@ std::string Manifest::to_json() const {
                      {"start_wal_file", physical->start_wal_file},
                      {"stop_wal_file", physical->stop_wal_file},
                      {"wal_segment_size", physical->wal_segment_size}};
+  if (offline)
+    j["offline"] = {{"checkpoint_lsn", offline->checkpoint_lsn},
+                    {"redo_lsn", offline->redo_lsn},
+                    {"timeline", offline->timeline},
+                    {"redo_wal_file", offline->redo_wal_file},
+                    {"wal_segment_size", offline->wal_segment_size},
+                    {"pg_major", offline->pg_major},
+                    {"cluster_state", offline->cluster_state}};
   // json objects keep keys sorted, so dump() is canonical for the checksum.
   j[kChecksumKey] = sha256_hex(j.dump());
   return j.dump(2) + "\n";
@@ -192,6 +233,7 @@ Manifest Manifest::parse(const std::string& text, const std::string& source) {
   // Manifests written before physical sets existed may lack the kind: they are logical.
   m.kind = optional_string(j, "kind", "logical", source);
   if (m.kind == "physical") m.physical = parse_physical(j, source);
+  if (m.kind == "offline") m.offline = parse_offline(j, source);
   m.cluster = require<std::string>(j, "cluster", source);
   m.started_at = require<std::string>(j, "started_at", source);
   m.finished_at = require<std::string>(j, "finished_at", source);

@@ -52,13 +52,28 @@ struct PhysicalInfo {
   uint64_t wal_segment_size = 0;  // bytes, the server's wal_segment_size
 };
 
+// What an offline snapshot (kind "offline": a tar of a cleanly shut-down data directory)
+// records from its control file. It restores by extraction alone and starts without
+// recovery; WAL archived after its checkpoint (on its timeline or a later one) can be
+// replayed on top of it, from redo_wal_file on.
+struct OfflineInfo {
+  std::string checkpoint_lsn;     // "Latest checkpoint location" (the shutdown checkpoint)
+  std::string redo_lsn;           // its REDO location (the same for a shutdown checkpoint)
+  uint32_t timeline = 0;          // the checkpoint's TimeLineID
+  std::string redo_wal_file;      // the segment holding the REDO point (in the snapshot's pg_wal)
+  uint64_t wal_segment_size = 0;  // bytes per WAL segment
+  int pg_major = 0;               // PG_VERSION: the server binaries the snapshot needs
+  std::string cluster_state;      // "shut down" or "shut down in recovery"
+};
+
 struct Manifest {
   int format_version = kManifestFormatVersion;
   // Format 2: this cluster's sets are numbered 1, 2, 3, ... in the order they were signed,
   // whatever their clocks said (docs/security.md, "Freshness"); 0 in format 1.
   uint64_t sequence = 0;
   std::string backup_id;
-  std::string kind = "logical";  // "logical" or "physical"; absent in old manifests: logical
+  // "logical", "physical" or "offline"; absent in old manifests: logical
+  std::string kind = "logical";
   std::string cluster;
   std::string started_at;  // RFC 3339 UTC with milliseconds
   std::string finished_at;
@@ -73,6 +88,7 @@ struct Manifest {
   InitdbSettings initdb;
   std::vector<ManifestFile> files;
   std::optional<PhysicalInfo> physical;  // set exactly when kind == "physical"
+  std::optional<OfflineInfo> offline;    // set exactly when kind == "offline"
 
   std::string to_json() const;  // pretty, with its own checksum
   // Throws Error(kCorrupt) naming source for bad JSON, a wrong checksum, missing fields
@@ -84,6 +100,7 @@ struct Manifest {
   uint64_t plaintext_bytes() const;
   std::vector<std::string> databases() const;
   bool is_physical() const { return kind == "physical"; }
+  bool is_offline() const { return kind == "offline"; }
 };
 
 // A file name for a database's dump that is safe in any store: bytes outside

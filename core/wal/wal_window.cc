@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 #include "core/error.h"
 #include "core/io/paths.h"
@@ -111,6 +112,31 @@ bool WalWindow::base_started_after(const std::string& segment) const {
   return false;
 }
 
+OfflineReach offline_wal_reach(const OfflineInfo& info, const std::vector<StoredWalFile>& wal) {
+  OfflineReach reach;
+  if (!is_valid_wal_segment_size(info.wal_segment_size) || !is_wal_file_name(info.redo_wal_file))
+    return reach;
+  // segment number -> the file of the newest timeline (>= the snapshot's) that holds it
+  std::map<uint64_t, const StoredWalFile*> newest;
+  for (const auto& f : wal) {
+    if (f.file.kind != WalFileKind::kSegment) continue;
+    auto tl = static_cast<uint32_t>(std::stoul(f.file.timeline, nullptr, 16));
+    if (tl < info.timeline) continue;
+    uint64_t n = wal_segment_number(f.file.name, info.wal_segment_size);
+    auto it = newest.find(n);
+    if (it == newest.end() || it->second->file.timeline < f.file.timeline) newest[n] = &f;
+  }
+  for (uint64_t n = wal_segment_number(info.redo_wal_file, info.wal_segment_size);; ++n) {
+    auto it = newest.find(n);
+    if (it == newest.end()) break;
+    reach.last_segment = it->second->file.name;
+    reach.last_mtime_ms = it->second->mtime_ms ? it->second->mtime_ms : it->second->mtime * 1000;
+    reach.segments++;
+  }
+  reach.later_wal = reach.segments > 0;
+  return reach;
+}
+
 WalWindow compute_wal_window(const std::vector<SetEntry>& sets,
                              const std::vector<StoredWalFile>& wal,
                              const std::vector<WalChainBreak>& breaks) {
@@ -129,6 +155,11 @@ WalWindow compute_wal_window(const std::vector<SetEntry>& sets,
     const Manifest& m = *set.manifest;
     std::optional<int64_t> finished = parse_rfc3339_utc(m.finished_at);
     if (!finished) continue;
+    if (m.is_offline() && m.offline) {
+      OfflineReach reach = offline_wal_reach(*m.offline, wal);
+      consider(*finished, std::max(*finished, reach.later_wal ? reach.last_mtime_ms : 0), set.id);
+      continue;
+    }
     if (!m.is_physical()) {
       consider(*finished, *finished, set.id);
       continue;

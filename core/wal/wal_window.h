@@ -63,10 +63,26 @@ struct WalWindow {
   bool base_started_after(const std::string& segment) const;
 };
 
+// The WAL archived after an offline snapshot (kind "offline"): the unbroken run of
+// segments from its redo segment on, each on the snapshot's timeline or a later one
+// (replay follows the newest, as recovery_target_timeline = 'latest' does). A clean
+// shutdown with archiving on switches to a new segment before writing the shutdown
+// checkpoint, so the redo segment reaches the archive only once a server started from
+// this data directory again and filled it: an empty run means no WAL was written after
+// the snapshot, and the snapshot restores by extraction alone.
+struct OfflineReach {
+  bool later_wal = false;    // at least one such segment
+  std::string last_segment;  // the last of the run
+  int64_t last_mtime_ms = 0;
+  size_t segments = 0;
+};
+OfflineReach offline_wal_reach(const OfflineInfo& info, const std::vector<StoredWalFile>& wal);
+
 // From a store's sets (any order; unusable ones ignored), its archived WAL and markers.
-// A logical set reaches its finished_at; a physical one, when its WAL from start through
-// stop is archived, the later of its finished_at and the stored time (mtime) of the last
-// segment of the unbroken run after it: an estimate, as restore's ordering uses.
+// A logical set reaches its finished_at, an offline one the later of its finished_at and
+// the stored time of the last segment of offline_wal_reach's run; a physical one, when its WAL from
+// start through stop is archived, the later of its finished_at and the stored time (mtime) of the
+// last segment of the unbroken run after it: an estimate, as restore's ordering uses.
 WalWindow compute_wal_window(const std::vector<SetEntry>& sets,
                              const std::vector<StoredWalFile>& wal,
                              const std::vector<WalChainBreak>& breaks);

@@ -16,8 +16,8 @@ namespace {
 
 // The companion's subcommands (companion/commands.cc; the companion is not linked here).
 const std::vector<std::string> kSubcommands = {
-    "backup",  "restore",     "list",      "verify",      "upload", "prune",  "keygen",
-    "decrypt", "drive-login", "wal-fetch", "base-backup", "check",  "metrics"};
+    "backup",  "restore",     "list",      "verify",      "upload", "prune",   "keygen",
+    "decrypt", "drive-login", "wal-fetch", "base-backup", "check",  "metrics", "snapshot"};
 
 std::string source_file(const std::string& relative) {
   return read_file(join_path(RAMSAFE_SOURCE_DIR, relative));

@@ -613,5 +613,50 @@ TEST(RetentionKindsTest, EachKindCountsOnlyItsOwnSets) {
   EXPECT_THROW(decide_store_retention({sets[0], sets[0]}, policy, TimeZone::utc()), Error);
 }
 
+// ---------------------------------------------------------------------------------------
+// Offline snapshots (issue 15): the newest is kept until a newer set supersedes it
+
+RetentionCandidate offline(const char* id, const char* utc) {
+  RetentionCandidate c{id, at(utc), true};
+  c.offline = true;
+  return c;
+}
+
+TEST(RetentionKindsTest, AnOfflineSnapshotIsKeptUntilANewerSetSupersedesIt) {
+  const StorePolicy policy{RetentionPolicy::parse("last=3 daily=7"),
+                           RetentionPolicy::parse("last=2")};
+  // Newest of all: kept, whatever the policies, and not counted in the logical slots.
+  std::vector<RetentionCandidate> sets = {
+      offline("20261122T080000Z", "2026-11-22 08:00"),
+      {"20261122T090000Z", at("2026-11-22 09:00"), true},
+      offline("20261122T100000Z", "2026-11-22 10:00"),
+  };
+  auto decisions = decide_store_retention(sets, policy, TimeZone::utc());
+  EXPECT_EQ(decision_for(decisions, "20261122T100000Z").reason_text(),
+            "offline snapshot: newest set");
+  EXPECT_TRUE(decision_for(decisions, "20261122T100000Z").keep);
+  // The older one goes first: a newer set (of any kind) supersedes it.
+  EXPECT_FALSE(decision_for(decisions, "20261122T080000Z").keep);
+  EXPECT_EQ(decision_for(decisions, "20261122T080000Z").reason_text(),
+            "offline snapshot: superseded by 20261122T090000Z");
+  EXPECT_EQ(decision_for(decisions, "20261122T090000Z").reason_text(),
+            "last 1 of 3; daily 2026-11-22 (1 of 7); newest complete set");
+
+  // A logical backup after it (the server ran again): the snapshot is superseded.
+  sets.push_back({"20261122T110000Z", at("2026-11-22 11:00"), true});
+  decisions = decide_store_retention(sets, policy, TimeZone::utc());
+  EXPECT_FALSE(decision_for(decisions, "20261122T100000Z").keep);
+  EXPECT_EQ(decision_for(decisions, "20261122T100000Z").reason_text(),
+            "offline snapshot: superseded by 20261122T110000Z");
+  // Not yet on Drive: kept while protected.
+  decisions = decide_store_retention(sets, policy, TimeZone::utc(),
+                                     {{"20261122T100000Z", "not yet on Drive"}});
+  EXPECT_TRUE(decision_for(decisions, "20261122T100000Z").keep);
+  // A policy that keeps everything keeps them too.
+  decisions = decide_store_retention(sets, {RetentionPolicy::parse(""), RetentionPolicy::parse("")},
+                                     TimeZone::utc());
+  for (const auto& d : decisions) EXPECT_TRUE(d.keep) << d.id;
+}
+
 }  // namespace
 }  // namespace ramsafe

@@ -1,0 +1,89 @@
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "companion/commands.h"
+#include "core/backup/offline_snapshot.h"
+#include "core/config/keys.h"
+
+namespace ramsafe::cli {
+
+CommandSpec snapshot_spec() {
+  return {"snapshot",
+          "snapshot [options]",
+          "Take an offline snapshot of the stopped cluster into ramsafe.local_dir: the\n"
+          "data directory streamed as one tar through zstd and age into a new signed set\n"
+          "of kind \"offline\", which `ramsafe restore` brings back by extraction alone.\n"
+          "Run it as the data directory's OS user after a clean stop (pg_ctl stop -m\n"
+          "fast, or systemd's ExecStopPost). It never writes to the data directory.\n"
+          "Exit code 8, nothing written: the cluster was not cleanly shut down\n"
+          "(pg_controldata's state is not \"shut down\" or \"shut down in recovery\"; after\n"
+          "a crash the boot restore uses the last backup), or a server runs on it.\n"
+          "Exit code 1: the data directory's system identifier is not that of the\n"
+          "store's newest set, or the snapshot failed (nothing published).\n"
+          "Left out of the copy: postmaster.pid, the contents of pg_stat_tmp and of\n"
+          "other directories reset at start, temporary files, WAL a clean start does not\n"
+          "read. Symbolic links (tablespaces) are refused, as by base-backup.",
+          {config_option(),
+           {"pgdata", 'D', true, "DIR", "data directory (default: ramsafe.data_directory)"},
+           {"json", 0, false, "", "print the result as JSON"},
+           {"no-progress", 0, false, "", "no progress line even on a terminal"}}};
+}
+
+int run_snapshot(const ParsedArgs& args) {
+  OfflineSnapshotRequest request;
+  request.settings = load_config(args);
+  request.data_directory = args.get("pgdata", request.settings.data_directory);
+  if (request.data_directory.empty())
+    throw UsageError("no data directory: pass --pgdata DIR or set ramsafe.data_directory");
+  request.recipients = load_recipients(request.settings);
+  request.cancel = cancel_check();
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  request.zstd_workers = cpus >= 2 ? static_cast<int>(std::min<long>(cpus, 4)) : 0;
+  ProgressLine line(stdout_is_terminal() && !args.has("no-progress") && !args.has("json"));
+  request.progress = [&](const OfflineSnapshotProgress& p) {
+    line.update("snapshot: " + p.phase + "  " + std::to_string(p.files) + " files, " +
+                    format_bytes(p.bytes_read) + " read, " + format_bytes(p.bytes_stored) +
+                    " stored",
+                p.phase != "copying");
+  };
+  OfflineSnapshotResult result;
+  try {
+    result = run_offline_snapshot(request);
+  } catch (const SnapshotRefused& e) {
+    line.clear();
+    std::cerr << "ramsafe snapshot: refused: " << e.what() << "\n";
+    return e.why() == SnapshotRefused::Why::kOtherCluster ? kExitFailed : kExitRefused;
+  }
+  line.clear();
+  for (const auto& w : result.warnings) warn(w);
+  const Manifest& m = result.manifest;
+  const OfflineInfo& o = *m.offline;
+  if (args.has("json")) {
+    nlohmann::json j = {{"backup_id", m.backup_id},
+                        {"kind", m.kind},
+                        {"path", result.path},
+                        {"checkpoint_lsn", o.checkpoint_lsn},
+                        {"timeline", o.timeline},
+                        {"system_identifier", m.system_identifier},
+                        {"pg_major", o.pg_major},
+                        {"files", result.files},
+                        {"plaintext_bytes", m.plaintext_bytes()},
+                        {"stored_bytes", m.stored_bytes()},
+                        {"seconds", result.seconds},
+                        {"finished_at", m.finished_at}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "offline snapshot " << m.backup_id << " complete: " << result.files << " files, "
+              << format_bytes(m.plaintext_bytes()) << " copied, " << format_bytes(m.stored_bytes())
+              << " stored in " << format_duration(result.seconds) << "; checkpoint "
+              << o.checkpoint_lsn << " on timeline " << o.timeline << "\n"
+              << result.path << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace ramsafe::cli
