@@ -124,7 +124,8 @@ conf="$saved_conf"
 pass "ExecStopPost: no snapshot when the main process failed or nothing is configured (exit 0); a bad configuration fails it"
 
 # ------------------------------------------------------------------ a planned reboot through the drop-in
-[[ "$before" == 3000:* ]] || fail "3000 committed rows before the stop" "$before"
+rows="${before%%:*}" # the crash above may have lost rows 1-1000 (synchronous_commit = off)
+((rows >= 2000)) || fail "at least the 2000 rows committed after the crash" "$before"
 run_hook SERVICE_RESULT=success EXIT_CODE=exited EXIT_STATUS=0
 assert_eq 0 "$HOOK_RC" "ExecStopPost after a clean stop (output: $ASSERT_OUTPUT)"
 assert_contains "$ASSERT_OUTPUT" "offline snapshot taken" "says the snapshot was taken"
@@ -143,4 +144,4 @@ pg_start_existing a
 after="$(fingerprint)"
 assert_eq "$before" "$after" "every committed row is back after the planned reboot"
 pg_stop_cluster a fast
-pass "planned reboot through the drop-in's ExecStopPost and ExecStartPre: all 3000 rows back"
+pass "planned reboot through the drop-in's ExecStopPost and ExecStartPre: all $rows rows back"
