@@ -28,4 +28,6 @@ cmp -s "$WORK/demo/before-reboot.txt" "$WORK/demo/after-reboot.txt" ||
   fail "the fingerprints before and after the planned reboot differ"
 mountpoint -q "$WORK/ram" && fail "the demo left its tmpfs mounted"
 [[ -f "$WORK/ram/pgdata/postmaster.pid" ]] && fail "the demo left a server running"
+# the story's figures, for the log
+printf '%s\n' "$out" | grep -E 'snapshot taken in|restore \+ start|Planned reboot:|Power cut:' | sed 's/\x1b\[[0-9;]*m//g; s/^/# /' >&2
 pass "scripts/demo: scheduled backup, planned reboot without loss, power cut back to the last backup"
