@@ -110,3 +110,59 @@ assert_eq 0 "$EP_RC" "exit code after the second SIGTERM"
 assert_eq 2 "$(sets)" "a second offline set"
 pass "emptied data directory: the entrypoint restores the offline set; all 5000 rows back"
 
+
+# ------------------------------------------------------------------ with the image's entrypoint
+# A stand-in for the official image's docker-entrypoint.sh (not on this machine): it
+# initializes an empty data directory, then execs the server, as the real one does.
+pg_mkdir "$WORK/image"
+cat >"$WORK/image/docker-entrypoint.sh" <<STANDIN
+#!/bin/sh
+[ -s "\$PGDATA/PG_VERSION" ] || { "$PG_BINDIR/initdb" -D "\$PGDATA" -U postgres -A trust >/dev/null &&
+  cat "$WORK/a/harness.conf" >>"\$PGDATA/postgresql.conf"; echo "stand-in: initialized"; } || exit 1
+exec "\$@"
+STANDIN
+chmod 0755 "$WORK/image/docker-entrypoint.sh"
+sed -n '/^# --- ramsafe test harness ---/,$p' "$data/postgresql.conf" >"$WORK/a/harness.conf" 2>/dev/null ||
+  fail "could not keep the harness configuration"
+chown -R postgres:postgres "$WORK/image" "$WORK/a/harness.conf"
+# run_image_entrypoint CONF: the entrypoint with the stand-in, in the foreground (bounded); EP_RC
+run_image_entrypoint() {
+  EP_RC=0
+  (cd / && env -i PATH="$WORK/image:/usr/sbin:/usr/bin:/sbin:/bin" PGDATA="$data" RAMSAFE_CONFIG="$1" \
+    RAMSAFE_BIN="$RAMSAFE_TEST_BIN" timeout 60 "$entry" docker-entrypoint.sh "$PG_BINDIR/postgres" -D "$data" \
+    >"$WORK/ep.log" 2>&1) || EP_RC=$?
+}
+# Sets in the store, none trusted (this host's verify keys changed): exit 3, nothing initialized.
+pg_wipe_data a
+pg_mkdir "$WORK/otherkeys"
+runuser -u postgres -- "$RAMSAFE_TEST_BIN" keygen --dir "$WORK/otherkeys" >/dev/null 2>&1
+untrusting="$(ramsafe_config a "ramsafe.verify_keys_file = '$WORK/otherkeys/verify_keys.txt'")"
+run_image_entrypoint "$untrusting"
+assert_eq 3 "$EP_RC" "exit code with only untrusted sets (log: $(tail -n 5 "$WORK/ep.log"))"
+assert_contains "$(cat "$WORK/ep.log")" "none could be restored" "says why it does not initialize"
+assert_eq 0 "$(find "$data" -mindepth 1 | wc -l)" "the data directory stays empty"
+pass "with docker-entrypoint.sh: sets that none restores are never initialized over (exit 3)"
+# An empty store: a first start, the image's entrypoint initializes the cluster.
+pg_mkdir "$WORK/emptystore"
+first="$(ramsafe_config a "ramsafe.local_dir = '$WORK/emptystore'")"
+rm -f "$WORK/ep.rc" "$WORK/ep.pid"
+(
+  env -i PATH="$WORK/image:/usr/sbin:/usr/bin:/sbin:/bin" PGDATA="$data" RAMSAFE_CONFIG="$first" \
+    RAMSAFE_BIN="$RAMSAFE_TEST_BIN" "$entry" docker-entrypoint.sh "$PG_BINDIR/postgres" -D "$data" >"$WORK/ep.log" 2>&1 &
+  echo $! >"$WORK/ep.pid"
+  rc=0
+  wait $! || rc=$?
+  echo "$rc" >"$WORK/ep.rc.tmp"
+  mv "$WORK/ep.rc.tmp" "$WORK/ep.rc"
+) &
+wait_for "the entrypoint's pid" 10 test -s "$WORK/ep.pid"
+EP_PID="$(cat "$WORK/ep.pid")"
+wait_ready
+assert_contains "$(cat "$WORK/ep.log")" "no backup yet: docker-entrypoint.sh initializes" "a first start is left to the image"
+assert_contains "$(cat "$WORK/ep.log")" "stand-in: initialized" "and the image's entrypoint initialized it"
+kill -TERM "$EP_PID"
+wait_exit
+assert_eq 0 "$EP_RC" "exit code after SIGTERM on the first start"
+assert_eq 1 "$(find "$WORK/emptystore/main" -mindepth 1 -maxdepth 1 -type d -name '2*' ! -name '*.partial' | wc -l)" \
+  "the first stop leaves an offline set"
+pass "with docker-entrypoint.sh and an empty store: the image initializes, the stop snapshots"
