@@ -18,6 +18,7 @@ ramsafe_test_init "upgrade-pg$major"
 . "$HERE/../lib/ramsafe.sh"
 
 identity="$outer/keys/identity.txt"
+verify_keys="$outer/keys/verify_keys.txt"
 # restore_conf CLUSTER NAME: a configuration for restoring the host's store into cluster NAME.
 restore_conf() {
   local conf="$WORK/$2.conf"
@@ -25,6 +26,7 @@ restore_conf() {
 ramsafe.local_dir = '$outer/store'
 ramsafe.cluster_name = '$1'
 ramsafe.identity_file = '$identity'
+ramsafe.verify_keys_file = '$verify_keys'
 ramsafe.data_directory = '$WORK/$2/data'
 EOF
   chown postgres:postgres "$conf"

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/io/stages.h"
 #include "core/store/local_store.h"
 #include "test/unit/signing_util.h"
