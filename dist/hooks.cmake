@@ -1,6 +1,7 @@
 # Hooks for planned reboots (README, "Planned reboots: systemd and containers"), component
-# "hooks": the systemd drop-in for Debian's postgresql@.service, its ExecStopPost script
-# ramsafe-stop-snapshot, and ramsafe-entrypoint for the official PostgreSQL container image.
+# "hooks": the systemd drop-in for Debian's postgresql@.service, its ExecStartPre and
+# ExecStopPost scripts ramsafe-start-restore and ramsafe-stop-snapshot, and
+# ramsafe-entrypoint for the official PostgreSQL container image.
 # The paths inside them follow the install prefix given to `cmake --install`, so they are
 # written at install time.
 set(RAMSAFE_SYSTEMD_UNIT_DIR /etc/systemd/system CACHE PATH
@@ -12,12 +13,15 @@ install(CODE "
   set(RAMSAFE_BINDIR \"\${CMAKE_INSTALL_PREFIX}/bin\")
   configure_file(\"${CMAKE_SOURCE_DIR}/dist/systemd/ramsafe.conf.in\"
                  \"${RAMSAFE_HOOKS_OUT}/ramsafe.conf\" @ONLY)
+  configure_file(\"${CMAKE_SOURCE_DIR}/dist/systemd/ramsafe-start-restore.in\"
+                 \"${RAMSAFE_HOOKS_OUT}/ramsafe-start-restore\" @ONLY)
   configure_file(\"${CMAKE_SOURCE_DIR}/dist/systemd/ramsafe-stop-snapshot.in\"
                  \"${RAMSAFE_HOOKS_OUT}/ramsafe-stop-snapshot\" @ONLY)
   configure_file(\"${CMAKE_SOURCE_DIR}/dist/container/ramsafe-entrypoint.in\"
                  \"${RAMSAFE_HOOKS_OUT}/ramsafe-entrypoint\" @ONLY)
 " COMPONENT hooks)
-install(PROGRAMS ${RAMSAFE_HOOKS_OUT}/ramsafe-stop-snapshot ${RAMSAFE_HOOKS_OUT}/ramsafe-entrypoint
+install(PROGRAMS ${RAMSAFE_HOOKS_OUT}/ramsafe-start-restore ${RAMSAFE_HOOKS_OUT}/ramsafe-stop-snapshot
+        ${RAMSAFE_HOOKS_OUT}/ramsafe-entrypoint
         DESTINATION bin COMPONENT hooks)
 if(RAMSAFE_INSTALL_SYSTEMD)
   install(FILES ${RAMSAFE_HOOKS_OUT}/ramsafe.conf

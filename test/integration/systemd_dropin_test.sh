@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The systemd drop-in for Debian's postgresql@.service (dist/systemd, issue 15 item 3):
 #   - `cmake --install --component hooks` (into a DESTDIR) puts the drop-in under
-#     /etc/systemd/system/postgresql@.service.d/ and ramsafe-stop-snapshot next to ramsafe
+#     /etc/systemd/system/postgresql@.service.d/ and its two hooks next to ramsafe
 #   - `systemd-analyze verify` of postgresql@15-main.service (Debian's unit from
 #     postgresql-common + the drop-in) reports nothing; a broken copy is reported
 #   - ExecStopPost (ramsafe-stop-snapshot) takes no snapshot after a crash: not when
 #     systemd says the service failed, and not when the control file says the cluster was
 #     not shut down (ramsafe snapshot's exit 8), and exits 0 in both; after a clean stop
 #     it publishes an offline set; a bad configuration fails the hook
+#   - both hooks do nothing and exit 0 for a cluster without its configuration file
+#     (/etc/ramsafe/%i.conf): the drop-in applies to every postgresql@ cluster of the host
 #   - a planned reboot through the drop-in's own commands (clean stop, ExecStopPost, tmpfs
 #     emptied, ExecStartPre, start) brings back every committed row
 # Run as root. Needs the companion ($RAMSAFE_BIN) and its build directory, not the
@@ -40,7 +42,11 @@ prefix="${hook%/bin/ramsafe-stop-snapshot}"
 [[ -x "$root$hook" ]] || fail "ExecStopPost's $hook is installed and executable" "$(find "$root" -type f)"
 [[ -x "$root$prefix/bin/ramsafe-entrypoint" ]] || fail "ramsafe-entrypoint is installed next to it"
 start_pre="$(value ExecStartPre)"
-assert_contains "$start_pre" "$prefix/bin/ramsafe restore --if-empty" "ExecStartPre is the boot restore"
+assert_eq "$prefix/bin/ramsafe-start-restore" "$start_pre" "ExecStartPre is the boot restore's hook"
+[[ -x "$root$start_pre" ]] || fail "ExecStartPre's $start_pre is installed and executable"
+# One configuration file per cluster, and only a cluster that has one is ramsafe's: the
+# drop-in applies to every postgresql@ unit of the host.
+assert_contains "$(value Environment)" "RAMSAFE_CONFIG=/etc/ramsafe/%i.conf" "each cluster's own configuration file (%i: 15-main)"
 assert_contains "$(value RequiresMountsFor)" "/var/backups/ramsafe" "RequiresMountsFor names the store"
 [[ "$(value TimeoutStopSec)" =~ ^[0-9]+min$ ]] || fail "TimeoutStopSec is set in minutes" "$(value TimeoutStopSec)"
 pass "cmake --install puts the drop-in under /etc/systemd/system and the hooks in $prefix/bin"
@@ -80,6 +86,12 @@ run_hook() {
   ASSERT_OUTPUT="$(cd / && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin RAMSAFE_USER=postgres \
     RAMSAFE_CONFIG="$conf" RAMSAFE_BIN="$RAMSAFE_TEST_BIN" "$@" "$root$hook" 2>&1)" || HOOK_RC=$?
 }
+# run_start_hook: ExecStartPre the same way.
+run_start_hook() {
+  HOOK_RC=0
+  ASSERT_OUTPUT="$(cd / && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin RAMSAFE_USER=postgres \
+    RAMSAFE_CONFIG="$conf" RAMSAFE_BIN="$RAMSAFE_TEST_BIN" "$root$start_pre" 2>&1)" || HOOK_RC=$?
+}
 psql_as a postgres -c "CREATE TABLE t (id int PRIMARY KEY, note text)" \
   -c "INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 1000) g"
 
@@ -109,12 +121,17 @@ run_hook SERVICE_RESULT=success EXIT_CODE=exited EXIT_STATUS=1
 assert_eq 0 "$HOOK_RC" "ExecStopPost exit code when the main process exited 1"
 assert_contains "$ASSERT_OUTPUT" "EXIT_CODE=exited EXIT_STATUS=1" "names the exit status"
 assert_eq 0 "$(sets)" "no set when the server's main process failed"
-# No configuration file (ramsafe installed, not configured): nothing, exit 0.
+# No configuration file (a cluster ramsafe does not keep): nothing, exit 0, at stop and at
+# start (a start must not fail for a cluster that was never ramsafe's).
 saved_conf="$conf"
 conf="$WORK/absent.conf"
 run_hook SERVICE_RESULT=success EXIT_CODE=exited EXIT_STATUS=0
 assert_eq 0 "$HOOK_RC" "ExecStopPost without a configuration file exits 0"
 assert_contains "$ASSERT_OUTPUT" "$WORK/absent.conf does not exist" "and says so"
+assert_eq 0 "$(sets)" "no set without a configuration file"
+run_start_hook
+assert_eq 0 "$HOOK_RC" "ExecStartPre without a configuration file exits 0 (output: $ASSERT_OUTPUT)"
+assert_contains "$ASSERT_OUTPUT" "no boot restore: $WORK/absent.conf does not exist" "and says so"
 # A bad configuration after a clean stop fails the hook (the unit shows it).
 conf="$(ramsafe_config a "ramsafe.compression_level = 99")"
 run_hook SERVICE_RESULT=success EXIT_CODE=exited EXIT_STATUS=0
@@ -133,13 +150,14 @@ assert_eq 1 "$(sets)" "one set published"
 grep -q '"offline"' "$(newest_set "$store")/manifest.json" || fail "the set is of kind offline" "$(head -c 600 "$(newest_set "$store")/manifest.json")"
 pass "ExecStopPost after a clean stop publishes an offline set"
 
-# The reboot: the tmpfs is empty; ExecStartPre exactly as the drop-in has it, then start.
+# The reboot: the tmpfs is empty; ExecStartPre as systemd runs it, then start.
 pg_wipe_data a
-cmd="${start_pre//\$\{RAMSAFE_USER\}/postgres}"
-cmd="${cmd//\$\{RAMSAFE_CONFIG\}/$conf}"
-cmd="${cmd//$prefix\/bin\/ramsafe /$RAMSAFE_TEST_BIN }"
-read -r -a argv <<<"$cmd"
-out="$(cd / && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${argv[@]}" 2>&1)" || fail "ExecStartPre failed: $cmd" "$out"
+run_start_hook
+assert_eq 0 "$HOOK_RC" "ExecStartPre after the reboot (output: $ASSERT_OUTPUT)"
+[[ -f "$(pg_datadir a)/PG_VERSION" ]] || fail "ExecStartPre restored the data directory" "$ASSERT_OUTPUT"
+# A restart without a reboot: the data directory is not empty and is left alone.
+run_start_hook
+assert_eq 0 "$HOOK_RC" "ExecStartPre with a non-empty data directory (output: $ASSERT_OUTPUT)"
 pg_start_existing a
 after="$(fingerprint)"
 assert_eq "$before" "$after" "every committed row is back after the planned reboot"
