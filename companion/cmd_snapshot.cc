@@ -15,8 +15,9 @@ namespace ramsafe::cli {
 CommandSpec snapshot_spec() {
   return {"snapshot",
           "snapshot [options]",
-          "Take an offline snapshot of the stopped cluster into ramsafe.local_dir: the\n"
-          "data directory streamed as one tar through zstd and age into a new signed set\n"
+          "Take an offline snapshot of the cleanly stopped cluster.\n"
+          "It goes into ramsafe.local_dir: the data directory streamed as one tar through\n"
+          "zstd and age into a new signed set\n"
           "of kind \"offline\", which `ramsafe restore` brings back by extraction alone.\n"
           "Run it as the data directory's OS user after a clean stop (pg_ctl stop -m\n"
           "fast, or systemd's ExecStopPost). It never writes to the data directory.\n"
