@@ -38,3 +38,14 @@ set_tests_properties(drill_planned_reboot PROPERTIES
   LABELS drill
   TIMEOUT 420
   ENVIRONMENT "PG_BINDIR=${PG_BINDIR};RAMSAFE_BIN=$<TARGET_FILE:ramsafe>;RAMSAFE_TEST_LIBRARY=$<TARGET_FILE:ramsafe_extension>")
+
+# The hostile-store drill (test/drills/hostile_store.sh): issue 14's eight attacks, made with
+# age, zstd and the shell, against the local store and the Drive emulator; the boot restore
+# brings back the real newest set, nothing forged runs, the server never crashes, nothing
+# outside the store changes, retention deletes no trusted set, no raw escape byte is printed.
+# About 30 s. Tests the build's ramsafe.so without installing it.
+add_test(NAME drill_hostile_store COMMAND bash ${CMAKE_SOURCE_DIR}/test/drills/hostile_store.sh)
+set_tests_properties(drill_hostile_store PROPERTIES
+  LABELS drill
+  TIMEOUT 300
+  ENVIRONMENT "PG_BINDIR=${PG_BINDIR};RAMSAFE_BIN=$<TARGET_FILE:ramsafe>;RAMSAFE_TEST_LIBRARY=$<TARGET_FILE:ramsafe_extension>")

@@ -164,26 +164,11 @@ assert_contains "$out" "does not verify against the trusted CA bundle" "a certif
 [[ $((SECONDS - start_s)) -lt 10 ]] || fail "an untrusted certificate was retried for $((SECONDS - start_s)) s"
 pass "tokens refreshed after a 401; TLS verification on and not retried"
 
-drive_admin POST /oauth-clients '{"client_id": "pi-client", "client_secret": "pi-secret-8861"}' >/dev/null
-drive_admin POST /settings '{"device_interval": 1}' >/dev/null
-DRIVE_SECRETS+=("pi-secret-8861")
-printf 'pi-secret-8861\n' >"$DRIVE_DIR/pi-client-secret"
-chown postgres:postgres "$DRIVE_DIR/pi-client-secret"
-chmod 0600 "$DRIVE_DIR/pi-client-secret"
 login_conf="$(ramsafe_config x "ramsafe.drive_ca_file = '$DRIVE_CA'" "ramsafe.drive_oauth_url = '$DRIVE_URL'")"
-(rs_exec "$login_conf" drive-login --client-id pi-client --client-secret-file "$DRIVE_DIR/pi-client-secret" \
-  -o "$WORK/pi.json" >"$WORK/login.out" 2>&1) &
-login=$!
-wait_for "drive-login to show the code" 30 grep -q "enter the code" "$WORK/login.out"
-user_code="$(sed -n 's/.*enter the code \([A-Z0-9-]*\).*/\1/p' "$WORK/login.out")"
-drive_admin POST /device/approve "{\"user_code\": \"$user_code\", \"user\": \"pi@example.com\"}" >/dev/null
-rc=0
-wait "$login" || rc=$?
-assert_eq 0 "$rc" "drive-login exits 0 once approved"
-assert_contains "$(cat "$WORK/login.out")" "https://www.google.com/device" "it shows the verification URL"
+drive_device_login "$login_conf" "$WORK/pi.json"
+assert_contains "$(cat "$WORK/pi.json.log")" "https://www.google.com/device" "it shows the verification URL"
 assert_eq 600 "$(stat -c %a "$WORK/pi.json")" "the token file is mode 0600"
-DRIVE_SECRETS+=("$(json d.refresh_token <"$WORK/pi.json")")
-all_output+="$(cat "$WORK/login.out")"$'\n'
+all_output+="$(cat "$WORK/pi.json.log")"$'\n'
 mapfile -t lines < <(drive_settings "$WORK/pi.json")
 pi_conf="$(ramsafe_config x "${lines[@]}")"
 run backup >/dev/null

@@ -102,31 +102,15 @@ assert_not_contains "$(drive_set_files "$second")" "db/app" "nothing was sent fo
 pass "upload refuses a set file that is a link (the token stays off Drive)"
 
 # ------------------------------------------------------------------ drive-login's token file
-drive_admin POST /oauth-clients '{"client_id": "pi-client", "client_secret": "pi-secret-3301"}' >/dev/null
-drive_admin POST /settings '{"device_interval": 1}' >/dev/null
-DRIVE_SECRETS+=("pi-secret-3301")
-printf 'pi-secret-3301\n' >"$DRIVE_DIR/pi-client-secret"
-chown postgres:postgres "$DRIVE_DIR/pi-client-secret"
-chmod 0600 "$DRIVE_DIR/pi-client-secret"
 pg_mkdir "$WORK/tokens"
 chmod 0755 "$WORK/tokens"
 : >"$WORK/tokens/pi.json.tmp"
 chown postgres:postgres "$WORK/tokens/pi.json.tmp"
 chmod 0666 "$WORK/tokens/pi.json.tmp"
 login_conf="$(ramsafe_config x "ramsafe.drive_ca_file = '$DRIVE_CA'" "ramsafe.drive_oauth_url = '$DRIVE_URL'")"
-(rs_exec "$login_conf" drive-login --client-id pi-client --client-secret-file "$DRIVE_DIR/pi-client-secret" \
-  -o "$WORK/tokens/pi.json" >"$WORK/login.out" 2>&1) &
-login=$!
-ramsafe_on_exit "kill $login 2>/dev/null"
-wait_for "drive-login to show the code" 30 grep -q "enter the code" "$WORK/login.out"
-user_code="$(sed -n 's/.*enter the code \([A-Z0-9-]*\).*/\1/p' "$WORK/login.out")"
-drive_admin POST /device/approve "{\"user_code\": \"$user_code\", \"user\": \"pi@example.com\"}" >/dev/null
-rc=0
-wait "$login" || rc=$?
-assert_eq 0 "$rc" "drive-login exits 0 once approved"
+drive_device_login "$login_conf" "$WORK/tokens/pi.json"
 assert_eq 600 "$(stat -c %a "$WORK/tokens/pi.json")" "the token file is mode 0600"
 assert_eq 0 "$(stat -c %s "$WORK/tokens/pi.json.tmp")" "the planted .tmp received nothing"
-DRIVE_SECRETS+=("$(json d.refresh_token <"$WORK/tokens/pi.json")")
 pass "a pre-created world-writable <token>.tmp does not make the token world-readable"
 
 echo "hostile_drive: all passed"

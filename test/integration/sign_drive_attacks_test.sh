@@ -42,26 +42,16 @@ folder="$(drive_cluster_folder main)"
 assert_contains "$(drive_set_files "$r2")" "manifest.json.sig" "the signature goes to Drive with the set"
 pass "two real backups on Drive, $r1 and $r2"
 
-# drive_put_set DIR ID: every file of a set directory, as ramsafe tags them.
-drive_put_set() {
-  local dir="$1" id="$2" f path
-  while IFS= read -r f; do
-    path="${f#"$dir/"}"
-    drive_put "$DRIVE_DIR/owner.json" "$folder" "$id/$path" \
-      "{\"ramsafe_set\":\"$id\",\"ramsafe_path\":\"$path\",\"ramsafe_role\":\"x\"}" "$f"
-  done < <(find "$dir" -type f | sort)
-}
-
 # ------------------------------------------------------------------ attack 1: forged sets
 forged="$WORK/forged"
 pg_mkdir "$forged"
 forge_set "$forged" 20991231T000000Z 2099-12-31T00:00:00.000Z "$store/$r2" "$WORK/keys/recipients.txt"
-drive_put_set "$forged/20991231T000000Z" 20991231T000000Z
+drive_put_set "$DRIVE_DIR/owner.json" "$folder" "$forged/20991231T000000Z" 20991231T000000Z
 runuser -u postgres -- "$RAMSAFE_TEST_BIN" keygen --signing-key "$WORK/attacker.key" >/dev/null 2>&1
 now_id="$(date -u -d '+1 minute' +%Y%m%dT%H%M%SZ)"
 forge_set "$forged" "$now_id" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$store/$r2" "$WORK/keys/recipients.txt" 2
 forge_sign "$forged/$now_id" "$WORK/attacker.key"
-drive_put_set "$forged/$now_id" "$now_id"
+drive_put_set "$DRIVE_DIR/owner.json" "$folder" "$forged/$now_id" "$now_id"
 
 list="$(rs "$conf" list --store drive 2>&1)"
 assert_eq "$r2" "$(sed -n 2p <<<"$list" | cut -d' ' -f1)" "Drive: the real set is the newest"

@@ -29,6 +29,12 @@
 #                                  attacker with write access to the folder; no ramsafe)
 #   drive_put_folder TOKEN_FILE PARENT NAME PROPS_JSON
 #                                  likewise a folder; prints its id
+#   drive_put_set TOKEN_FILE FOLDER DIR ID
+#                                  every file of the set directory DIR, as set ID, tagged as
+#                                  ramsafe tags a set's files (drive_put for each)
+#   drive_device_login CONF OUT    `ramsafe drive-login -o OUT` with CONF, approved in the
+#                                  emulator (client pi-client, user pi@example.com); fails
+#                                  unless it exits 0; its output in OUT.log
 
 DRIVE_DIR="$WORK/drive"
 
@@ -195,4 +201,35 @@ drive_put_folder() {
       --data-binary @- "$DRIVE_URL/drive/v3/files?supportsAllDrives=true" | json d.id ||
     { rm -f "$tmp.hdr"; fail "drive_put_folder $name failed"; }
   rm -f "$tmp.hdr"
+}
+
+drive_put_set() {
+  local token_file="$1" folder="$2" dir="$3" id="$4" f path
+  while IFS= read -r f; do
+    path="${f#"$dir/"}"
+    drive_put "$token_file" "$folder" "$id/$path" \
+      "{\"ramsafe_set\":\"$id\",\"ramsafe_path\":\"$path\",\"ramsafe_role\":\"x\"}" "$f"
+  done < <(find "$dir" -type f | sort)
+}
+
+drive_device_login() {
+  local conf="$1" out="$2" pid rc=0 user_code
+  if [[ ! -f "$DRIVE_DIR/pi-client-secret" ]]; then
+    drive_admin POST /oauth-clients '{"client_id": "pi-client", "client_secret": "pi-secret-3301"}' >/dev/null
+    drive_admin POST /settings '{"device_interval": 1}' >/dev/null
+    DRIVE_SECRETS+=("pi-secret-3301")
+    printf 'pi-secret-3301\n' >"$DRIVE_DIR/pi-client-secret"
+    chown postgres:postgres "$DRIVE_DIR/pi-client-secret"
+    chmod 0600 "$DRIVE_DIR/pi-client-secret"
+  fi
+  (rs_exec "$conf" drive-login --client-id pi-client --client-secret-file "$DRIVE_DIR/pi-client-secret" \
+    -o "$out" >"$out.log" 2>&1) &
+  pid=$!
+  ramsafe_on_exit "kill $pid 2>/dev/null"
+  wait_for "drive-login to show the code" 30 grep -q "enter the code" "$out.log"
+  user_code="$(sed -n 's/.*enter the code \([A-Z0-9-]*\).*/\1/p' "$out.log")"
+  drive_admin POST /device/approve "{\"user_code\": \"$user_code\", \"user\": \"pi@example.com\"}" >/dev/null
+  wait "$pid" || rc=$?
+  assert_eq 0 "$rc" "drive-login exits 0 once approved"
+  DRIVE_SECRETS+=("$(json d.refresh_token <"$out")")
 }

@@ -4,9 +4,11 @@
 # Source after common.sh. Needs jq (scripts/setup --bench installs it).
 #
 #   forge_set CLUSTER_DIR ID FINISHED TEMPLATE_SET RECIPIENTS [FORMAT]
-#       a forged set CLUSTER_DIR/ID: globals that run `\! touch $WORK/pwned-globals` and make a
-#       superuser, a config tar with a trust-all pg_hba.conf and an archive_command touching
-#       $WORK/pwned-archive in postgresql.auto.conf, the databases copied from TEMPLATE_SET,
+#       a forged set CLUSTER_DIR/ID: globals that run `\! touch $WORK/pwned-globals` and
+#       `COPY ... TO PROGRAM 'touch $WORK/pwned-copy'` and make a superuser, a config tar with
+#       a trust-all pg_hba.conf, recovery.signal, and an archive_command and a restore_command
+#       touching $WORK/pwned-archive and -restore in postgresql.auto.conf, the databases
+#       copied from TEMPLATE_SET,
 #       every file encrypted to RECIPIENTS with `age -R`, and a manifest (FORMAT 1, the
 #       default, or 2 with a sequence number) with a correct self-checksum, no signature
 #   forge_sign SET_DIR KEY_FILE
@@ -35,11 +37,13 @@ forge_set() {
   local dir="$1/$2" id="$2" finished="$3" template="$4" recipients="$5" format="${6:-1}"
   local tmp="$WORK/forge.$id"
   mkdir -p "$dir/db" "$tmp/config"
-  printf '\\! touch %s/pwned-globals\nCREATE ROLE pwned SUPERUSER LOGIN;\n' "$WORK" >"$tmp/globals.sql"
-  printf "archive_mode = on\narchive_command = 'touch %s/pwned-archive'\n" "$WORK" \
-    >"$tmp/config/postgresql.auto.conf"
+  printf "\\\\! touch %s/pwned-globals\nCOPY (SELECT 1) TO PROGRAM 'touch %s/pwned-copy';\nCREATE ROLE pwned SUPERUSER LOGIN;\n" \
+    "$WORK" "$WORK" >"$tmp/globals.sql"
+  printf "archive_mode = on\narchive_command = 'touch %s/pwned-archive'\nrestore_command = 'touch %s/pwned-restore'\n" \
+    "$WORK" "$WORK" >"$tmp/config/postgresql.auto.conf"
   printf 'local all all trust\nhost all all 0.0.0.0/0 trust\n' >"$tmp/config/pg_hba.conf"
-  tar --format=ustar -C "$tmp/config" -cf "$tmp/config.tar" postgresql.auto.conf pg_hba.conf
+  : >"$tmp/config/recovery.signal"
+  tar --format=ustar -C "$tmp/config" -cf "$tmp/config.tar" postgresql.auto.conf pg_hba.conf recovery.signal
   zstd -q <"$tmp/globals.sql" | age -R "$recipients" >"$dir/globals.sql.zst.age"
   zstd -q <"$tmp/config.tar" | age -R "$recipients" >"$dir/config.tar.zst.age"
   cp "$template"/db/*.zst.age "$dir/db/"

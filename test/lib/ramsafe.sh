@@ -15,6 +15,10 @@
 #                                pg_dump, for a test to put its own (failing, stalling) one
 #   rs_exec CONF CMD ARGS...     as rs, exec'd in place (use in a background subshell to signal it)
 #   require_installed_extension  fail unless the installed ramsafe.so is this build's
+#   ramsafe_sql_functions NAME   the extension's SQL functions in cluster NAME's postgres
+#                                database: CREATE EXTENSION for the installed one, or, with
+#                                RAMSAFE_TEST_LIBRARY ($lib a path), the extension's script
+#                                with its functions bound to that library
 #   deep_manifest                a hostile manifest.json on stdout: the keys a reader looks
 #                                at first, then arrays nested 200,000 deep (issue 14)
 
@@ -116,6 +120,17 @@ ramsafe_wal_conf() {
     "${RAMSAFE_KEY_SETTINGS[@]}" \
     "ramsafe.schedule = ''" \
     "$@"
+}
+
+ramsafe_sql_functions() {
+  if [[ "$lib" != /* ]]; then
+    psql_as "$1" postgres -c "CREATE EXTENSION ramsafe"
+    return
+  fi
+  local version
+  version="$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$RAMSAFE_REPO_DIR/extension/ramsafe.control")"
+  sed -e '/^\\echo /d' -e "s|MODULE_PATHNAME|$lib|" "$RAMSAFE_REPO_DIR/extension/ramsafe--$version.sql" |
+    psql_as "$1" postgres >/dev/null
 }
 
 require_installed_extension() {
