@@ -411,7 +411,8 @@ std::string Restorer::cross_major_refusal(const SetEntry& set) const {
   bool files = set.manifest->is_physical() || set.manifest->is_offline();
   if (!target_tools_ || !files || source == target_tools_->major) return "";
   return "backup " + set.id + " is " +
-         std::string(set.manifest->is_offline() ? "an offline snapshot" : "a physical base backup") +
+         std::string(set.manifest->is_offline() ? "an offline snapshot"
+                                                : "a physical base backup") +
          " of PostgreSQL " + std::to_string(source) +
          ": its data files and WAL can only be restored by PostgreSQL " + std::to_string(source) +
          ", not " + std::to_string(target_tools_->major) +
