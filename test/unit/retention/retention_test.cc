@@ -431,9 +431,9 @@ TEST(RetentionSafetyTest, UntrustedSetsAreNeitherCountedNorDeleted) {
     forged.untrusted = "unsigned, and it claims to have finished in the future";
     candidates.push_back(forged);
   }
-  candidates.push_back({"20261122T041500Z", at("2026-11-22 04:15"), true, false, ""});
-  candidates.push_back({"20261122T031500Z", at("2026-11-22 03:15"), true, false, ""});
-  candidates.push_back({"20261121T031500Z", at("2026-11-21 03:15"), true, false, ""});
+  candidates.push_back({"20261122T041500Z", at("2026-11-22 04:15"), true, false, false, ""});
+  candidates.push_back({"20261122T031500Z", at("2026-11-22 03:15"), true, false, false, ""});
+  candidates.push_back({"20261121T031500Z", at("2026-11-21 03:15"), true, false, false, ""});
   const auto decisions =
       decide_retention(candidates, RetentionPolicy::parse("last=2 daily=2"), TimeZone::utc());
   int kept_real = 0, kept_forged = 0;
