@@ -62,7 +62,7 @@ q "INSERT INTO t SELECT g FROM generate_series(101, 200) g"  # a switch needs WA
 seg="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
 q "SELECT pg_switch_wal()" >/dev/null
 archived_up_to() { [[ "$(q "SELECT coalesce(last_archived_wal, '') >= '$1' FROM pg_stat_archiver")" == t ]]; }
-wait_for "segment $seg to be archived" 60 archived_up_to "$seg"
+wait_for "segment $seg to be archived" 150 archived_up_to "$seg"
 archived="$(status last_archived_wal)"
 pg_stop_cluster x
 pg_start_existing x

@@ -232,7 +232,7 @@ pass "the worker runs in the restored cluster and knows the last backup ($status
 assert_eq "t|t" "$(as_pg_psql -d postgres -c 'SELECT archiving, last_base_backup_id IS NOT NULL FROM ramsafe_status()')" \
   "WAL archiving on and a base backup taken, as the README's WAL block says"
 wal_archived() { [[ -n "$(as_pg_psql -d postgres -c 'SELECT last_archived_wal FROM ramsafe_status()')" ]]; }
-wait_for "a WAL file archived through ramsafe" 60 wal_archived
+wait_for "a WAL file archived through ramsafe" 150 wal_archived
 pass "WAL archiving as the README adds it: archiving, a base backup, WAL in the store"
 
 keys="${value[KEYS]}"

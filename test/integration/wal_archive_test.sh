@@ -60,7 +60,7 @@ new_segment() {
 # ------------------------------------------------------------------ archive + age/zstd
 q "CREATE TABLE t (g int, h text)"
 seg="$(new_segment)"
-wait_for "segment $seg to be archived" 60 archived_up_to "$seg"
+wait_for "segment $seg to be archived" 150 archived_up_to "$seg"
 assert_file_exists "$waldir/$seg.zst.age"
 assert_file_exists "$waldir/$seg.sha256"
 cp "$(pg_datadir w)/pg_wal/$seg" "$WORK/orig-$seg"
@@ -104,7 +104,7 @@ wait_for "the not-configured LOG line" 30 log_has "ramsafe: WAL archiving is not
 assert_eq "$before" "$(archiver archived_count)" "nothing archived while not configured"
 q "ALTER SYSTEM RESET ramsafe.local_dir"
 q "SELECT pg_reload_conf()" >/dev/null
-wait_for "segment $seg_nc to be archived once configured again" 60 archived_up_to "$seg_nc"
+wait_for "segment $seg_nc to be archived once configured again" 150 archived_up_to "$seg_nc"
 assert_file_exists "$waldir/$seg_nc.zst.age"
 pass "archiving without ramsafe.local_dir logs why and archives nothing; a reload fixes it"
 

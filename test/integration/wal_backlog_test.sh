@@ -146,7 +146,7 @@ q "SELECT pg_reload_conf()" >/dev/null
 wait_for "the reload" 10 status_is "next_base_backup IS NOT NULL" t
 q "INSERT INTO t VALUES (-1, 'before the drop')"
 pre="$(new_segment)"
-wait_for "the segment before the drop to be archived" 60 archived_up_to "$pre"
+wait_for "the segment before the drop to be archived" 150 archived_up_to "$pre"
 fill_store
 dropped_gen=()
 for _ in 1 2 3 4 5 6; do dropped_gen+=("$(new_segment)"); done

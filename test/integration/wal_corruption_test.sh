@@ -42,7 +42,7 @@ for b in 1 2 3 4; do
   q "INSERT INTO t SELECT i, $b, md5(i::text) FROM generate_series($((b * 100 - 99)), $((b * 100))) i"
   segs[b]="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
   q "SELECT pg_switch_wal()" >/dev/null
-  wait_for "segment ${segs[b]} to be archived" 60 archived_up_to "${segs[b]}"
+  wait_for "segment ${segs[b]} to be archived" 150 archived_up_to "${segs[b]}"
 done
 expected="$(q "$(checksum_sql 2)")"
 note "batches in ${segs[*]:1}"

@@ -50,7 +50,7 @@ switch_and_wait() {
   local seg
   seg="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
   q "SELECT pg_switch_wal()" >/dev/null
-  wait_for "segment $seg to be archived" 60 archived_up_to "$seg"
+  wait_for "segment $seg to be archived" 150 archived_up_to "$seg"
 }
 insert_batch() { # batch first last
   q "INSERT INTO t SELECT g, $1, md5(g::text) FROM generate_series($2, $3) g" >/dev/null

@@ -62,7 +62,7 @@ for k in "${ks[@]}"; do
 done
 seg="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
 q "SELECT pg_switch_wal()" >/dev/null
-wait_for "segment $seg to be archived" 60 archived_up_to "$seg"
+wait_for "segment $seg to be archived" 150 archived_up_to "$seg"
 pg_wipe_data w
 
 for k in "${ks[@]}"; do

@@ -91,7 +91,7 @@ checksum_sql="SELECT count(*) || ' ' || md5(string_agg(id || ':' || batch || ':'
 expected="$(q "$checksum_sql")"
 seg="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
 q "SELECT pg_switch_wal()" >/dev/null
-wait_for "segment $seg to be archived" 60 archived_up_to "$seg"
+wait_for "segment $seg to be archived" 150 archived_up_to "$seg"
 
 # The writer: one row per transaction, its committed ids in a file.
 (

@@ -79,7 +79,8 @@ done
 # Row 5 is committed after the last logical backup: only the base and its WAL hold it.
 seg="$(q "SELECT pg_walfile_name(pg_current_wal_insert_lsn())")"
 q "SELECT pg_switch_wal()" >/dev/null
-wait_for "the WAL holding the last row to be archived" 60 archived_up_to "$seg"
+# 150 s, not 60: past the archiver's own 60 s wake-up, should it miss the switch's signal.
+wait_for "the WAL holding the last row to be archived" 150 archived_up_to "$seg"
 uploads_done() { on_drive "$@" && status_is "pending_uploads = 0 AND wal_drive_pending_files = 0"; }
 wait_for "the newest set and every WAL file on Drive, nothing pending" 120 uploads_done "${ids[2]}"
 wait_for "retention to run (ramsafe_prune(false))" 60 prune_now
