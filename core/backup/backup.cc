@@ -271,13 +271,7 @@ class Backup {
     f.path = path;
     f.role = role;
     f.database = database;
-    f.plaintext_bytes = chain.plaintext_bytes();
-    f.stored_bytes = chain.stored_bytes();
-    f.sha256 = chain.sha256();
-    f.compression = "zstd";
-    f.compression_level = request_.settings.compression_level;
-    f.encryption = "age-v1";
-    for (const auto& r : request_.recipients) f.recipients.push_back(age::fingerprint(r));
+    chain.describe(f);
     return f;
   }
 

@@ -231,13 +231,7 @@ BaseBackupResult run_base_backup(const BaseBackupRequest& request) {
     points = parse_manifest_wal_ranges(*manifest_tail);
     file.path = kBaseFile;
     file.role = "base";
-    file.plaintext_bytes = chain.plaintext_bytes();
-    file.stored_bytes = chain.stored_bytes();
-    file.sha256 = chain.sha256();
-    file.compression = "zstd";
-    file.compression_level = request.settings.compression_level;
-    file.encryption = "age-v1";
-    for (const auto& r : request.recipients) file.recipients.push_back(age::fingerprint(r));
+    chain.describe(file);
   }
   manifest.files.push_back(file);
   PhysicalInfo info;

@@ -562,13 +562,7 @@ OfflineSnapshotResult run_offline_snapshot(const OfflineSnapshotRequest& request
     writer->close_file(fd, kDataFile);
     file.path = kDataFile;
     file.role = "data";
-    file.plaintext_bytes = chain.plaintext_bytes();
-    file.stored_bytes = chain.stored_bytes();
-    file.sha256 = chain.sha256();
-    file.compression = "zstd";
-    file.compression_level = request.settings.compression_level;
-    file.encryption = "age-v1";
-    for (const auto& r : request.recipients) file.recipients.push_back(age::fingerprint(r));
+    chain.describe(file);
   }
   manifest.files.push_back(file);
 

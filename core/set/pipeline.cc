@@ -25,11 +25,24 @@ void check_against_manifest(const ManifestFile& expected, const std::string& sou
 
 EncryptChain::EncryptChain(int fd, const std::string& what, int level,
                            const std::vector<age::Recipient>& recipients, int zstd_workers)
-    : file_(fd, what),
+    : level_(level),
+      file_(fd, what),
       stored_(file_),
       encrypt_(recipients, stored_),
       compress_(encrypt_, level, zstd_workers),
-      plain_(compress_) {}
+      plain_(compress_) {
+  for (const auto& r : recipients) recipient_fingerprints_.push_back(age::fingerprint(r));
+}
+
+void EncryptChain::describe(ManifestFile& file) const {
+  file.plaintext_bytes = plaintext_bytes();
+  file.stored_bytes = stored_bytes();
+  file.sha256 = sha256();
+  file.compression = "zstd";
+  file.compression_level = level_;
+  file.encryption = "age-v1";
+  file.recipients = recipient_fingerprints_;
+}
 
 DecryptChain::DecryptChain(const ManifestFile& expected, const std::string& source,
                            const std::vector<age::Identity>& identities, Sink& out)

@@ -31,8 +31,13 @@ class EncryptChain : public Sink {
   uint64_t plaintext_bytes() const { return plain_.bytes(); }
   uint64_t stored_bytes() const { return stored_.bytes(); }
   const std::string& sha256() const { return stored_.sha256(); }  // after finish()
+  // Fills in what the manifest says of the file this chain stored (after finish()): sizes,
+  // digest, compression, encryption and recipients. Path and role are the caller's.
+  void describe(ManifestFile& file) const;
 
  private:
+  int level_;
+  std::vector<std::string> recipient_fingerprints_;
   // Declared sink first: each stage is built on the one declared before it.
   FdSink file_;
   HashingStage stored_;
