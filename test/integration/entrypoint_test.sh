@@ -40,13 +40,18 @@ store="$WORK/store/main"
 sets() { find "$store" -mindepth 1 -maxdepth 1 -type d -name '2*' ! -name '*.partial' 2>/dev/null | wc -l; }
 fingerprint() { psql_as a postgres -c "SELECT count(*) || ':' || md5(string_agg(id || note, ',' ORDER BY id)) FROM t"; }
 
-# start_entrypoint: the entrypoint in the background, as root with a clean environment;
-# its pid in EP_PID; its exit code lands in $WORK/ep.rc, its output in $WORK/ep.log.
+# start_entrypoint [COMMAND...]: the entrypoint in the background, as root with a clean
+# environment, wrapping COMMAND (default: the server on $data); EP_CONF overrides the
+# configuration file, EP_PATH_PREFIX goes before PATH. Its pid in EP_PID; its exit code
+# lands in $WORK/ep.rc, its output in $WORK/ep.log.
 start_entrypoint() {
+  local config="${EP_CONF:-$conf}" path="${EP_PATH_PREFIX:-}/usr/sbin:/usr/bin:/sbin:/bin"
+  local -a command=("$@")
+  ((${#command[@]})) || command=("$PG_BINDIR/postgres" -D "$data")
   rm -f "$WORK/ep.rc" "$WORK/ep.pid"
   (
-    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PGDATA="$data" RAMSAFE_CONFIG="$conf" \
-      RAMSAFE_BIN="$RAMSAFE_TEST_BIN" "$entry" "$PG_BINDIR/postgres" -D "$data" >"$WORK/ep.log" 2>&1 &
+    env -i PATH="$path" PGDATA="$data" RAMSAFE_CONFIG="$config" \
+      RAMSAFE_BIN="$RAMSAFE_TEST_BIN" "$entry" "${command[@]}" >"$WORK/ep.log" 2>&1 &
     echo $! >"$WORK/ep.pid"
     rc=0
     wait $! || rc=$?
@@ -150,18 +155,7 @@ pass "with docker-entrypoint.sh: sets that none restores are never initialized o
 # An empty store: a first start, the image's entrypoint initializes the cluster.
 pg_mkdir "$WORK/emptystore"
 first="$(ramsafe_config a "ramsafe.local_dir = '$WORK/emptystore'")"
-rm -f "$WORK/ep.rc" "$WORK/ep.pid"
-(
-  env -i PATH="$WORK/image:/usr/sbin:/usr/bin:/sbin:/bin" PGDATA="$data" RAMSAFE_CONFIG="$first" \
-    RAMSAFE_BIN="$RAMSAFE_TEST_BIN" "$entry" docker-entrypoint.sh "$PG_BINDIR/postgres" -D "$data" >"$WORK/ep.log" 2>&1 &
-  echo $! >"$WORK/ep.pid"
-  rc=0
-  wait $! || rc=$?
-  echo "$rc" >"$WORK/ep.rc.tmp"
-  mv "$WORK/ep.rc.tmp" "$WORK/ep.rc"
-) &
-wait_for "the entrypoint's pid" 10 test -s "$WORK/ep.pid"
-EP_PID="$(cat "$WORK/ep.pid")"
+EP_CONF="$first" EP_PATH_PREFIX="$WORK/image:" start_entrypoint docker-entrypoint.sh "$PG_BINDIR/postgres" -D "$data"
 wait_ready
 assert_contains "$(cat "$WORK/ep.log")" "no backup yet: docker-entrypoint.sh initializes" "a first start is left to the image"
 assert_contains "$(cat "$WORK/ep.log")" "stand-in: initialized" "and the image's entrypoint initialized it"
